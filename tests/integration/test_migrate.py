@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+
+from webhook_server.migrations import migrate
+
+
+def fresh_database(database_url: str, name: str) -> str:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return database_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_migrate_applies_each_migration_once(database_url: str) -> None:
+    url = fresh_database(database_url, "migrate_once")
+    assert migrate(url) == ["0001_webhook_events"]
+    assert migrate(url) == []
+
+
+def test_concurrent_migrate_commands_from_several_hosts_agree(database_url: str) -> None:
+    url = fresh_database(database_url, "migrate_race")
+    command = [sys.executable, "-c", "from webhook_server.cli import run; run()", "migrate", "--database-url", url]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
+    stdout = [out for out, _ in outputs]
+    assert sum("applied: 0001_webhook_events" in out for out in stdout) == 1
+    assert sum("already up to date" in out for out in stdout) == 3

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from webhook_server.errors import ConfigError
+from webhook_server.settings import Settings
+
+BASE = {"DATABASE_URL": "postgresql://db/webhooks", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = Settings.from_env(BASE)
+    assert settings.bind == "127.0.0.1:8000"
+    assert settings.shutdown_cap == 10
+    assert settings.drain_announce == 3
+    assert settings.max_body_bytes == 1024 * 1024
+    # 10 s cap, minus 3 s of announce, minus 1 s to reap and exit
+    assert settings.graceful_timeout == 6
+
+
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "STRIPE_WEBHOOK_SECRET"])
+def test_a_missing_required_variable_is_named(variable: str) -> None:
+    env = {k: v for k, v in BASE.items() if k != variable}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable
+    assert "not set" in str(caught.value)
+
+
+def test_several_secrets_for_a_rotation() -> None:
+    settings = Settings.from_env({**BASE, "STRIPE_WEBHOOK_SECRET": "whsec_old, whsec_new"})
+    assert settings.stripe_secrets == ("whsec_old", "whsec_new")
+
+
+def test_an_api_key_in_the_secret_variable_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "STRIPE_WEBHOOK_SECRET": "sk_live_supersecretvalue"})
+    assert "whsec_" in str(caught.value)
+    assert "supersecret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WEBHOOK_SHUTDOWN_CAP", "ten"),
+        ("WEBHOOK_SHUTDOWN_CAP", "1"),
+        ("WEBHOOK_DRAIN_ANNOUNCE", "-1"),
+        ("WEBHOOK_MAX_BODY_BYTES", "nan"),
+        ("WEBHOOK_LOG_LEVEL", "loud"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, variable: value})
+    assert caught.value.variable == variable
+
+
+def test_an_announce_that_leaves_no_drain_time_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "WEBHOOK_DRAIN_ANNOUNCE": "9"})
+    assert caught.value.variable == "WEBHOOK_DRAIN_ANNOUNCE"
+    assert "at most 8" in str(caught.value)
+
+
+def test_the_drain_fits_in_the_cap_whatever_the_announce() -> None:
+    for announce in ("0", "0.5", "2.5", "8"):
+        settings = Settings.from_env({**BASE, "WEBHOOK_DRAIN_ANNOUNCE": announce})
+        assert settings.graceful_timeout >= 1
+        assert settings.drain_announce + settings.graceful_timeout + 1 <= settings.shutdown_cap

@@ -1,0 +1,49 @@
+"""Every error as a JSON body ``{"error": code, "message": what to do}``, never an HTML page."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from webhook_server.errors import DatabaseUnavailable
+from webhook_server.inbox import UnstorablePayload
+from webhook_server.providers import Rejected
+
+logger = logging.getLogger(__name__)
+
+# Senders that honour it (Standard Webhooks) come back after this many seconds.
+RETRY_AFTER_SECONDS = 5
+
+
+def _error(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error=code, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(Rejected)
+    def rejected(exc: Rejected) -> tuple[Response, int]:
+        logger.info("rejected: %s", exc, extra={"reason": exc.reason})
+        return _error(400, exc.reason, str(exc))
+
+    @app.errorhandler(UnstorablePayload)
+    def unstorable(exc: UnstorablePayload) -> tuple[Response, int]:
+        logger.warning("payload refused by Postgres: %s", exc)
+        return _error(400, "payload_unstorable", f"Postgres cannot store this JSON as jsonb: {exc}")
+
+    @app.errorhandler(DatabaseUnavailable)
+    def unavailable(exc: DatabaseUnavailable) -> tuple[Response, int]:
+        logger.error("database unavailable: %s", exc)
+        response, status = _error(503, "database_unavailable", f"{exc}; the sender should retry")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        response = exc.get_response()  # keeps the status and headers such as Allow on a 405
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response.set_data(json.dumps({"error": code, "message": exc.description or exc.name}))
+        response.content_type = "application/json"
+        return response

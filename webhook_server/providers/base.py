@@ -1,0 +1,66 @@
+"""What every provider module gives the request path: verify raw bytes, name the event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# Event ids and types longer than this are not from a real sender; refuse rather than store.
+MAX_IDENTIFIER_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """An event whose signature checked out: its id for deduplication, its type, and the body's
+    text exactly as verified (what gets stored)."""
+
+    event_id: str
+    event_type: str
+    payload: str
+
+
+class Rejected(Exception):
+    """The request is refused with a 400; ``reason`` is a stable code, the message says why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Provider(Protocol):
+    """A sender's signature scheme. ``verify`` reads the body exactly as received."""
+
+    name: str
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent: ...
+
+
+def decode_utf8(body: bytes) -> str:
+    """The body as text; senders sign UTF-8 JSON, so anything else is not theirs."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("body_not_utf8", f"the body is not valid UTF-8 (byte {exc.start})") from None
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """Parse the body once to read the event's identity; the stored payload is the original text."""
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("body_not_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise Rejected("body_not_json", "the body must be a JSON object")
+    return document
+
+
+def required_identifier(document: Mapping[str, Any], field: str) -> str:
+    """A non-empty string field of the event, of a sane length."""
+    value = document.get(field)
+    if not isinstance(value, str) or not value:
+        raise Rejected("event_malformed", f"the event has no {field!r} string")
+    if len(value) > MAX_IDENTIFIER_LENGTH:
+        raise Rejected("event_malformed", f"the event's {field!r} is longer than {MAX_IDENTIFIER_LENGTH} characters")
+    return value

@@ -1,0 +1,36 @@
+"""SQL kept in ``.sql`` files: named queries in ``queries/``, numbered migrations in ``migrations/``.
+
+Keeping statements out of Python strings lets them be read, diffed and run in psql as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@functools.cache
+def query(name: str) -> str:
+    """The text of ``queries/<name>.sql``."""
+    return resources.files(__package__).joinpath("queries", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped with the package, in version order."""
+    found = []
+    for entry in resources.files(__package__).joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda migration: migration.version)

@@ -1,0 +1,1 @@
+SELECT version FROM webhook_schema_migrations

@@ -1,0 +1,10 @@
+-- Store a batch of verified events in one statement (one round trip, one commit).
+-- A row whose (provider, event_id) is already stored is skipped, not an error: redeliveries
+-- are normal. RETURNING lists only the rows inserted now, so the caller can tell duplicates.
+-- The payload arrives as the body's text and Postgres parses it into jsonb.
+INSERT INTO webhook_events (provider, event_id, event_type, payload)
+SELECT batch.provider, batch.event_id, batch.event_type, batch.payload::jsonb
+FROM unnest(%(providers)s::text[], %(event_ids)s::text[], %(event_types)s::text[], %(payloads)s::text[])
+    AS batch (provider, event_id, event_type, payload)
+ON CONFLICT (provider, event_id) DO NOTHING
+RETURNING provider, event_id

@@ -1,0 +1,29 @@
+"""``POST /webhooks/<provider>``: read the raw body → verify → commit → 200.
+
+No redirects (Stripe counts a 3xx as a failed delivery), so the trailing-slash form is a
+route of its own rather than Flask's redirect; no sessions, cookies or auth middleware.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, request
+
+from webhook_server import receiver_of
+from webhook_server.inbox import IncomingEvent
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/webhooks/<provider_name>")
+@bp.post("/webhooks/<provider_name>/")
+def receive(provider_name: str) -> dict[str, bool]:
+    receiver = receiver_of(current_app)
+    provider = receiver.providers.get(provider_name)
+    if provider is None:
+        abort(404, f"no provider {provider_name!r} is configured here; configured: {', '.join(receiver.providers)}")
+    body = request.get_data(cache=False)  # the exact bytes that were signed
+    verified = provider.verify(body, request.headers)
+    duplicate = receiver.inbox.store(
+        IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload)
+    )
+    return {"received": True, "duplicate": duplicate}
