@@ -1,0 +1,21 @@
+# Sourced by scripts/dev and scripts/test: create .venv in the checkout if there is none and
+# install the project with the given extras. Re-installs only when setup.cfg changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+ensure_venv() {
+    local extras="$1"
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "creating $VENV" >&2
+        "$PYTHON" -m venv "$VENV"
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    fi
+    local stamp="$VENV/.installed-$extras"
+    if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
+        echo "installing webhook-server[$extras] into $VENV" >&2
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$extras]"
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,96 @@
+"""The commands a new user types, run as processes: `webhook-server dev`, `send stripe`, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from webhook_server.localdb import free_port
+
+CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and text in cmdline:
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+def processes_in_session(sid: int) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if os.getsid(int(proc.name)) == sid:
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_dev_serves_send_delivers_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "dev", free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_WEBHOOK_SECRET")}
+    log = (tmp_path / "dev.log").open("wb")
+    dev = subprocess.Popen(
+        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert dev.poll() is None, (tmp_path / "dev.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert f"http://127.0.0.1:{port}" in (tmp_path / "dev.log").read_text()
+
+        send = [*CLI, "send", "stripe", "--url", f"http://127.0.0.1:{port}/webhooks/stripe", "--id", "evt_cli"]
+        send_env = {**env, "WEBHOOK_DEV_DIR": str(data_dir)}  # the dev server's secret, as the README says
+        first = subprocess.run(send, env=send_env, capture_output=True, text=True, timeout=30)
+        again = subprocess.run(send, env=send_env, capture_output=True, text=True, timeout=30)
+        assert first.returncode == 0, first.stderr
+        assert "→ 200" in first.stdout and '"duplicate":false' in first.stdout
+        assert '"duplicate":true' in again.stdout
+
+        os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        dev.wait(30)
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+        log.close()
+    assert processes_in_session(dev.pid) == []
+    assert processes_mentioning(str(data_dir)) == []
+
+
+def test_send_without_a_secret_says_how_to_get_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"}
+    env["WEBHOOK_DEV_DIR"] = str(tmp_path / "none")
+    result = subprocess.run([*CLI, "send", "stripe"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "STRIPE_WEBHOOK_SECRET" in result.stderr
+
+
+def test_migrate_without_database_url_names_it() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run([*CLI, "migrate"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr

@@ -1,0 +1,128 @@
+"""A real gunicorn, started by the production entrypoint on a free port, for lifecycle tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import STRIPE_SECRET
+from webhook_server.cli import gunicorn_command
+from webhook_server.localdb import free_port
+from webhook_server.samples import signed_stripe_request, stripe_event
+
+BOOT_TIMEOUT_SECONDS = 30
+
+
+class GunicornServer:
+    """One gunicorn master with its workers; stopped with SIGKILL to its group if a test leaves it."""
+
+    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+            "WEBHOOK_BIND": f"127.0.0.1:{self.port}",
+            "WEBHOOK_WORKERS": "2",
+            "WEBHOOK_THREADS": "4",
+            **env,
+        }
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                gunicorn_command(), env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url("/health"), timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"gunicorn not healthy after {BOOT_TIMEOUT_SECONDS} s:\n{self.log()}")
+
+    def send_signal(self, signum: int) -> float:
+        """Signal the master; return the monotonic time it was sent."""
+        sent = time.monotonic()
+        self.process.send_signal(signum)
+        return sent
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def deliver(self, event: dict | None = None, **kwargs) -> requests.Response:
+        body, headers = signed_stripe_request(event or stripe_event(), STRIPE_SECRET)
+        return requests.post(self.url("/webhooks/stripe"), data=body, headers=headers, timeout=10, **kwargs)
+
+    def open_partial_request(self, event: dict, sent_fraction: float = 0.5) -> tuple[socket.socket, bytes]:
+        """Send the headers and part of a signed delivery; return the socket and the unsent rest."""
+        body, headers = signed_stripe_request(event, STRIPE_SECRET)
+        head = (
+            f"POST /webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            + "\r\n"
+        ).encode()
+        split = int(len(body) * sent_fraction)
+        client = socket.create_connection(("127.0.0.1", self.port), timeout=15)
+        client.sendall(head + body[:split])
+        return client, body[split:]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+
+@pytest.fixture
+def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
+    """Start gunicorn with extra environment variables; every one started is killed afterwards."""
+    servers: list[GunicornServer] = []
+
+    def start(**env: str) -> GunicornServer:
+        server = GunicornServer(clean_db, tmp_path / f"gunicorn-{len(servers)}.log", **env)
+        servers.append(server)
+        server.wait_until_healthy()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
+def read_response(client: socket.socket) -> tuple[int, bytes]:
+    """Read one HTTP response until the server closes or the body is complete."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
+    while len(body) < length:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return int(head.split(b" ")[1]), body

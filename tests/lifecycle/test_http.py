@@ -1,0 +1,54 @@
+"""What a sender sees over real HTTP from the shipped gunicorn configuration."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import requests
+
+from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.lifecycle.conftest import GunicornServer, read_response
+from webhook_server.samples import signed_stripe_request, stripe_event
+
+LIMIT = 4096
+
+
+def oversized_event() -> dict:
+    event = stripe_event()
+    event["data"]["object"]["metadata"]["padding"] = "x" * (2 * LIMIT)
+    return event
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    server = start_server(WEBHOOK_MAX_BODY_BYTES=str(LIMIT))
+    body, headers = signed_stripe_request(oversized_event(), STRIPE_SECRET)
+    head = f"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+        client.sendall(head.encode() + b"\r\n")  # headers only: the answer must not wait for the body
+        status, answer = read_response(client)
+    assert status == 413, answer
+    assert stored_rows(clean_db) == []
+
+
+def test_an_oversized_chunked_body_is_413(start_server: Callable[..., GunicornServer], clean_db: str) -> None:
+    server = start_server(WEBHOOK_MAX_BODY_BYTES=str(LIMIT))
+    body, headers = signed_stripe_request(oversized_event(), STRIPE_SECRET)
+    chunks = (body[i : i + 1024] for i in range(0, len(body), 1024))
+    response = requests.post(server.url("/webhooks/stripe"), data=chunks, headers=headers, timeout=10)
+    assert response.status_code == 413
+    assert stored_rows(clean_db) == []
+
+
+def test_no_redirect_for_the_trailing_slash(start_server: Callable[..., GunicornServer], clean_db: str) -> None:
+    server = start_server()
+    body, headers = signed_stripe_request(stripe_event(), STRIPE_SECRET)
+    response = requests.post(
+        server.url("/webhooks/stripe/"), data=body, headers=headers, timeout=10, allow_redirects=False
+    )
+    assert response.status_code == 200
+    assert len(stored_rows(clean_db)) == 1
