@@ -167,9 +167,11 @@ class Inbox:
                 waiter.fail(exc)
             return
         for waiter in live:
-            if waiter.error is None:
-                is_first = first_of[waiter.event.key] is waiter
-                waiter.resolve(duplicate=not (is_first and waiter.event.key in inserted))
+            first = first_of[waiter.event.key]
+            if first.error is not None:
+                waiter.fail(first.error)  # a twin of a refused event is refused too, not a duplicate
+            else:
+                waiter.resolve(duplicate=waiter is not first or waiter.event.key not in inserted)
 
     def _insert_each(self, waiters: Iterable[_Waiter]) -> set[tuple[str, str]]:
         inserted: set[tuple[str, str]] = set()

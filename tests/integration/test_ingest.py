@@ -180,3 +180,33 @@ def test_health_is_ok_and_needs_no_database(make_app: Callable[[Settings], Flask
     response = client.get("/health")
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
     assert client.head("/health").status_code == 200
+
+
+def test_twins_of_an_unstorable_event_in_one_group_are_refused_too(clean_db: str) -> None:
+    """Concurrent copies of an event Postgres refuses must not be answered as stored duplicates."""
+    from webhook_server.inbox import Inbox, IncomingEvent, UnstorablePayload
+
+    inbox = Inbox(clean_db, timeout=5)
+    bad = IncomingEvent("stripe", "evt_nul", "x", '{"id": "evt_nul", "s": "\\u0000"}')
+    good = IncomingEvent("stripe", "evt_ok", "x", '{"id": "evt_ok"}')
+    outcomes: list[object] = []
+    start = threading.Barrier(9)
+
+    def store(event: IncomingEvent) -> None:
+        start.wait()
+        try:
+            outcomes.append((event.event_id, inbox.store(event)))
+        except UnstorablePayload:
+            outcomes.append((event.event_id, "refused"))
+
+    threads = [threading.Thread(target=store, args=(bad if i % 2 else good,)) for i in range(9)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        inbox.close()
+    assert sorted(o for o in outcomes if o[0] == "evt_nul") == [("evt_nul", "refused")] * 4
+    assert sorted(o for o in outcomes if o[0] == "evt_ok") == [("evt_ok", False)] + [("evt_ok", True)] * 4
+    assert [row[1] for row in stored_rows(clean_db)] == ["evt_ok"]
