@@ -6,7 +6,7 @@ Run it with the console script, not ``python -m gunicorn`` (USR2's re-exec break
 
 import sys
 
-from webhook_server import lifecycle, logs, receiver_of
+from webhook_server import lifecycle, logs
 from webhook_server.errors import EXIT_CONFIG, ConfigError
 from webhook_server.settings import Settings
 
@@ -45,8 +45,7 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    # Connect now rather than on the first webhook; does not wait if Postgres is down.
-    receiver_of(worker.wsgi).inbox.start()
+    lifecycle.worker_started(worker)
 
 
 def pre_request(worker, req):
@@ -54,4 +53,4 @@ def pre_request(worker, req):
 
 
 def worker_exit(server, worker):
-    receiver_of(worker.wsgi).inbox.close()
+    lifecycle.worker_exiting(worker)

@@ -19,6 +19,9 @@ import signal
 import threading
 from typing import Any
 
+from webhook_server import receiver_of
+from webhook_server.inbox import Inbox
+
 logger = logging.getLogger(__name__)
 
 
@@ -77,6 +80,25 @@ def install(arbiter: Any, drain_announce: float) -> None:
     """Called from gunicorn's ``on_starting`` hook, in the master, before workers fork."""
     DRAINING.clear()
     arbiter.handle_term = ShutdownSequence(arbiter, drain_announce).handle_term
+
+
+def worker_started(worker: Any) -> None:
+    """From ``post_worker_init``: connect now rather than on the first webhook (never waits)."""
+    inbox = _inbox_of(worker)
+    if inbox is not None:
+        inbox.start()
+
+
+def worker_exiting(worker: Any) -> None:
+    """From ``worker_exit``: commit what is queued and close this worker's pool."""
+    inbox = _inbox_of(worker)
+    if inbox is not None:
+        inbox.close()
+
+
+def _inbox_of(worker: Any) -> Inbox | None:
+    app = getattr(worker, "wsgi", None)  # unset when the app failed to import
+    return receiver_of(app).inbox if app is not None else None
 
 
 def close_when_draining(req: Any) -> None:
