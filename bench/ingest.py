@@ -23,8 +23,8 @@ stored. CPU time per request of gunicorn, Postgres and wrk (all on the same core
     .venv/bin/python bench/ingest.py [--connections 32] [--duration 15] [--workers N] [--threads N]
 
 Exit status: 0 when the runs completed (targets missed or not: it reports, it does not judge),
-1 when a run got non-2xx answers or socket errors or an acknowledged event is missing, 2 when
-something could not start.
+1 when a run got non-2xx answers, socket errors or duplicate ids, or an acknowledged event is
+missing, 2 when something could not start.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from typing import Any
 
 from webhook_server import db, samples
 from webhook_server.cli import gunicorn_command
+from webhook_server.errors import ConfigError
 from webhook_server.localdb import LocalPostgres, LocalPostgresError, free_port
 from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
@@ -63,6 +64,8 @@ RATE_TOLERANCE = 0.05
 # Signed deliveries per run: the expected count times this, so the files never wrap around.
 HEADROOM = 1.5
 HEALTH_WAIT_SECONDS = 30
+# Cores kept busy by other processes during a run above which the table gets a warning.
+OTHER_LOAD_WARNING = 0.1
 # The shipped shutdown (a 3 s drain announce, then gunicorn's graceful stop) fits in 10 s.
 STOP_WAIT_SECONDS = 15
 # wrk gets its duration plus this before it is killed.
@@ -96,7 +99,7 @@ local function next_post()
    for name, value in fields:gmatch("([^\t:]+): ([^\t]*)") do
       headers[name] = value
    end
-   return wrk.format("POST", "POST_PATH", headers, file:read(tonumber(length)))
+   return wrk.format("POST", wrk.path, headers, file:read(tonumber(length)))
 end
 
 function init(args)
@@ -106,7 +109,7 @@ function init(args)
    if mode == "post" then
       file = assert(io.open(args[2] .. id, "rb"))
    else
-      get_request = wrk.format("GET", "/health")
+      get_request = wrk.format("GET", wrk.path)
    end
    if mean_delay > 0 then
       -- Uniform in [0, 2 x mean]: connections drift apart instead of firing in lockstep.
@@ -116,7 +119,6 @@ function init(args)
    end
 end
 
--- wrk calls request() once more than it sends, to check the script: "sent" is one too high.
 function request()
    sent = sent + 1
    if mode == "post" then
@@ -150,7 +152,7 @@ function done(summary, latency, requests)
       errors.connect + errors.read + errors.write + errors.timeout,
       totals.sent, totals.answered, totals.ok, totals.duplicates, totals.wraps))
 end
-""".replace("POST_PATH", POST_PATH)
+"""
 
 
 class BenchError(Exception):
@@ -190,7 +192,11 @@ class Run:
 
 
 class CpuMeter:
-    """CPU time of process trees (from /proc) and of wrk (a reaped child of ours)."""
+    """CPU seconds of process trees (from /proc), of wrk (a reaped child of ours) and of the rest.
+
+    "other" is whatever else kept this machine's cores busy (steal included): another process
+    competing for the same cores makes every number here worse, so the table shows it.
+    """
 
     def __init__(self, roots: dict[str, int]) -> None:
         self.roots = roots
@@ -203,11 +209,22 @@ class CpuMeter:
         totals = {group: _tree_ticks(root, table, children) / CLOCK_TICKS for group, root in self.roots.items()}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         totals["wrk"] = usage.ru_utime + usage.ru_stime
+        totals["machine"] = _machine_busy_ticks() / CLOCK_TICKS
         return totals
 
     @staticmethod
     def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-        return {group: after[group] - before[group] for group in after}
+        spent = {group: after[group] - before[group] for group in after}
+        machine = spent.pop("machine")
+        spent["other"] = max(0.0, machine - sum(spent.values()))
+        return spent
+
+
+def _machine_busy_ticks() -> int:
+    """All cores' busy time: user, nice, system, irq, softirq and steal from /proc/stat."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return user + nice + system + irq + softirq + steal
 
 
 def _proc_table() -> dict[int, tuple[int, int]]:
@@ -305,6 +322,8 @@ def _parse_run(line: str, cpu: dict[str, float]) -> Run:
         seconds=numbers.pop("duration_us") / 1e6,
         p50_ms=numbers.pop("p50_us") / 1000,
         p99_ms=numbers.pop("p99_us") / 1000,
+        # wrk calls request() once before the run, to check the script, and never sends that one.
+        sent=numbers.pop("sent") - 1,
         cpu=cpu,
         **numbers,
     )
@@ -461,19 +480,20 @@ def print_table(results: Results) -> None:
     ]
     print(
         f"| {'load':<34} | {'req/s':>7} | {'p50 ms':>6} | {'p99 ms':>6} | {'non-2xx':>7} | {'sock err':>8} "
-        f"| {'CPU us/req: gunicorn':>20} | {'postgres':>8} | {'wrk':>5} | {'cores busy':>10} |"
+        f"| {'CPU us/req: gunicorn':>20} | {'postgres':>8} | {'wrk':>5} | {'cores busy':>10} | {'other load':>10} |"
     )
     for label, run in rows:
-        busy = sum(run.cpu.values()) / run.seconds
+        busy = sum(run.cpu[group] for group in ("gunicorn", "postgres", "wrk")) / run.seconds
         print(
             f"| {label:<34} | {run.rps:>7.0f} | {run.p50_ms:>6.2f} | {run.p99_ms:>6.2f} | {run.non_2xx:>7} "
             f"| {run.socket_errors:>8} | {run.cpu_us_per_request('gunicorn'):>20.0f} "
-            f"| {run.cpu_us_per_request('postgres'):>8.0f} | {run.cpu_us_per_request('wrk'):>5.0f} | {busy:>10.2f} |"
+            f"| {run.cpu_us_per_request('postgres'):>8.0f} | {run.cpu_us_per_request('wrk'):>5.0f} | {busy:>10.2f} "
+            f"| {run.cpu['other'] / run.seconds:>10.2f} |"
         )
 
 
 def print_checks(results: Results, rows: int, post_runs: list[Run]) -> list[str]:
-    """The targets, the stored-rows check and the notes; returns what made the run invalid."""
+    """The targets, the stored-rows check and the notes; returns what made the benchmark invalid."""
     ratio = results.peak.rps / results.health.rps
     print(
         f"ratio POST/health: {ratio:.2f} (target >= 0.80); "
@@ -483,23 +503,28 @@ def print_checks(results: Results, rows: int, post_runs: list[Run]) -> list[str]
     in_flight = sum(run.sent - run.answered for run in post_runs)
     print(
         f"stored rows: {rows:,} of {acknowledged:,} acknowledged "
-        f"(POSTs sent in all runs, warm-ups and calibration included: {sum(run.sent for run in post_runs):,}; "
-        f"unanswered when wrk stopped, may be stored too: {in_flight:,})"
+        f"(+{in_flight:,} POSTs unanswered when wrk stopped may be stored too; "
+        f"{sum(run.sent for run in post_runs):,} POSTs in all, warm-ups and calibration included)"
     )
     problems = []
     if rows < acknowledged:
         problems.append(f"{acknowledged - rows:,} acknowledged events are not stored")
-    for run in (results.health, *post_runs):
-        if run.failed:
-            problems.append(
-                f"a run had {run.non_2xx} non-2xx, {run.socket_errors} socket errors, "
-                f"{run.duplicates} duplicates, {run.wraps} request-file wrap-arounds"
-            )
-    print(
-        f"notes: half peak = {results.half_delay_ms:.1f} ms mean random delay per connection before each request; "
-        "wrk is closed-loop (coordinated omission), so every p99 is a lower bound; "
-        f"cores busy counts gunicorn + Postgres + wrk, all on these {os.cpu_count()} cores"
+    if rows > acknowledged + in_flight:
+        problems.append(f"{rows - acknowledged - in_flight:,} more rows than POSTs that could have been stored")
+    problems.extend(
+        f"a run had {run.non_2xx} non-2xx, {run.socket_errors} socket errors, {run.duplicates} duplicates "
+        f"and {run.wraps} request-file wrap-arounds"
+        for run in (results.health, *post_runs)
+        if run.failed
     )
+    print(
+        f"note: half peak: each connection waits a random {results.half_delay_ms:.1f} ms on average before each "
+        "request\nnote: wrk is closed-loop (coordinated omission): every p99 is a lower bound\n"
+        "note: cores busy = gunicorn + Postgres + wrk; other load = the rest of this machine, in cores"
+    )
+    other = max(run.cpu["other"] / run.seconds for run in (results.health, results.peak, results.half))
+    if other > OTHER_LOAD_WARNING:
+        print(f"WARNING: other processes kept up to {other:.2f} cores busy during a run: the numbers are disturbed")
     for problem in problems:
         print(f"FAILED: {problem}")
     return problems
@@ -507,6 +532,10 @@ def print_checks(results: Results, rows: int, post_runs: list[Run]) -> list[str]
 
 def _postmaster_pid(postgres: LocalPostgres) -> int:
     return int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def say(message: str) -> None:
@@ -527,13 +556,14 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop as on Ctrl-C: clean up first
     if shutil.which("wrk") is None:
         say("wrk is not installed: apt-get install wrk")
         return 2
     try:
         with tempfile.TemporaryDirectory(prefix="ingest-bench-") as workdir:
             return benchmark(args, Path(workdir))
-    except (BenchError, LocalPostgresError) as exc:
+    except (BenchError, ConfigError, LocalPostgresError) as exc:
         say(f"failed: {exc}")
         return 2
     except KeyboardInterrupt:
