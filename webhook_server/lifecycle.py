@@ -61,9 +61,11 @@ class ShutdownSequence:
             logger.info("SIGTERM again or announce over: stopping now")
             self._timer.cancel()
             raise StopIteration  # gunicorn's graceful stop (arbiter.halt)
-        if self.drain_announce <= 0 or self._reexec_in_progress():
+        if self._reexec_in_progress():
             raise StopIteration
         DRAINING.set()
+        if self.drain_announce <= 0:
+            raise StopIteration  # still draining: in-flight answers close their connections
         logger.info("SIGTERM: /health now 503; stopping in %.1f s", self.drain_announce)
         # SimpleQueue is thread-safe: queueing SIGTERM wakes the main loop, which calls us again.
         self._timer = threading.Timer(self.drain_announce, self.arbiter.SIG_QUEUE.put_nowait, (signal.SIGTERM,))

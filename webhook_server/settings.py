@@ -58,7 +58,7 @@ class Settings:
             stripe_secrets=_stripe_secrets(env),
             bind=env.text("WEBHOOK_BIND", cls.bind),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
-            drain_announce=env.number("WEBHOOK_DRAIN_ANNOUNCE", cls.drain_announce, minimum=0.0),
+            drain_announce=env.number("WEBHOOK_DRAIN_ANNOUNCE", _default_announce(env), minimum=0.0),
             max_body_bytes=int(env.number("WEBHOOK_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024)),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
             workers=int(env.number("WEBHOOK_WORKERS", cls.workers, minimum=1)),
@@ -74,6 +74,13 @@ class Settings:
                 "or raise the cap",
             )
         return settings
+
+
+def _default_announce(env: _Env) -> float:
+    """No announce under socket activation (systemd passes LISTEN_FDS): the socket outlives the
+    process and the next one accepts from it, so there is no balancer to tell and no reason to wait.
+    """
+    return 0.0 if env.text("LISTEN_FDS", "") else Settings.drain_announce
 
 
 def _stripe_secrets(env: _Env) -> tuple[str, ...]:

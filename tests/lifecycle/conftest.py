@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -21,11 +22,33 @@ from webhook_server.samples import signed_stripe_request, stripe_event
 BOOT_TIMEOUT_SECONDS = 30
 
 
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the process and its group: after USR2 a new master outlives the one we started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def wait_until_healthy(health_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Poll /health until 200; fail with the server's log if it exits or takes too long."""
+    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()[-5000:]}")
+        try:
+            if requests.get(health_url, timeout=1).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # refused, or queued on a socket nobody accepts from yet
+        time.sleep(0.05)
+    raise AssertionError(f"gunicorn not healthy after {BOOT_TIMEOUT_SECONDS} s:\n{log_path.read_text()[-5000:]}")
+
+
 class GunicornServer:
     """One gunicorn master with its workers; stopped with SIGKILL to its group if a test leaves it."""
 
-    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
-        self.port = free_port()
+    def __init__(self, database_url: str, log_path: Path, port: int | None = None, **env: str) -> None:
+        self.port = port or free_port()
         self.log_path = log_path
         environment = {
             **os.environ,
@@ -45,17 +68,7 @@ class GunicornServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if requests.get(self.url("/health"), timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"gunicorn not healthy after {BOOT_TIMEOUT_SECONDS} s:\n{self.log()}")
+        wait_until_healthy(self.url("/health"), self.process, self.log_path)
 
     def send_signal(self, signum: int) -> float:
         """Signal the master; return the monotonic time it was sent."""
@@ -87,12 +100,7 @@ class GunicornServer:
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def kill(self) -> None:
-        """Kill the whole process group: after USR2 a new master outlives the one we started."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(10)
+        kill_group(self.process)
 
 
 @pytest.fixture

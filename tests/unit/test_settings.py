@@ -67,3 +67,8 @@ def test_the_drain_fits_in_the_cap_whatever_the_announce() -> None:
         settings = Settings.from_env({**BASE, "WEBHOOK_DRAIN_ANNOUNCE": announce})
         assert settings.graceful_timeout >= 1
         assert settings.drain_announce + settings.graceful_timeout + 1 <= settings.shutdown_cap
+
+
+def test_no_announce_by_default_under_socket_activation() -> None:
+    assert Settings.from_env({**BASE, "LISTEN_FDS": "1"}).drain_announce == 0
+    assert Settings.from_env({**BASE, "LISTEN_FDS": "1", "WEBHOOK_DRAIN_ANNOUNCE": "2"}).drain_announce == 2

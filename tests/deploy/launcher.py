@@ -1,0 +1,77 @@
+"""What systemd does for a .socket unit, for tests on machines without systemd.
+
+The launcher binds the listening socket once and keeps it; each gunicorn it starts inherits it
+as fd 3 with ``LISTEN_FDS=1`` and ``LISTEN_PID`` set to gunicorn's own pid. ``restart`` stops the
+process and starts the next one, as ``systemctl restart`` does, while the socket stays open: a
+connection that arrives in between waits in the kernel's queue.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.lifecycle.conftest import kill_group
+
+# As in deploy/systemd/webhook-server.socket.
+BACKLOG = 2048
+# Above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec in the unit.
+STOP_TIMEOUT_SECONDS = 15
+# Runs in the child: move the inherited socket to fd 3, name our own pid (kept by exec) in
+# LISTEN_PID, then exec gunicorn, as systemd does between fork and exec.
+_EXEC_WITH_SOCKET = """
+import os, sys
+fd = int(os.environ.pop("LAUNCHER_FD"))
+if fd != 3:
+    os.dup2(fd, 3)
+    os.close(fd)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+class SocketLauncher:
+    def __init__(self, port: int, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.port = port
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.socket = socket.create_server(("127.0.0.1", port), backlog=BACKLOG)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        fd = self.socket.fileno()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _EXEC_WITH_SOCKET, *self.command],
+                env={**self.env, "LAUNCHER_FD": str(fd)},
+                pass_fds=(fd,),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> int:
+        """SIGTERM to the master only (KillMode=mixed), SIGKILL to the group after the timeout."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            kill_group(self.process)
+            return self.process.returncode
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            kill_group(self.process)
+
+    def close(self) -> None:
+        self.kill()
+        self.socket.close()

@@ -1,0 +1,70 @@
+"""A steady stream of signed Stripe deliveries with a ledger of what each one got back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+from tests.conftest import STRIPE_SECRET
+from webhook_server.samples import signed_stripe_request, stripe_event
+
+# Long enough for a delivery queued while one process stops and the next one boots.
+REQUEST_TIMEOUT_SECONDS = 30
+
+
+@dataclass
+class Ledger:
+    acknowledged: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    slowest: float = 0.0
+
+
+class SignedLoad:
+    """Sends deliveries to ``url`` at about ``rate`` per second from a thread, until stopped.
+
+    Each delivery uses a new connection (``Connection: close``), as a sender opening one per
+    event does: a refused or reset connection shows up as a failure instead of being retried.
+    """
+
+    def __init__(self, url: str, rate: float, max_seconds: float = 120) -> None:
+        self.url = url
+        self.interval = 1 / rate
+        self.max_seconds = max_seconds
+        self.ledger = Ledger()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="signed-load", daemon=True)
+
+    def __enter__(self) -> SignedLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(REQUEST_TIMEOUT_SECONDS + 5)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            started = time.monotonic()
+            self._deliver()
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def _deliver(self) -> None:
+        event = stripe_event()
+        body, headers = signed_stripe_request(event, STRIPE_SECRET)
+        started = time.monotonic()
+        try:
+            response = requests.post(
+                self.url, data=body, headers={**headers, "Connection": "close"}, timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except requests.RequestException as exc:
+            self.ledger.failures.append(f"{event['id']}: {type(exc).__name__}: {exc}")
+            return
+        self.ledger.slowest = max(self.ledger.slowest, time.monotonic() - started)
+        if 200 <= response.status_code < 300:
+            self.ledger.acknowledged.append(event["id"])
+        else:
+            self.ledger.failures.append(f"{event['id']}: {response.status_code} {response.text[:200]}")
