@@ -6,9 +6,14 @@ Run it with the console script, not ``python -m gunicorn`` (USR2's re-exec break
 
 import sys
 
-from webhook_server import lifecycle, logs
-from webhook_server.errors import EXIT_CONFIG, ConfigError
-from webhook_server.settings import Settings
+from webhook_server import metrics_dir
+
+# Before anything imports prometheus_client: it picks multiprocess mode from this at import.
+metrics_dir.prepare()
+
+from webhook_server import lifecycle, logs  # noqa: E402
+from webhook_server.errors import EXIT_CONFIG, ConfigError  # noqa: E402
+from webhook_server.settings import Settings  # noqa: E402
 
 try:
     settings = Settings.from_env()
@@ -54,3 +59,9 @@ def pre_request(worker, req):
 
 def worker_exit(server, worker):
     lifecycle.worker_exiting(worker)
+
+
+def child_exit(server, worker):
+    from webhook_server import metrics
+
+    metrics.worker_exited(worker.pid)

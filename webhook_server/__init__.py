@@ -22,7 +22,7 @@ class Receiver:
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; settings come from the environment unless given."""
-    from webhook_server import errors_http, health, webhooks
+    from webhook_server import errors_http, health, metrics, webhooks
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     errors_http.init_app(app)
+    metrics.init_app(app)
     return app
 
 

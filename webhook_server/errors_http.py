@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from webhook_server import metrics
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import UnstorablePayload
 from webhook_server.providers import Rejected
@@ -22,20 +23,27 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify(error=code, message=message), status
 
 
+def _refused(reason: str, message: str) -> tuple[Response, int]:
+    """A delivery refused for good: counted by provider and reason; the body is never logged."""
+    metrics.REJECTIONS.labels((request.view_args or {}).get("provider_name", ""), reason).inc()
+    return _error(400, reason, message)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(Rejected)
     def rejected(exc: Rejected) -> tuple[Response, int]:
         logger.info("rejected: %s", exc, extra={"reason": exc.reason})
-        return _error(400, exc.reason, str(exc))
+        return _refused(exc.reason, str(exc))
 
     @app.errorhandler(UnstorablePayload)
     def unstorable(exc: UnstorablePayload) -> tuple[Response, int]:
         logger.warning("payload refused by Postgres: %s", exc)
-        return _error(400, "payload_unstorable", f"Postgres cannot store this JSON as jsonb: {exc}")
+        return _refused("payload_unstorable", f"Postgres cannot store this JSON as jsonb: {exc}")
 
     @app.errorhandler(DatabaseUnavailable)
     def unavailable(exc: DatabaseUnavailable) -> tuple[Response, int]:
         logger.error("database unavailable: %s", exc)
+        metrics.DATABASE_ERRORS.inc()
         response, status = _error(503, "database_unavailable", f"{exc}; the sender should retry")
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, status

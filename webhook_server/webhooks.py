@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
 
-from webhook_server import receiver_of
+from webhook_server import metrics, receiver_of
 from webhook_server.inbox import IncomingEvent
 
 bp = Blueprint("webhooks", __name__)
@@ -21,10 +21,12 @@ def receive(provider_name: str) -> dict[str, bool]:
     provider = receiver.providers.get(provider_name)
     if provider is None:
         abort(404, f"no provider {provider_name!r} is configured here; configured: {', '.join(receiver.providers)}")
-    verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
-    duplicate = receiver.inbox.store(
-        IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload)
-    )
+    with metrics.INGEST_SECONDS.labels(provider.name).time():
+        verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
+        duplicate = receiver.inbox.store(
+            IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload)
+        )
+    metrics.EVENTS.labels(provider.name, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 

@@ -57,6 +57,7 @@ class GunicornServer:
             "WEBHOOK_BIND": f"127.0.0.1:{self.port}",
             "WEBHOOK_WORKERS": "2",
             "WEBHOOK_THREADS": "4",
+            "PROMETHEUS_MULTIPROC_DIR": str(log_path.with_suffix(".metrics")),
             **env,
         }
         with open(log_path, "ab") as log:

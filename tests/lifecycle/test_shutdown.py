@@ -1,7 +1,8 @@
 """SIGTERM, SIGINT and USR2 on the real gunicorn, timed against the contract.
 
 Defaults under test: WEBHOOK_DRAIN_ANNOUNCE=3, WEBHOOK_SHUTDOWN_CAP=10. Margins are for a busy
-2-core machine: /health must turn 503 within 0.2 s, and the master exit within cap + 0.5 s.
+2-core machine: /health must turn 503 within 0.2 s, the master exit within cap + 0.5 s, and a
+stop that skips the announce within the announce's 3 s.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_sigint_stops_at_once(start_server: Callable[..., GunicornServer]) -> No
     server = start_server()
     sent = server.send_signal(signal.SIGINT)
     server.wait_exit(CAP)
-    assert time.monotonic() - sent < 2.0
+    assert time.monotonic() - sent < ANNOUNCE  # no announce (gunicorn's quick stop takes ~0.9 s)
 
 
 def test_a_second_sigterm_skips_the_rest_of_the_announce(start_server: Callable[..., GunicornServer]) -> None:
@@ -96,14 +97,14 @@ def test_a_second_sigterm_skips_the_rest_of_the_announce(start_server: Callable[
     time.sleep(0.3)
     server.send_signal(signal.SIGTERM)
     assert server.wait_exit(CAP) == 0
-    assert time.monotonic() - sent < 2.0
+    assert time.monotonic() - sent < ANNOUNCE
 
 
 def test_no_announce_when_configured_off(start_server: Callable[..., GunicornServer]) -> None:
     server = start_server(WEBHOOK_DRAIN_ANNOUNCE="0")
     sent = server.send_signal(signal.SIGTERM)
     assert server.wait_exit(CAP) == 0
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < ANNOUNCE
 
 
 def test_usr2_reexec_hands_over_without_an_announce_or_a_failed_request(

@@ -1,0 +1,69 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+Under gunicorn, prometheus_client runs in multiprocess mode: every worker writes its values to
+files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` (answered by any worker) adds them up.
+The mode is chosen when prometheus_client is first imported, so gunicorn.conf.py sets the
+directory first (``metrics_dir``); without it (tests, the Flask dev server) the process's own
+registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from webhook_server.lifecycle import DRAINING
+from webhook_server.metrics_dir import MULTIPROC_ENV
+
+REQUESTS = Counter("webhook_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"])
+INGEST_SECONDS = Histogram(
+    "webhook_ingest_duration_seconds",
+    "Time from reading a webhook's body to its answer (verify and commit included)",
+    ["provider"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", ["provider", "outcome"])
+REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx, by reason", ["provider", "reason"])
+DATABASE_ERRORS = Counter("webhook_database_errors_total", "Deliveries answered 503: no commit in time")
+
+bp = Blueprint("metrics", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_count_request)
+
+
+def _count_request(response: Response) -> Response:
+    # The rule, not the path: a label per URL anyone can send would grow without bound.
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    REQUESTS.labels(route=route, status=response.status_code).inc()
+    return response
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry) + generate_latest(_DrainingRegistry())
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
+
+
+class _DrainingRegistry:
+    """The draining flag, read at scrape time from the page the master shares with workers."""
+
+    def collect(self):
+        yield GaugeMetricFamily("webhook_draining", "1 from SIGTERM until exit: /health answers 503", DRAINING.is_set())
+
+
+def worker_exited(pid: int) -> None:
+    """From gunicorn's ``child_exit``: drop the dead worker's live gauges."""
+    if os.environ.get(MULTIPROC_ENV):
+        mark_process_dead(pid)
