@@ -31,13 +31,13 @@ def test_a_restart_under_socket_activation_fails_no_delivery(clean_db: str, tmp_
     health = f"http://127.0.0.1:{port}/health"
     try:
         launcher.start()
-        wait_until_healthy(health, launcher.process, log_path)
+        wait_until_healthy(health, log_path, launcher.process)
         with SignedLoad(f"http://127.0.0.1:{port}/webhooks/stripe", RATE) as load:
             time.sleep(1.0)
             stopping = time.monotonic()
             launcher.restart()
             stopped = time.monotonic() - stopping
-            wait_until_healthy(health, launcher.process, log_path)
+            wait_until_healthy(health, log_path, launcher.process)
             time.sleep(2.0)
     finally:
         launcher.close()

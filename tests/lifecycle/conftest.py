@@ -29,11 +29,11 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait(10)
 
 
-def wait_until_healthy(health_url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Poll /health until 200; fail with the server's log if it exits or takes too long."""
+def wait_until_healthy(health_url: str, log_path: Path, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll /health until 200; fail with the server's log if it takes too long or ``process`` exits."""
     deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()[-5000:]}")
         try:
             if requests.get(health_url, timeout=1).status_code == 200:
@@ -69,7 +69,7 @@ class GunicornServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_until_healthy(self) -> None:
-        wait_until_healthy(self.url("/health"), self.process, self.log_path)
+        wait_until_healthy(self.url("/health"), self.log_path, self.process)
 
     def send_signal(self, signum: int) -> float:
         """Signal the master; return the monotonic time it was sent."""

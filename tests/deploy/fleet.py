@@ -1,0 +1,108 @@
+"""Instances a shell command can restart, as ``systemctl restart webhook-server@PORT`` does.
+
+Each instance's settings live in ``<dir>/<name>.json``; ``python -m tests.deploy.fleet restart
+DIR NAME`` SIGTERMs its gunicorn master (found by its pidfile), waits for it to exit and starts
+a new one, then returns while the new one boots. Every process group ever started is recorded
+so that ``Fleet.kill`` leaves nothing behind, whoever started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import STRIPE_SECRET
+from webhook_server.cli import gunicorn_command
+from webhook_server.localdb import free_port
+
+STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
+
+
+class Fleet:
+    def __init__(self, directory: Path, database_url: str, names: list[str]) -> None:
+        self.directory = directory
+        self.names = names
+        for name in names:
+            port = free_port()
+            state = {
+                "port": port,
+                "env": {
+                    "DATABASE_URL": database_url,
+                    "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+                    "WEBHOOK_BIND": f"127.0.0.1:{port}",
+                    "WEBHOOK_WORKERS": "2",
+                    "WEBHOOK_THREADS": "4",
+                    "PROMETHEUS_MULTIPROC_DIR": str(directory / f"{name}.metrics"),
+                    "GUNICORN_CMD_ARGS": f"--pid {directory / f'{name}.pid'}",
+                },
+            }
+            (directory / f"{name}.json").write_text(json.dumps(state))
+            start(directory, name)
+
+    @property
+    def ports(self) -> list[int]:
+        return [_state(self.directory, name)["port"] for name in self.names]
+
+    def health_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{_state(self.directory, name)['port']}/health"
+
+    def pid(self, name: str) -> int | None:
+        pidfile = self.directory / f"{name}.pid"
+        return int(pidfile.read_text()) if pidfile.exists() else None
+
+    def restart_command(self) -> str:
+        return f"{sys.executable} -m tests.deploy.fleet restart {self.directory} {{name}}"
+
+    def kill(self) -> None:
+        groups = self.directory / "groups"
+        for line in groups.read_text().split() if groups.exists() else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(line), signal.SIGKILL)
+
+
+def start(directory: Path, name: str) -> None:
+    state = _state(directory, name)
+    env = {**os.environ, **state["env"], "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with open(directory / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(
+            gunicorn_command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    with open(directory / "groups", "a") as groups:
+        groups.write(f"{process.pid}\n")
+
+
+def restart(directory: Path, name: str) -> None:
+    pid = int((directory / f"{name}.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.killpg(pid, signal.SIGKILL)  # as systemd does after TimeoutStopSec
+            break
+        time.sleep(0.05)
+    start(directory, name)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: the master's parent may be gone and nobody may reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _state(directory: Path, name: str) -> dict:
+    return json.loads((directory / f"{name}.json").read_text())
+
+
+if __name__ == "__main__":
+    command, directory, name = sys.argv[1:4]
+    assert command == "restart", f"usage: python -m tests.deploy.fleet restart DIR NAME, not {command}"
+    restart(Path(directory), name)

@@ -1,0 +1,121 @@
+"""scripts/rolling-deploy under load, behind the real HAProxy: every delivery acknowledged and stored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, stored_rows
+from tests.deploy.fleet import Fleet
+from tests.deploy.load import SignedLoad
+from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy
+from tests.lifecycle.conftest import wait_until_healthy
+
+NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
+RATE = 100
+
+
+@pytest.fixture
+def fleet(clean_db: str, tmp_path: Path) -> Iterator[Fleet]:
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    fleet = Fleet(directory, clean_db, NAMES)
+    try:
+        for name in NAMES:
+            url = fleet.health_url(name)
+            deadline = time.monotonic() + 30
+            while fleet.pid(name) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            wait_until_healthy(url, directory / f"{name}.log")  # the master is not our child
+        yield fleet
+    finally:
+        fleet.kill()
+
+
+def rolling_deploy(fleet: Fleet, proxy: RunningHAProxy, *extra: str) -> subprocess.CompletedProcess[str]:
+    instances = [arg for name in NAMES for arg in ("--instance", f"{name}={fleet.health_url(name)}")]
+    return subprocess.run(
+        [
+            str(REPO_ROOT / "scripts" / "rolling-deploy"),
+            "--haproxy-socket",
+            str(proxy.stats_socket),
+            "--backend",
+            HAPROXY_BACKEND,
+            "--restart",
+            fleet.restart_command(),
+            *instances,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+
+
+def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    with running_haproxy(tmp_path, fleet.ports) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        with SignedLoad(proxy.url("/webhooks/stripe"), RATE) as load:
+            time.sleep(1.0)
+            result = rolling_deploy(fleet, proxy)
+            time.sleep(1.0)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert {name: proxy.servers()[name]["status"] for name in NAMES} == dict.fromkeys(NAMES, "UP")
+    for name in NAMES:
+        assert f"[{name}] ready: back in rotation" in result.stdout, result.stdout
+        assert fleet.pid(name) not in (None, old_pids[name]), f"{name} was not restarted"
+    ledger = load.ledger
+    assert ledger.failures == []
+    assert len(ledger.acknowledged) > 5 * RATE
+    stored = [row[1] for row in stored_rows(clean_db)]
+    assert len(stored) == len(set(stored))
+    assert set(ledger.acknowledged) <= set(stored)
+
+
+def test_a_failed_restart_stops_the_deploy_and_leaves_the_rest_alone(fleet: Fleet, tmp_path: Path) -> None:
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    with running_haproxy(tmp_path, fleet.ports) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        result = subprocess.run(
+            [
+                str(REPO_ROOT / "scripts" / "rolling-deploy"),
+                "--haproxy-socket",
+                str(proxy.stats_socket),
+                "--restart",
+                "false",
+                "--instance",
+                f"app1={fleet.health_url('app1')}",
+                "--instance",
+                f"app2={fleet.health_url('app2')}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        states = {name: proxy.servers()[name]["status"] for name in NAMES}
+    assert result.returncode == 1
+    assert "[app1] restart command failed" in result.stderr
+    assert "app2" not in result.stdout + result.stderr.split("deploy stopped")[0]
+    assert "state ready" in result.stderr  # how to put app1 back
+    assert states == {"app1": "DRAIN", "app2": "UP", "app3": "UP"}
+    assert {name: fleet.pid(name) for name in NAMES} == old_pids
+
+
+def test_dry_run_prints_the_plan_and_touches_nothing(fleet: Fleet, tmp_path: Path) -> None:
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    with running_haproxy(tmp_path, fleet.ports) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        result = rolling_deploy(fleet, proxy, "--dry-run")
+        states = {name: proxy.servers()[name]["status"] for name in NAMES}
+    assert result.returncode == 0
+    assert result.stdout.count("state drain") == 3
+    assert states == dict.fromkeys(NAMES, "UP")
+    assert {name: fleet.pid(name) for name in NAMES} == old_pids
