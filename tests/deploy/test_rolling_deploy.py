@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT, stored_rows
 from tests.deploy.fleet import Fleet
-from tests.deploy.load import SignedLoad
-from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy
+from tests.deploy.load import Ledger, SignedLoad
+from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 from tests.lifecycle.conftest import wait_until_healthy
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
@@ -37,15 +37,11 @@ def fleet(clean_db: str, tmp_path: Path) -> Iterator[Fleet]:
         fleet.kill()
 
 
-def rolling_deploy(fleet: Fleet, proxy: RunningHAProxy, *extra: str) -> subprocess.CompletedProcess[str]:
+def rolling_deploy(fleet: Fleet, *extra: str) -> subprocess.CompletedProcess[str]:
     instances = [arg for name in NAMES for arg in ("--instance", f"{name}={fleet.health_url(name)}")]
     return subprocess.run(
         [
             str(REPO_ROOT / "scripts" / "rolling-deploy"),
-            "--haproxy-socket",
-            str(proxy.stats_socket),
-            "--backend",
-            HAPROXY_BACKEND,
             "--restart",
             fleet.restart_command(),
             *instances,
@@ -59,25 +55,44 @@ def rolling_deploy(fleet: Fleet, proxy: RunningHAProxy, *extra: str) -> subproce
     )
 
 
+def haproxy_options(proxy: RunningHAProxy) -> list[str]:
+    return ["--haproxy-socket", str(proxy.stats_socket), "--backend", HAPROXY_BACKEND]
+
+
+def assert_no_delivery_failed_or_was_lost(ledger: Ledger, database_url: str) -> None:
+    assert ledger.failures == []
+    assert len(ledger.acknowledged) > 5 * RATE
+    stored = [row[1] for row in stored_rows(database_url)]
+    assert len(stored) == len(set(stored))
+    assert set(ledger.acknowledged) <= set(stored)
+
+
 def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:
     old_pids = {name: fleet.pid(name) for name in NAMES}
     with running_haproxy(tmp_path, fleet.ports) as proxy:
         proxy.wait_until_checked_up(NAMES)
         with SignedLoad(proxy.url("/webhooks/stripe"), RATE) as load:
             time.sleep(1.0)
-            result = rolling_deploy(fleet, proxy)
+            result = rolling_deploy(fleet, *haproxy_options(proxy))
             time.sleep(1.0)
         assert result.returncode == 0, result.stdout + result.stderr
         assert {name: proxy.servers()[name]["status"] for name in NAMES} == dict.fromkeys(NAMES, "UP")
     for name in NAMES:
         assert f"[{name}] ready: back in rotation" in result.stdout, result.stdout
         assert fleet.pid(name) not in (None, old_pids[name]), f"{name} was not restarted"
-    ledger = load.ledger
-    assert ledger.failures == []
-    assert len(ledger.acknowledged) > 5 * RATE
-    stored = [row[1] for row in stored_rows(clean_db)]
-    assert len(stored) == len(set(stored))
-    assert set(ledger.acknowledged) <= set(stored)
+    assert_no_delivery_failed_or_was_lost(load.ledger, clean_db)
+
+
+def test_the_same_deploy_behind_nginx_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:
+    """nginx has no health check: the restart's SIGTERM drains, nginx retries on another instance."""
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    with running_nginx(tmp_path, fleet.ports) as proxy, SignedLoad(proxy.url("/webhooks/stripe"), RATE) as load:
+        time.sleep(1.0)
+        result = rolling_deploy(fleet)
+        time.sleep(1.0)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(fleet.pid(name) not in (None, old_pids[name]) for name in NAMES), result.stdout
+    assert_no_delivery_failed_or_was_lost(load.ledger, clean_db)
 
 
 def test_a_failed_restart_stops_the_deploy_and_leaves_the_rest_alone(fleet: Fleet, tmp_path: Path) -> None:
@@ -113,7 +128,7 @@ def test_dry_run_prints_the_plan_and_touches_nothing(fleet: Fleet, tmp_path: Pat
     old_pids = {name: fleet.pid(name) for name in NAMES}
     with running_haproxy(tmp_path, fleet.ports) as proxy:
         proxy.wait_until_checked_up(NAMES)
-        result = rolling_deploy(fleet, proxy, "--dry-run")
+        result = rolling_deploy(fleet, *haproxy_options(proxy), "--dry-run")
         states = {name: proxy.servers()[name]["status"] for name in NAMES}
     assert result.returncode == 0
     assert result.stdout.count("state drain") == 3
