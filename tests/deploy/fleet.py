@@ -25,13 +25,15 @@ STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
 
 
 class Fleet:
-    def __init__(self, directory: Path, database_url: str, names: list[str]) -> None:
+    def __init__(self, directory: Path, database_url: str, names: list[str], command: list[str] | None = None) -> None:
+        """``command``: how to start one instance, ``{port}`` replaced (default: the shipped entrypoint)."""
         self.directory = directory
         self.names = names
         for name in names:
             port = free_port()
             state = {
                 "port": port,
+                "command": [part.format(port=port) for part in command or gunicorn_command()],
                 "env": {
                     "DATABASE_URL": database_url,
                     "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
@@ -42,6 +44,7 @@ class Fleet:
                     "GUNICORN_CMD_ARGS": f"--pid {directory / f'{name}.pid'}",
                 },
             }
+            (directory / f"{name}.metrics").mkdir()  # ours prepares it, a stock gunicorn would not
             (directory / f"{name}.json").write_text(json.dumps(state))
             start(directory, name)
 
@@ -71,7 +74,7 @@ def start(directory: Path, name: str) -> None:
     env = {**os.environ, **state["env"], "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with open(directory / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
-            gunicorn_command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            state["command"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     with open(directory / "groups", "a") as groups:
         groups.write(f"{process.pid}\n")

@@ -19,7 +19,11 @@ REQUEST_TIMEOUT_SECONDS = 30
 class Ledger:
     acknowledged: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
-    slowest: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of every answer, in seconds
+
+    @property
+    def slowest(self) -> float:
+        return max(self.latencies, default=0.0)
 
 
 class SignedLoad:
@@ -63,7 +67,7 @@ class SignedLoad:
         except requests.RequestException as exc:
             self.ledger.failures.append(f"{event['id']}: {type(exc).__name__}: {exc}")
             return
-        self.ledger.slowest = max(self.ledger.slowest, time.monotonic() - started)
+        self.ledger.latencies.append(time.monotonic() - started)
         if 200 <= response.status_code < 300:
             self.ledger.acknowledged.append(event["id"])
         else:
