@@ -8,13 +8,17 @@ connection that arrives in between waits in the kernel's queue.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.lifecycle.conftest import kill_group
+from tests.conftest import STRIPE_SECRET
+from tests.lifecycle.conftest import kill_group, wait_until_healthy
+from webhook_server.cli import gunicorn_command
+from webhook_server.localdb import free_port
 
 # As in deploy/systemd/webhook-server.socket.
 BACKLOG = 2048
@@ -41,6 +45,18 @@ class SocketLauncher:
         self.log_path = log_path
         self.socket = socket.create_server(("127.0.0.1", port), backlog=BACKLOG)
         self.process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def for_app(cls, database_url: str, log_path: Path) -> SocketLauncher:
+        """The production entrypoint on a free port, with what the app needs from the environment."""
+        env = {**os.environ, "DATABASE_URL": database_url, "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET}
+        return cls(free_port(), gunicorn_command(), env, log_path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_until_healthy(self) -> None:
+        wait_until_healthy(self.url("/health"), self.log_path, self.process)
 
     def start(self) -> None:
         fd = self.socket.fileno()

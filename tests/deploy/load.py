@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import requests
 
-from tests.conftest import STRIPE_SECRET
+from tests.conftest import STRIPE_SECRET, stored_rows
 from webhook_server.samples import signed_stripe_request, stripe_event
 
 # Long enough for a delivery queued while one process stops and the next one boots.
@@ -24,6 +25,14 @@ class Ledger:
     @property
     def slowest(self) -> float:
         return max(self.latencies, default=0.0)
+
+
+def assert_each_acknowledged_event_stored_once(ledger: Ledger, database_url: str) -> Counter[str]:
+    """No event id stored twice, none acknowledged and missing; returns the count of each stored id."""
+    stored = Counter(row[1] for row in stored_rows(database_url))
+    assert [event_id for event_id, count in stored.items() if count != 1] == []
+    assert [event_id for event_id in ledger.acknowledged if event_id not in stored] == []
+    return stored
 
 
 class SignedLoad:

@@ -13,18 +13,15 @@ Run with ``scripts/reproduce-502`` (needs nginx on PATH). The last line is exact
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import STRIPE_SECRET
 from tests.deploy.launcher import SocketLauncher
 from tests.deploy.load import Ledger, SignedLoad
 from tests.deploy.proxies import running_nginx
-from tests.lifecycle.conftest import GunicornServer, kill_group, wait_until_healthy
-from webhook_server.cli import gunicorn_command
+from tests.lifecycle.conftest import GunicornServer, kill_group
 from webhook_server.localdb import LocalPostgres, free_port
 from webhook_server.migrations import migrate
 
@@ -52,21 +49,17 @@ def kill9_restart(workdir: Path, database_url: str, rate: float, settle: float) 
 
 
 def graceful_restart(workdir: Path, database_url: str, rate: float, settle: float) -> Ledger:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET}
-    log_path = workdir / "graceful.log"
-    launcher = SocketLauncher(port, gunicorn_command(), env, log_path)
-    health = f"http://127.0.0.1:{port}/health"
+    launcher = SocketLauncher.for_app(database_url, workdir / "graceful.log")
     try:
         launcher.start()
-        wait_until_healthy(health, log_path, launcher.process)
+        launcher.wait_until_healthy()
         with (
-            running_nginx(_fresh(workdir / "nginx-graceful"), [port]) as nginx,
+            running_nginx(_fresh(workdir / "nginx-graceful"), [launcher.port]) as nginx,
             SignedLoad(nginx.url("/webhooks/stripe"), rate) as load,
         ):
             time.sleep(settle)
             launcher.restart()  # SIGTERM, wait for the exit, start the next process on the same socket
-            wait_until_healthy(health, log_path, launcher.process)
+            launcher.wait_until_healthy()
             time.sleep(settle)
     finally:
         launcher.close()

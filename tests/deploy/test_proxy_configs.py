@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.deploy.load import SignedLoad
+from tests.deploy.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from tests.deploy.proxies import (
     RunningProxy,
     check_haproxy,
@@ -107,13 +106,6 @@ def stop_one_instance_under_traffic(
     return acknowledged
 
 
-def assert_each_acknowledged_event_stored_once(load: SignedLoad, database_url: str) -> Counter[str]:
-    """Return how many times each stored event id is there, after checking the acknowledged ones."""
-    stored = Counter(row[1] for row in stored_rows(database_url))
-    assert [event_id for event_id in load.ledger.acknowledged if stored[event_id] != 1] == []
-    return stored
-
-
 def assert_lossless(load: SignedLoad, acknowledged_by_step: list[int], database_url: str, proxy_log: str) -> None:
     assert load.ledger.failures == [], f"{len(load.ledger.failures)} failed at the proxy:\n" + "\n".join(
         load.ledger.failures[:20]
@@ -122,7 +114,7 @@ def assert_lossless(load: SignedLoad, acknowledged_by_step: list[int], database_
     starts = [0, *acknowledged_by_step[:-1]]
     windows = [end - start for start, end in zip(starts, acknowledged_by_step, strict=True)]
     assert all(window > 0 for window in windows), (windows, proxy_log)
-    stored = assert_each_acknowledged_event_stored_once(load, database_url)
+    stored = assert_each_acknowledged_event_stored_once(load.ledger, database_url)
     assert set(stored) == set(load.ledger.acknowledged)  # nothing failed, so nothing else was stored either
 
 
@@ -205,4 +197,4 @@ def test_control_kill_9_behind_nginx_fails_deliveries(
         time.sleep(AFTER_EXIT)
     assert any(": 502 " in failure for failure in load.ledger.failures), (load.ledger.failures[:5], nginx.log())
     assert load.ledger.acknowledged  # the load did run before the kill
-    assert_each_acknowledged_event_stored_once(load, clean_db)
+    assert_each_acknowledged_event_stored_once(load.ledger, clean_db)

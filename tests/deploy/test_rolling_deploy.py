@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, stored_rows
+from tests.conftest import REPO_ROOT
 from tests.deploy.fleet import Fleet
-from tests.deploy.load import Ledger, SignedLoad
+from tests.deploy.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
 from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 from tests.lifecycle.conftest import wait_until_healthy
 
@@ -62,9 +62,7 @@ def haproxy_options(proxy: RunningHAProxy) -> list[str]:
 def assert_no_delivery_failed_or_was_lost(ledger: Ledger, database_url: str) -> None:
     assert ledger.failures == []
     assert len(ledger.acknowledged) > 5 * RATE
-    stored = [row[1] for row in stored_rows(database_url)]
-    assert len(stored) == len(set(stored))
-    assert set(ledger.acknowledged) <= set(stored)
+    assert_each_acknowledged_event_stored_once(ledger, database_url)
 
 
 def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:

@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
 
-from tests.conftest import STRIPE_SECRET, stored_rows
 from tests.deploy.launcher import SocketLauncher
-from tests.deploy.load import SignedLoad
-from tests.lifecycle.conftest import GunicornServer, wait_until_healthy
-from webhook_server.cli import gunicorn_command
+from tests.deploy.load import SignedLoad, assert_each_acknowledged_event_stored_once
+from tests.lifecycle.conftest import GunicornServer
 from webhook_server.localdb import free_port
 
 RATE = 50  # deliveries per second, new connection each
 
 
-def assert_each_acknowledged_event_stored_once(database_url: str, acknowledged: list[str]) -> None:
-    stored = [row[1] for row in stored_rows(database_url)]
-    assert len(stored) == len(set(stored))
-    assert set(acknowledged) <= set(stored)
-
-
 def test_a_restart_under_socket_activation_fails_no_delivery(clean_db: str, tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": clean_db, "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET}
-    log_path = tmp_path / "gunicorn.log"
-    launcher = SocketLauncher(port, gunicorn_command(), env, log_path)
-    health = f"http://127.0.0.1:{port}/health"
+    launcher = SocketLauncher.for_app(clean_db, tmp_path / "gunicorn.log")
     try:
         launcher.start()
-        wait_until_healthy(health, log_path, launcher.process)
-        with SignedLoad(f"http://127.0.0.1:{port}/webhooks/stripe", RATE) as load:
+        launcher.wait_until_healthy()
+        with SignedLoad(launcher.url("/webhooks/stripe"), RATE) as load:
             time.sleep(1.0)
             stopping = time.monotonic()
             launcher.restart()
             stopped = time.monotonic() - stopping
-            wait_until_healthy(health, log_path, launcher.process)
+            launcher.wait_until_healthy()
             time.sleep(2.0)
     finally:
         launcher.close()
@@ -48,7 +35,7 @@ def test_a_restart_under_socket_activation_fails_no_delivery(clean_db: str, tmp_
     assert stopped < 3.0, f"stop took {stopped:.1f} s"
     # ...and deliveries that arrived while no process was accepting waited in the queue.
     assert ledger.slowest > 0.3, "no delivery crossed the restart: the test proved nothing"
-    assert_each_acknowledged_event_stored_once(clean_db, ledger.acknowledged)
+    assert_each_acknowledged_event_stored_once(ledger, clean_db)
 
 
 def test_the_same_restart_without_a_held_socket_refuses_deliveries(clean_db: str, tmp_path: Path) -> None:
@@ -70,4 +57,4 @@ def test_the_same_restart_without_a_held_socket_refuses_deliveries(clean_db: str
         if new is not None:
             new.kill()
     assert any("ConnectionError" in failure for failure in load.ledger.failures), load.ledger.failures[:3]
-    assert_each_acknowledged_event_stored_once(clean_db, load.ledger.acknowledged)
+    assert_each_acknowledged_event_stored_once(load.ledger, clean_db)
