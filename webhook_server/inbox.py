@@ -104,14 +104,18 @@ class Inbox:
         Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
         and UnstorablePayload when Postgres refuses the payload.
         """
-        self.start()
+        if self._owner_pid != os.getpid():  # checked without the lock: true once per process
+            self.start()
         waiter = _Waiter(event, time.monotonic() + self.timeout)
         self._queue.put(waiter)
         if not waiter.done.wait(self.timeout):
-            raise DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+            raise self._too_late()
         if waiter.error is not None:
             raise waiter.error
         return waiter.duplicate
+
+    def _too_late(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
 
     def close(self) -> None:
         """Let the writer finish what is queued, then close the pool."""
@@ -197,7 +201,7 @@ class Inbox:
         for attempt in (1, 2):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+                raise self._too_late()
             try:
                 with self._pool.connection(timeout=remaining) as conn:
                     rows = conn.execute(sql.query("insert_events"), params).fetchall()
