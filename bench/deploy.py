@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))  # the test harness: fleet, proxies, signed l
 from tests.deploy.fleet import Fleet  # noqa: E402
 from tests.deploy.load import Ledger, SignedLoad  # noqa: E402
 from tests.deploy.proxies import running_nginx  # noqa: E402
-from tests.lifecycle.conftest import wait_until_healthy  # noqa: E402
+from tests.servers import wait_until_healthy  # noqa: E402
 from webhook_server.localdb import LocalPostgres  # noqa: E402
 from webhook_server.migrations import migrate  # noqa: E402
 

@@ -15,12 +15,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.servers import STRIPE_SECRET, GunicornServer
 from webhook_server import create_app, receiver_of
 from webhook_server.localdb import LocalPostgres
 from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 
-STRIPE_SECRET = "whsec_test_0123456789abcdef"
+__all__ = ["STRIPE_SECRET", "GunicornServer"]
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +74,22 @@ def stored_rows(database_url: str) -> list[tuple]:
         return conn.execute(
             "SELECT provider, event_id, event_type, status, attempts FROM webhook_events ORDER BY id"
         ).fetchall()
+
+
+@pytest.fixture
+def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
+    """Start gunicorn with extra environment variables; every one started is killed afterwards."""
+    servers: list[GunicornServer] = []
+
+    def start(**env: str) -> GunicornServer:
+        server = GunicornServer(clean_db, tmp_path / f"gunicorn-{len(servers)}.log", **env)
+        servers.append(server)
+        server.wait_until_healthy()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import STRIPE_SECRET
-from tests.lifecycle.conftest import kill_group, wait_until_healthy
+from tests.servers import kill_group, wait_until_healthy
 from webhook_server.cli import gunicorn_command
 from webhook_server.localdb import free_port
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from tests.deploy.launcher import SocketLauncher
 from tests.deploy.load import Ledger, SignedLoad
 from tests.deploy.proxies import running_nginx
-from tests.lifecycle.conftest import GunicornServer, kill_group
+from tests.servers import GunicornServer, kill_group
 from webhook_server.localdb import LocalPostgres, free_port
 from webhook_server.migrations import migrate
 

@@ -29,7 +29,7 @@ from tests.deploy.proxies import (
     running_haproxy,
     running_nginx,
 )
-from tests.lifecycle.conftest import GunicornServer
+from tests.servers import GunicornServer
 from webhook_server.localdb import free_port
 from webhook_server.samples import signed_stripe_request, stripe_event
 from webhook_server.settings import Settings

@@ -14,7 +14,7 @@ from tests.conftest import REPO_ROOT
 from tests.deploy.fleet import Fleet
 from tests.deploy.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
 from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
-from tests.lifecycle.conftest import wait_until_healthy
+from tests.servers import wait_until_healthy
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
 RATE = 100

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.deploy.launcher import SocketLauncher
 from tests.deploy.load import SignedLoad, assert_each_acknowledged_event_stored_once
-from tests.lifecycle.conftest import GunicornServer
+from tests.servers import GunicornServer
 from webhook_server.localdb import free_port
 
 RATE = 50  # deliveries per second, new connection each

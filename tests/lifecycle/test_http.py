@@ -8,7 +8,7 @@ from collections.abc import Callable
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.lifecycle.conftest import GunicornServer, read_response
+from tests.servers import GunicornServer, read_response
 from webhook_server.samples import signed_stripe_request, stripe_event
 
 LIMIT = 4096

@@ -15,7 +15,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import stored_rows
-from tests.lifecycle.conftest import GunicornServer, read_response
+from tests.servers import GunicornServer, read_response
 from webhook_server.samples import stripe_event
 
 ANNOUNCE = 3.0

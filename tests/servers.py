@@ -1,4 +1,4 @@
-"""A real gunicorn, started by the production entrypoint on a free port, for lifecycle tests."""
+"""A real gunicorn, started by the production entrypoint on a free port, for tests of every layer."""
 
 from __future__ import annotations
 
@@ -8,18 +8,16 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.conftest import STRIPE_SECRET
 from webhook_server.cli import gunicorn_command
 from webhook_server.localdb import free_port
 from webhook_server.samples import signed_stripe_request, stripe_event
 
 BOOT_TIMEOUT_SECONDS = 30
+STRIPE_SECRET = "whsec_test_0123456789abcdef"
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -102,22 +100,6 @@ class GunicornServer:
 
     def kill(self) -> None:
         kill_group(self.process)
-
-
-@pytest.fixture
-def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
-    """Start gunicorn with extra environment variables; every one started is killed afterwards."""
-    servers: list[GunicornServer] = []
-
-    def start(**env: str) -> GunicornServer:
-        server = GunicornServer(clean_db, tmp_path / f"gunicorn-{len(servers)}.log", **env)
-        servers.append(server)
-        server.wait_until_healthy()
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
 
 
 def read_response(client: socket.socket) -> tuple[int, bytes]:
