@@ -1,4 +1,4 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import requests
 from webhook_server import localdb, logs, samples
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK
 from webhook_server.migrations import migrate as apply_migrations
+from webhook_server.worker_cli import worker
 
 WSGI_TARGET = "webhook_server.wsgi:app"
 DEV_SECRET_FILE = "stripe-webhook-secret"
@@ -206,6 +207,9 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+main.add_command(worker)
 
 
 def run() -> None:

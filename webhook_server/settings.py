@@ -134,3 +134,64 @@ class _Env:
         if value not in allowed:
             raise ConfigError(name, f"{value!r} is not one of {', '.join(allowed)}")
         return value
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What ``webhook-server worker`` reads from the environment; no provider secret needed.
+
+    The defaults retry a failing event for about a day (see webhook_server.retries) and stop
+    within the same cap as the server.
+    """
+
+    database_url: str
+    handler_modules: tuple[str, ...]
+    concurrency: int = 8
+    batch_size: int = 100
+    poll_interval: float = 5.0
+    max_attempts: int = 10
+    retry_base: float = 180.0
+    retry_cap: float = 12 * 3600.0
+    handler_timeout: float = 30.0
+    lease_seconds: float = 60.0
+    shutdown_cap: float = 10.0
+    db_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
+        """Read and validate the environment; raise ConfigError naming the first bad variable."""
+        env = _Env(os.environ if environ is None else environ)
+        modules = env.required(
+            "WEBHOOK_HANDLER_MODULES",
+            "set it to the comma-separated import paths of the modules that register handlers "
+            "with @handles (e.g. my_app.webhook_handlers); without any, every event would be skipped",
+        )
+        settings = cls(
+            database_url=env.required(
+                "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
+            ),
+            handler_modules=tuple(part.strip() for part in modules.split(",") if part.strip()),
+            concurrency=int(env.number("WEBHOOK_WORKER_CONCURRENCY", cls.concurrency, minimum=1)),
+            batch_size=int(env.number("WEBHOOK_WORKER_BATCH", cls.batch_size, minimum=1)),
+            poll_interval=env.number("WEBHOOK_WORKER_POLL", cls.poll_interval, minimum=0.05),
+            max_attempts=int(env.number("WEBHOOK_MAX_ATTEMPTS", cls.max_attempts, minimum=1)),
+            retry_base=env.number("WEBHOOK_RETRY_BASE", cls.retry_base, minimum=0.0),
+            retry_cap=env.number("WEBHOOK_RETRY_CAP", cls.retry_cap, minimum=0.0),
+            handler_timeout=env.number("WEBHOOK_HANDLER_TIMEOUT", cls.handler_timeout, minimum=0.01),
+            lease_seconds=env.number("WEBHOOK_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
+            shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
+            db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+        )
+        if settings.retry_cap < settings.retry_base:
+            raise ConfigError(
+                "WEBHOOK_RETRY_CAP",
+                f"{settings.retry_cap:g} s is below WEBHOOK_RETRY_BASE={settings.retry_base:g} s; "
+                "the cap is the longest wait, so make it at least the base",
+            )
+        if settings.db_timeout >= settings.lease_seconds / 3:
+            raise ConfigError(
+                "WEBHOOK_LEASE_SECONDS",
+                f"{settings.lease_seconds:g} s leaves no room to renew a lease with "
+                f"WEBHOOK_DB_TIMEOUT={settings.db_timeout:g} s; make it more than 3 times the timeout",
+            )
+        return settings

@@ -1,0 +1,146 @@
+"""Handlers: the user's functions that make stored events do something.
+
+A project registers them in its own modules and names those modules in
+``WEBHOOK_HANDLER_MODULES``; ``webhook-server worker`` imports them at start::
+
+    from webhook_server.handlers import Event, handles
+
+    @handles("stripe", "payment_intent.succeeded")
+    def fulfil(event: Event) -> None:
+        ...
+
+Registration checks each handler when its module is imported, so a handler that cannot be
+called with one event fails the worker's start instead of every event, one retry at a time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from webhook_server.errors import ConfigError
+
+# The event type that catches every type of a provider that has no handler of its own.
+ANY_TYPE = "*"
+MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
+
+Handler = Callable[["Event"], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event as a handler sees it.
+
+    Processing is at-least-once: the same event can reach a handler twice (a retry after a
+    crash, a redelivery that raced), so make the handler's effect idempotent on
+    ``(provider, event_id)``. Senders do not guarantee order either: compare ``created`` (the
+    sender's own clock) or the object's state instead of trusting arrival order.
+    """
+
+    provider: str
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+    attempt: int
+    received_at: datetime
+
+    @property
+    def created(self) -> datetime | None:
+        """When the sender created the event (the payload's ``created``, Unix seconds), if it says."""
+        created = self.payload.get("created")
+        if isinstance(created, int | float) and not isinstance(created, bool):
+            return datetime.fromtimestamp(created, UTC)
+        return None
+
+
+class HandlerSignatureError(TypeError):
+    """A function registered with ``@handles`` cannot be called as ``handler(event)``."""
+
+
+class Registry:
+    """Handlers by (provider, event type); ``"*"`` as the type catches the rest of a provider."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[tuple[str, str], Handler] = {}
+
+    def handles(self, provider: str, event_type: str) -> Callable[[Handler], Handler]:
+        """Register the decorated function for one provider's event type; the function is returned as is."""
+
+        def register(function: Handler) -> Handler:
+            _check_signature(function)
+            key = (provider, event_type)
+            existing = self._handlers.get(key)
+            if existing is not None and existing is not function:
+                raise HandlerSignatureError(
+                    f"{_name(function)} and {_name(existing)} both handle {provider} {event_type!r}; "
+                    "keep one (a handler can call the other)"
+                )
+            self._handlers[key] = function
+            return function
+
+        return register
+
+    def lookup(self, provider: str, event_type: str) -> Handler | None:
+        """The handler for this event, or None when the event is to be skipped."""
+        handlers = self._handlers
+        return handlers.get((provider, event_type)) or handlers.get((provider, ANY_TYPE))
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+    def describe(self) -> list[str]:
+        """``provider type → module.function`` lines, for the start-up log."""
+        return [
+            f"{provider} {event_type} → {_name(fn)}" for (provider, event_type), fn in sorted(self._handlers.items())
+        ]
+
+
+def _check_signature(function: Handler) -> None:
+    if not callable(function):
+        raise HandlerSignatureError(f"@handles decorates functions, not {function!r}")
+    if inspect.iscoroutinefunction(function):
+        raise HandlerSignatureError(
+            f"{_name(function)} is async; handlers run on worker threads: make it a plain def "
+            "(call asyncio.run inside it if it must await)"
+        )
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        raise HandlerSignatureError(
+            f"{_name(function)}{inspect.signature(function)} cannot be called with one event; "
+            "a handler takes exactly one positional argument: def handler(event)"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): let the first call tell
+        pass
+
+
+def _name(function: Handler) -> str:
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', repr(function))}"
+
+
+# The registry that ``@handles`` fills and the worker reads.
+registry = Registry()
+handles = registry.handles
+
+
+def load_modules(names: Iterable[str]) -> None:
+    """Import each handler module, raising ConfigError with what to fix when one cannot be."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+                raise ConfigError(
+                    MODULES_VARIABLE,
+                    f"no module named {name!r}; give comma-separated import paths (my_app.webhook_handlers) "
+                    "of modules installed in this environment or on PYTHONPATH",
+                ) from None
+            raise ConfigError(MODULES_VARIABLE, f"importing {name!r} failed: {exc}") from exc
+        except HandlerSignatureError as exc:
+            raise ConfigError(MODULES_VARIABLE, f"a handler in {name!r} is invalid: {exc}") from None
+        except Exception as exc:
+            raise ConfigError(MODULES_VARIABLE, f"importing {name!r} failed with {type(exc).__name__}: {exc}") from exc

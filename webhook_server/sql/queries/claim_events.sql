@@ -1,0 +1,35 @@
+-- Claim up to a batch of due events for one worker, as a lease: locked_until and next_attempt_at
+-- both move to the lease's end, so the row leaves the due index until then, and an expired lease
+-- (its worker was killed) makes the row due again with no sweeper and no second index.
+-- FOR UPDATE SKIP LOCKED lets any number of workers claim at once without waiting on each other.
+-- The attempt is counted here, at the claim: a handler that kills its worker (out of memory, a
+-- segfault) still uses up attempts and ends dead instead of looping. A row whose attempts are all
+-- used up when its lease expires is marked dead here rather than run once more; it comes back
+-- with status dead so the worker can log it and skip it.
+-- A non-null locked_until on a due row means an expired lease: last_error says so.
+WITH due AS (
+    SELECT id
+    FROM webhook_events
+    WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()
+    ORDER BY next_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_events AS e
+SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE e.attempts END,
+    status = CASE WHEN e.attempts < %(max_attempts)s THEN e.status ELSE 'dead' END,
+    processed_at = CASE WHEN e.attempts < %(max_attempts)s THEN NULL ELSE now() END,
+    last_error = CASE
+        WHEN e.locked_until IS NULL THEN e.last_error
+        ELSE 'attempt ' || e.attempts || ' never finished: worker ' || coalesce(e.locked_by, '?')
+            || ' stopped without recording an outcome (killed? out of memory?) and its lease ran out'
+    END,
+    locked_until = CASE WHEN e.attempts < %(max_attempts)s THEN now() + make_interval(secs => %(lease)s) END,
+    locked_by = CASE WHEN e.attempts < %(max_attempts)s THEN %(worker)s END,
+    next_attempt_at = CASE
+        WHEN e.attempts < %(max_attempts)s THEN now() + make_interval(secs => %(lease)s)
+        ELSE e.next_attempt_at
+    END
+FROM due
+WHERE e.id = due.id
+RETURNING e.id, e.provider, e.event_id, e.event_type, e.payload, e.attempts, e.received_at, e.status

@@ -1,0 +1,411 @@
+"""``webhook-server worker``: claims stored events and runs their handlers, at least once each.
+
+One dispatcher (the main thread) owns the database connection and all bookkeeping; handler
+threads (webhook_server.handler_pool) only run handlers; a listener thread turns Postgres
+NOTIFYs into wake-ups. Everything reaches the dispatcher through one queue, so it sleeps in a
+single place and wakes for a notify, a finished handler, a signal or its next timer.
+
+A claim is a lease (``claim_events.sql``): rows are taken in batches with ``FOR UPDATE SKIP
+LOCKED``, so workers on any number of hosts share the table, and the lease is renewed while the
+worker holds the event. A worker killed with ``kill -9`` renews nothing; its events are due
+again when the lease runs out. Outcomes are written in batches too (``record_outcomes.sql``),
+one statement for every result that arrived meanwhile: at low load that is one event, under
+load a few hundred.
+
+On SIGTERM it stops claiming, gives back the events no thread has started, lets running
+handlers finish until the shutdown cap (less a margin to write and exit), gives back the rest
+and exits 0. A database outage is logged and retried with backoff; it never stops the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from webhook_server import db, sql
+from webhook_server.handler_pool import Finished, HandlerPool, Job
+from webhook_server.handlers import Event, Registry
+from webhook_server.retries import describe_error, retry_delay
+from webhook_server.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+# EX_SOFTWARE: too many handlers stuck past their timeout; let the supervisor restart us.
+EXIT_STUCK = 70
+# Time kept from the shutdown cap to give events back and exit after the last handler.
+STOP_MARGIN_SECONDS = 1.5
+# Waits after a failed database call: doubled each time up to the maximum.
+DB_BACKOFF_FIRST = 0.5
+DB_BACKOFF_MAX = 10.0
+# How often the listener checks whether it should stop, between notifies.
+LISTEN_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """A signal arrived; ``at`` is its monotonic time."""
+
+    at: float
+    immediate: bool = False
+
+
+_WAKE = "wake"
+
+
+@dataclass
+class _Outcomes:
+    """Outcomes waiting to be written, as the columns of ``record_outcomes.sql``."""
+
+    ids: list[int] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    errors: list[str | None] = field(default_factory=list)
+    retry_in: list[float] = field(default_factory=list)
+
+    def add(self, row_id: int, attempt: int, status: str, error: str | None = None, retry_in: float = 0.0) -> None:
+        self.ids.append(row_id)
+        self.attempts.append(attempt)
+        self.statuses.append(status)
+        self.errors.append(error)
+        self.retry_in.append(retry_in)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Worker:
+    """One worker process: a dispatcher, its handler threads and a NOTIFY listener."""
+
+    def __init__(self, settings: WorkerSettings, registry: Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._messages: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._pool = HandlerPool(settings.concurrency, settings.handler_timeout, self._messages)
+        self._listener = _Listener(settings, self._messages)
+        # Every event this worker has claimed and not yet recorded or given back, by row id.
+        self._held: dict[int, Job] = {}
+        self._outcomes = _Outcomes()
+        self._conn: psycopg.Connection | None = None
+        self._db_retry_at = 0.0
+        self._db_backoff = DB_BACKOFF_FIRST
+        self._due = True  # claim at start: events may have arrived while no worker ran
+        self._next_poll = 0.0
+        self._next_renewal = 0.0
+        self._stop_deadline: float | None = None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Process events until SIGTERM or SIGINT; return the exit code."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        self._pool.start()
+        self._listener.start()
+        logger.info(
+            "worker %s started: %s handlers, %s threads, batches of %s",
+            self.name,
+            len(self.registry),
+            self.settings.concurrency,
+            self.settings.batch_size,
+            extra={"handlers": self.registry.describe()},
+        )
+        exit_code = 0
+        while self._stop_deadline is None or (self._held and time.monotonic() < self._stop_deadline):
+            self._receive(self._wait_seconds())
+            now = time.monotonic()
+            for job in self._pool.expire(now):
+                self._timed_out(job)
+            if self._pool.stuck() >= self.settings.concurrency:
+                logger.error(
+                    "%s handlers are stuck past WEBHOOK_HANDLER_TIMEOUT=%s s; exiting for a clean restart",
+                    self._pool.stuck(),
+                    self.settings.handler_timeout,
+                )
+                exit_code = EXIT_STUCK
+                break
+            self._flush()
+            if self._stop_deadline is None:
+                self._renew_leases(now)
+                self._claim(now)
+        self._shut_down()
+        return exit_code
+
+    def _wait_seconds(self) -> float:
+        """How long the dispatcher may sleep: until its next timer, or not at all."""
+        now = time.monotonic()
+        if self._outcomes and now >= self._db_retry_at:
+            return 0.0
+        timers = [self._db_retry_at if self._outcomes else now + self.settings.poll_interval]
+        if self._stop_deadline is not None:
+            timers.append(self._stop_deadline)
+        else:
+            if self._due and self._has_room():
+                timers.append(max(self._db_retry_at, now))
+            timers.append(self._next_poll)
+            if self._held:
+                timers.append(self._next_renewal)
+        expiry = self._pool.next_expiry()
+        if expiry is not None:
+            timers.append(expiry)
+        return max(0.0, min(timers) - now)
+
+    def _receive(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for a message, then take every message already waiting."""
+        try:
+            message = self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if isinstance(message, Finished):
+                self._finished(message)
+            elif message is _WAKE:
+                self._due = True
+            elif isinstance(message, _Stop):
+                self._begin_stop(message)
+            try:
+                message = self._messages.get_nowait()
+            except queue.Empty:
+                return
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        # SimpleQueue.put is safe in a signal handler; everything else happens in the loop.
+        self._messages.put(_Stop(time.monotonic(), immediate=self._stop_deadline is not None))
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def _finished(self, finished: Finished) -> None:
+        job = finished.job
+        if self._held.pop(job.id, None) is not job:
+            return  # given back or timed out before it finished
+        if finished.error is None:
+            self._outcomes.add(job.id, job.attempt, "done")
+        else:
+            self._failed(job, describe_error(finished.error))
+
+    def _timed_out(self, job: Job) -> None:
+        if self._held.pop(job.id, None) is job:
+            self._failed(
+                job,
+                f"TimeoutError: the handler ran past WEBHOOK_HANDLER_TIMEOUT={self.settings.handler_timeout:g} s; "
+                "its thread was abandoned",
+            )
+
+    def _failed(self, job: Job, error: str) -> None:
+        event = job.event
+        if job.attempt >= self.settings.max_attempts:
+            logger.error(
+                "%s event %s (%s) is dead after %s attempts: %s",
+                event.provider,
+                event.event_id,
+                event.type,
+                job.attempt,
+                error.splitlines()[0],
+            )
+            self._outcomes.add(job.id, job.attempt, "dead", error)
+            return
+        delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
+        logger.warning(
+            "%s event %s (%s) failed attempt %s of %s, retrying in %.1f s: %s",
+            event.provider,
+            event.event_id,
+            event.type,
+            job.attempt,
+            self.settings.max_attempts,
+            delay,
+            error.splitlines()[0],
+        )
+        self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+
+    def _flush(self) -> None:
+        """Write every outcome gathered so far in one statement; keep them if the database is down."""
+        outcomes = self._outcomes
+        if not outcomes:
+            return
+        params = {
+            "ids": outcomes.ids,
+            "attempts": outcomes.attempts,
+            "statuses": outcomes.statuses,
+            "errors": outcomes.errors,
+            "retry_in": outcomes.retry_in,
+            "worker": self.name,
+        }
+        recorded = self._execute("record_outcomes", params)
+        if recorded is None:
+            return
+        if recorded.rowcount < len(outcomes):
+            logger.warning(
+                "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
+                len(outcomes) - recorded.rowcount,
+                len(outcomes),
+            )
+        self._outcomes = _Outcomes()
+
+    # -- claims and leases -------------------------------------------------------------------
+
+    def _has_room(self) -> bool:
+        return self._room() >= max(1, self.settings.batch_size // 2)
+
+    def _room(self) -> int:
+        """How many more events to hold: a batch beyond what the threads are running."""
+        return self.settings.batch_size + self.settings.concurrency - len(self._held)
+
+    def _claim(self, now: float) -> None:
+        if now >= self._next_poll:
+            self._due = True
+        if not (self._due and self._has_room()):
+            return
+        limit = min(self.settings.batch_size, self._room())
+        params = {
+            "limit": limit,
+            "max_attempts": self.settings.max_attempts,
+            "lease": self.settings.lease_seconds,
+            "worker": self.name,
+        }
+        claimed = self._execute("claim_events", params)
+        if claimed is None:
+            return
+        rows = claimed.fetchall()
+        self._due = len(rows) == limit  # a full batch: more may be waiting
+        self._next_poll = now + self.settings.poll_interval
+        if not self._held:
+            self._next_renewal = now + self.settings.lease_seconds / 3
+        lookup = self.registry.lookup
+        for row_id, provider, event_id, event_type, payload, attempt, received_at, status in rows:
+            if status == "dead":
+                logger.error(
+                    "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
+                    provider,
+                    event_id,
+                    event_type,
+                )
+                continue
+            handler = lookup(provider, event_type)
+            if handler is None:
+                self._outcomes.add(row_id, attempt, "skipped")
+                continue
+            job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
+            self._held[row_id] = job
+            self._pool.submit(job)
+
+    def _renew_leases(self, now: float) -> None:
+        if not self._held or now < self._next_renewal:
+            return
+        renewed = self._execute(
+            "renew_leases",
+            {"ids": list(self._held), "lease": self.settings.lease_seconds, "worker": self.name},
+        )
+        if renewed is not None:
+            self._next_renewal = now + self.settings.lease_seconds / 3
+
+    def _release(self, jobs: list[Job]) -> None:
+        """Give ``jobs`` back to the table: due now, their attempt not counted."""
+        for job in jobs:
+            self._held.pop(job.id, None)
+        if jobs:
+            params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
+            if self._execute("release_events", params) is not None:
+                logger.info("gave back %s events for other workers", len(jobs))
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def _begin_stop(self, stop: _Stop) -> None:
+        deadline = stop.at if stop.immediate else stop.at + self.settings.shutdown_cap - STOP_MARGIN_SECONDS
+        if self._stop_deadline is not None:
+            self._stop_deadline = min(self._stop_deadline, deadline)
+            return
+        self._stop_deadline = deadline
+        logger.info("stopping: no more claims; %s events held", len(self._held))
+        self._listener.stop()
+        queued = self._pool.take_queued()
+        self._pool.stop()
+        self._flush()
+        self._release(queued)
+
+    def _shut_down(self) -> None:
+        if self._stop_deadline is None:  # leaving because handlers are stuck
+            self._stop_deadline = time.monotonic()
+            self._listener.stop()
+            self._release(self._pool.take_queued())
+        self._flush()
+        self._release(list(self._held.values()))
+        if self._conn is not None:
+            self._conn.close()
+        logger.info("worker %s stopped", self.name)
+
+    # -- the database ------------------------------------------------------------------------
+
+    def _execute(self, name: str, params: dict[str, object]) -> psycopg.Cursor | None:
+        """Run a named query; on failure log it, back off, and return None."""
+        now = time.monotonic()
+        if now < self._db_retry_at:
+            return None
+        try:
+            if self._conn is None or self._conn.closed:
+                if self._stop_deadline is not None and self._stop_deadline - now < self.settings.db_timeout:
+                    return None  # no time left to connect within the cap
+                self._conn = db.connect(self.settings.database_url, timeout=self.settings.db_timeout)
+            cursor = self._conn.execute(sql.query(name), params)
+        except pg_errors.UndefinedTable:
+            self._database_failed(name, "table webhook_events does not exist; run `webhook-server migrate`")
+            return None
+        except psycopg.Error as exc:
+            self._database_failed(name, str(exc).strip() or type(exc).__name__)
+            return None
+        if self._db_backoff > DB_BACKOFF_FIRST:
+            logger.info("database is back")
+        self._db_backoff = DB_BACKOFF_FIRST
+        return cursor
+
+    def _database_failed(self, query: str, problem: str) -> None:
+        logger.warning("%s failed, retrying in %.1f s: %s", query, self._db_backoff, problem)
+        if self._conn is not None and self._conn.broken:
+            self._conn.close()  # the next call connects afresh
+        self._db_retry_at = time.monotonic() + self._db_backoff
+        self._db_backoff = min(DB_BACKOFF_MAX, self._db_backoff * 2)
+
+
+class _Listener:
+    """A thread on its own connection that LISTENs and wakes the dispatcher for each NOTIFY.
+
+    Notifies are an accelerator, not a guarantee (one sent while the listener reconnects is
+    lost): the dispatcher also polls every ``WEBHOOK_WORKER_POLL`` seconds, and after each
+    reconnect the listener wakes it once to cover the gap.
+    """
+
+    def __init__(self, settings: WorkerSettings, messages: queue.SimpleQueue[object]) -> None:
+        self._settings = settings
+        self._messages = messages
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        backoff = DB_BACKOFF_FIRST
+        while not self._stopped.is_set():
+            try:
+                with db.connect(self._settings.database_url, timeout=self._settings.db_timeout) as conn:
+                    conn.execute(sql.query("listen_events"))
+                    self._messages.put(_WAKE)
+                    backoff = DB_BACKOFF_FIRST
+                    while not self._stopped.is_set():
+                        for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
+                            self._messages.put(_WAKE)
+            except psycopg.Error as exc:
+                logger.warning("LISTEN connection failed, retrying in %.1f s: %s", backoff, exc)
+                self._stopped.wait(backoff)
+                backoff = min(DB_BACKOFF_MAX, backoff * 2)

@@ -1,0 +1,35 @@
+"""The ``webhook-server worker`` command: settings and handler modules checked, then the loop."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from webhook_server.errors import EXIT_CONFIG, ConfigError
+from webhook_server.handlers import load_modules, registry
+from webhook_server.settings import WorkerSettings
+from webhook_server.worker import Worker
+
+
+@click.command()
+def worker() -> None:
+    """Run the handlers of stored events (at least once each), retrying failures with backoff.
+
+    Configuration comes from the environment: DATABASE_URL, WEBHOOK_HANDLER_MODULES (the
+    comma-separated modules that register handlers with @handles) and the optional
+    WEBHOOK_WORKER_CONCURRENCY, WEBHOOK_WORKER_BATCH, WEBHOOK_WORKER_POLL, WEBHOOK_MAX_ATTEMPTS,
+    WEBHOOK_RETRY_BASE, WEBHOOK_RETRY_CAP, WEBHOOK_HANDLER_TIMEOUT, WEBHOOK_LEASE_SECONDS,
+    WEBHOOK_SHUTDOWN_CAP and WEBHOOK_DB_TIMEOUT. Run as many as you like, on any hosts.
+    """
+    # Like gunicorn, find modules in the working directory without a PYTHONPATH.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        settings = WorkerSettings.from_env()
+        load_modules(settings.handler_modules)
+    except ConfigError as exc:
+        click.echo(f"webhook-server worker: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    sys.exit(Worker(settings, registry).run())
