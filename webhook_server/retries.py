@@ -33,16 +33,25 @@ def schedule(max_attempts: int, *, base: float, cap: float) -> list[float]:
 
 
 def describe_error(error: BaseException) -> str:
-    """``Type: message`` and the traceback's end, trimmed to fit ``last_error`` readably.
+    """``Type: message`` (at most a quarter of the room), then the frames that fit, innermost last.
 
     The innermost frames (where the handler raised) matter most, so a long traceback loses its
     start, not its end.
     """
     summary = f"{type(error).__qualname__}: {error}"
-    trace = "".join(traceback.format_exception(error)).rstrip()
-    text = f"{summary}\n{trace}"
-    if len(text) <= MAX_ERROR_CHARS:
-        return text
-    summary = summary[: MAX_ERROR_CHARS // 4]
-    room = MAX_ERROR_CHARS - len(summary) - len("\n…\n")
-    return f"{summary}\n…\n{trace[-room:]}"
+    if len(summary) > MAX_ERROR_CHARS // 4:
+        summary = summary[: MAX_ERROR_CHARS // 4 - 1] + "…"
+    room = MAX_ERROR_CHARS - len(summary) - len(_TRACE_HEADER) - len(_TRIMMED)
+    frames = traceback.format_tb(error.__traceback__)
+    kept: list[str] = []
+    for frame in reversed(frames):
+        room -= len(frame)
+        if room < 0:
+            break
+        kept.append(frame)
+    trimmed = _TRIMMED if len(kept) < len(frames) else ""
+    return f"{summary}{_TRACE_HEADER}{trimmed}{''.join(reversed(kept))}".rstrip()
+
+
+_TRACE_HEADER = "\nTraceback (most recent call last):\n"
+_TRIMMED = "  …\n"

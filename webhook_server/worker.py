@@ -125,9 +125,9 @@ class Worker:
             now = time.monotonic()
             for job in self._pool.expire(now):
                 self._timed_out(job)
-            if self._pool.stuck() >= self.settings.concurrency:
+            if self._pool.stuck() > self.settings.concurrency:  # more abandoned threads than live ones
                 logger.error(
-                    "%s handlers are stuck past WEBHOOK_HANDLER_TIMEOUT=%s s; exiting for a clean restart",
+                    "%s handler threads are stuck past WEBHOOK_HANDLER_TIMEOUT=%s s; exiting for a clean restart",
                     self._pool.stuck(),
                     self.settings.handler_timeout,
                 )
@@ -400,6 +400,7 @@ class _Listener:
             try:
                 with db.connect(self._settings.database_url, timeout=self._settings.db_timeout) as conn:
                     conn.execute(sql.query("listen_events"))
+                    logger.info("listening for new events")
                     self._messages.put(_WAKE)
                     backoff = DB_BACKOFF_FIRST
                     while not self._stopped.is_set():

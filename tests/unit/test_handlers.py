@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from webhook_server.handlers import Event, HandlerSignatureError, Registry
+
+
+def event(payload: dict) -> Event:
+    return Event("stripe", "evt_1", "invoice.paid", payload, 1, datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
+    registry = Registry()
+
+    @registry.handles("stripe", "invoice.paid")
+    def paid(event: Event) -> None: ...
+
+    @registry.handles("stripe", "*")
+    def everything_else(event: Event) -> None: ...
+
+    assert registry.lookup("stripe", "invoice.paid") is paid
+    assert registry.lookup("stripe", "customer.created") is everything_else
+    assert registry.lookup("github", "push") is None  # skipped, not failed
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [lambda: None, lambda event, extra: None, lambda *, event: None],
+    ids=["no argument", "two arguments", "keyword only"],
+)
+def test_a_handler_that_cannot_take_one_event_is_refused_at_registration(handler) -> None:
+    with pytest.raises(HandlerSignatureError, match="cannot be called with one event"):
+        Registry().handles("stripe", "*")(handler)
+
+
+def test_async_handlers_and_two_handlers_for_one_type_are_refused() -> None:
+    registry = Registry()
+
+    async def coroutine(event: Event) -> None: ...
+
+    with pytest.raises(HandlerSignatureError, match="async"):
+        registry.handles("stripe", "*")(coroutine)
+    registry.handles("stripe", "invoice.paid")(lambda event: None)
+    with pytest.raises(HandlerSignatureError, match=r"both handle stripe 'invoice\.paid'"):
+        registry.handles("stripe", "invoice.paid")(lambda event: None)
+
+
+def test_handlers_with_defaults_or_varargs_are_fine() -> None:
+    registry = Registry()
+    registry.handles("a", "*")(lambda event, retries=3: None)
+    registry.handles("b", "*")(lambda *args: None)
+    assert len(registry) == 2
+
+
+def test_created_is_the_senders_clock_when_the_payload_has_it() -> None:
+    assert event({"created": 1700000000}).created == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert event({}).created is None
+    assert event({"created": "yesterday"}).created is None

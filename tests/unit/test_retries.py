@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+
+from webhook_server.retries import JITTER, MAX_ERROR_CHARS, describe_error, retry_delay, schedule
+from webhook_server.settings import WorkerSettings
+
+
+def test_the_default_schedule_retries_for_about_a_day() -> None:
+    defaults = WorkerSettings(database_url="postgresql://db/webhooks", handler_modules=("handlers",))
+    waits = schedule(defaults.max_attempts, base=defaults.retry_base, cap=defaults.retry_cap)
+    assert len(waits) == 9
+    assert waits[:3] == [180, 360, 720]
+    assert waits[-1] == 12 * 3600  # capped
+    assert 22 * 3600 < sum(waits) < 26 * 3600
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 30, 10_000])
+def test_jitter_spreads_each_wait_and_never_passes_the_cap(attempt: int) -> None:
+    delays = [retry_delay(attempt, base=1.0, cap=60.0) for _ in range(200)]
+    nominal = min(60.0, 2.0 ** min(attempt - 1, 64))
+    assert all(nominal * (1 - JITTER) <= delay <= min(60.0, nominal * (1 + JITTER)) for delay in delays)
+    assert len(set(delays)) > 50
+
+
+def raise_deep(depth: int, message: str) -> None:
+    if depth:
+        bounce(depth - 1, message)
+    raise ValueError(message)
+
+
+def bounce(depth: int, message: str) -> None:
+    raise_deep(depth, message)  # two functions in turn: Python does not collapse these frames
+
+
+def test_last_error_keeps_the_message_and_the_innermost_frames() -> None:
+    try:
+        raise_deep(100, "card declined")
+    except ValueError as exc:
+        text = describe_error(exc)
+    assert len(text) <= MAX_ERROR_CHARS
+    assert text.startswith("ValueError: card declined\nTraceback (most recent call last):\n  …\n")
+    assert text.endswith("raise ValueError(message)\n    ^^^^^^^^^^^^^^^^^^^^^^^^^") or text.endswith(
+        "raise ValueError(message)"
+    )
+
+
+def test_a_huge_message_leaves_room_for_the_frames() -> None:
+    try:
+        raise_deep(0, "x" * 100_000)
+    except ValueError as exc:
+        text = describe_error(exc)
+    assert len(text) <= MAX_ERROR_CHARS
+    assert text.startswith("ValueError: xxx") and "…\nTraceback" in text
+    assert "raise ValueError(message)" in text

@@ -1,0 +1,42 @@
+"""Handlers for the worker tests: each run is a row in ``worker_runs``, committed as it starts and ends.
+
+What a handler does comes from the event's payload, under ``"test"``: ``sleep`` seconds,
+``fail_attempts`` (raise while the attempt number is at most this). Provider ``other`` has no
+handler, so its events are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import psycopg
+
+from webhook_server.handlers import Event, handles
+
+_local = threading.local()
+
+
+def _connection() -> psycopg.Connection:
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed or conn.broken:  # broken by a database restart: the failed attempt is retried
+        conn = _local.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+    return conn
+
+
+@handles("test", "*")
+@handles("stripe", "*")
+def record(event: Event) -> None:
+    conn = _connection()
+    (run_id,) = conn.execute(
+        "INSERT INTO worker_runs (event_id, attempt, pid, started_at) VALUES (%s, %s, %s, clock_timestamp()) "
+        "RETURNING id",
+        (event.event_id, event.attempt, os.getpid()),
+    ).fetchone()
+    behaviour = event.payload.get("test", {})
+    time.sleep(behaviour.get("sleep", 0))
+    failed = event.attempt <= behaviour.get("fail_attempts", 0)
+    conn.execute("UPDATE worker_runs SET ended_at = clock_timestamp(), failed = %s WHERE id = %s", (failed, run_id))
+    if failed:
+        raise RuntimeError(f"planned failure of attempt {event.attempt}")

@@ -1,0 +1,115 @@
+"""What happens to each event: run once, skipped, retried on the schedule, dead, timed out, woken by NOTIFY."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from tests.servers import GunicornServer
+from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+from webhook_server.samples import stripe_event
+from webhook_server.worker import EXIT_STUCK
+
+
+def test_each_event_runs_its_handler_once_and_events_without_one_are_skipped(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    handled = insert_events(worker_db, 300)
+    insert_events(worker_db, 20, provider="other", prefix="unhandled")
+    start_worker(WEBHOOK_WORKER_CONCURRENCY="4", WEBHOOK_WORKER_BATCH="50")
+
+    wait_for(lambda: count_status(worker_db, "done", "skipped") == 320, 30, "every event done or skipped")
+    runs = Counter(event_id for (event_id,) in query(worker_db, "SELECT event_id FROM worker_runs"))
+    assert runs == Counter(handled)
+    assert sorted(
+        query(worker_db, "SELECT provider, status, attempts, count(*) FROM webhook_events GROUP BY 1, 2, 3")
+    ) == [
+        ("other", "skipped", 1, 20),
+        ("test", "done", 1, 300),
+    ]
+    assert query(
+        worker_db,
+        "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL OR locked_until IS NOT NULL "
+        "OR locked_by IS NOT NULL OR last_error IS NOT NULL",
+    ) == [(0,)]
+
+
+def test_a_failing_handler_is_retried_on_the_backoff_schedule_and_ends_dead(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    (doomed,) = insert_events(worker_db, 1, prefix="doomed", fail_attempts=99)
+    (recovers,) = insert_events(worker_db, 1, prefix="recovers", fail_attempts=1)
+    # The waits: 0.2 s after attempt 1, 0.4 s after attempt 2, each ±25 %.
+    start_worker(
+        WEBHOOK_RETRY_BASE="0.2", WEBHOOK_RETRY_CAP="0.4", WEBHOOK_MAX_ATTEMPTS="3", WEBHOOK_WORKER_POLL="0.05"
+    )
+
+    wait_for(lambda: count_status(worker_db, "dead", "done") == 2, 20, "both events finished")
+    ((status, attempts, last_error, processed_at),) = query(
+        worker_db, "SELECT status, attempts, last_error, processed_at FROM webhook_events WHERE event_id = %s", doomed
+    )
+    assert (status, attempts) == ("dead", 3)
+    assert processed_at is not None
+    assert last_error.startswith("RuntimeError: planned failure of attempt 3\nTraceback")
+    assert "recording_handlers.py" in last_error and "handler_pool.py" not in last_error
+    starts = [
+        started
+        for (started,) in query(
+            worker_db, "SELECT started_at FROM worker_runs WHERE event_id = %s ORDER BY started_at", doomed
+        )
+    ]
+    assert len(starts) == 3
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(starts)]
+    assert gaps[0] >= 0.2 * 0.75 and gaps[1] >= 0.4 * 0.75, gaps
+    assert gaps[0] < 3 and gaps[1] < 3, gaps  # the schedule's, plus polling and a busy machine
+
+    assert query(worker_db, "SELECT status, attempts, last_error FROM webhook_events WHERE event_id = %s", recovers)[0][
+        :2
+    ] == ("done", 2)
+
+
+def test_a_handler_past_its_timeout_fails_and_its_thread_is_replaced(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    (slow,) = insert_events(worker_db, 1, prefix="slow", sleep=4)
+    worker = start_worker(WEBHOOK_HANDLER_TIMEOUT="0.5", WEBHOOK_MAX_ATTEMPTS="1", WEBHOOK_WORKER_CONCURRENCY="1")
+    wait_for(lambda: count_status(worker_db, "dead") == 1, 10, "the slow event dead")
+    (last_error,) = query(worker_db, "SELECT last_error FROM webhook_events WHERE event_id = %s", slow)[0]
+    assert "TimeoutError" in last_error and "WEBHOOK_HANDLER_TIMEOUT=0.5 s" in last_error
+
+    # Its only thread is still asleep in the handler: a new one serves the next events.
+    quick = insert_events(worker_db, 5, prefix="quick")
+    wait_for(lambda: count_status(worker_db, "done") == 5, 10, "the quick events done by the replacement thread")
+    assert query(worker_db, "SELECT count(*) FROM worker_runs WHERE event_id = ANY(%s)", quick) == [(5,)]
+    assert worker.process.poll() is None
+
+
+def test_a_delivery_reaches_its_handler_at_once_through_notify(
+    worker_db: str, start_worker: Callable[..., WorkerProcess], start_server: Callable[..., GunicornServer]
+) -> None:
+    server = start_server()
+    start_worker(WEBHOOK_WORKER_POLL="60")  # only a NOTIFY can wake it in time
+    time.sleep(0.5)  # past the claim it makes at start
+    event = stripe_event()
+    response = server.deliver(event)
+    answered = time.time()
+    assert response.status_code == 200
+
+    wait_for(lambda: count_status(worker_db, "done") == 1, 5, "the delivered event done")
+    ((started,),) = query(
+        worker_db, "SELECT extract(epoch FROM started_at)::float8 FROM worker_runs WHERE event_id = %s", event["id"]
+    )
+    # The contract is 50 ms at low load (bench/worker.py measures it); a busy 2-core machine gets 1 s.
+    assert started - answered < 1.0
+
+
+def test_a_worker_with_more_stuck_threads_than_live_ones_exits_for_a_restart(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    insert_events(worker_db, 2, prefix="hangs", sleep=60)
+    worker = start_worker(WEBHOOK_HANDLER_TIMEOUT="0.3", WEBHOOK_MAX_ATTEMPTS="1", WEBHOOK_WORKER_CONCURRENCY="1")
+    assert worker.process.wait(15) == EXIT_STUCK
+    assert "stuck past WEBHOOK_HANDLER_TIMEOUT" in worker.log()
+    assert count_status(worker_db, "dead") == 2  # both attempts were recorded before the exit

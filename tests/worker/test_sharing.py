@@ -1,0 +1,59 @@
+"""Several workers on one table: no event runs twice at once, none is lost when a worker is killed."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+
+
+def test_two_workers_never_run_the_same_event_and_together_run_every_event_once(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    first = start_worker(WEBHOOK_WORKER_CONCURRENCY="4", WEBHOOK_WORKER_BATCH="10")
+    second = start_worker(WEBHOOK_WORKER_CONCURRENCY="4", WEBHOOK_WORKER_BATCH="10")
+    events = insert_events(worker_db, 400, sleep=0.01)
+
+    wait_for(lambda: count_status(worker_db, "done") == 400, 60, "every event done")
+    runs = query(worker_db, "SELECT event_id, pid FROM worker_runs")
+    assert Counter(event_id for event_id, _ in runs) == Counter(events)  # once each, so never twice at once
+    by_worker = Counter(pid for _, pid in runs)
+    assert set(by_worker) == {first.pid, second.pid}, by_worker  # both took part
+    assert query(worker_db, "SELECT count(*) FROM webhook_events WHERE attempts <> 1") == [(0,)]
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(worker_db: str, start_worker: Callable[..., WorkerProcess]) -> None:
+    events = insert_events(worker_db, 30, sleep=0.4)
+    victim = start_worker(WEBHOOK_WORKER_CONCURRENCY="3", WEBHOOK_WORKER_BATCH="10", WEBHOOK_LEASE_SECONDS="2")
+    wait_for(
+        lambda: query(worker_db, "SELECT count(*) FROM worker_runs WHERE ended_at IS NULL")[0][0] == 3,
+        10,
+        "three handlers running",
+    )
+    victim.kill()  # SIGKILL: no outcome written, nothing given back
+    killed_at = time.time()
+    interrupted = {
+        event_id for (event_id,) in query(worker_db, "SELECT event_id FROM worker_runs WHERE ended_at IS NULL")
+    }
+    held = query(worker_db, "SELECT count(*) FROM webhook_events WHERE locked_by IS NOT NULL")[0][0]
+    assert len(interrupted) == 3 and held > 3  # running ones, and claimed ones still queued
+
+    rescuer = start_worker(WEBHOOK_WORKER_CONCURRENCY="3", WEBHOOK_WORKER_BATCH="10")
+    wait_for(lambda: count_status(worker_db, "done") == 30, 60, "every event done by the second worker")
+    finished = query(
+        worker_db,
+        "SELECT event_id, pid, extract(epoch FROM started_at)::float8 FROM worker_runs WHERE ended_at IS NOT NULL",
+    )
+    assert sorted(event_id for event_id, _, _ in finished) == sorted(events)  # each finished exactly once
+    rescued = [(pid, started) for event_id, pid, started in finished if event_id in interrupted or started > killed_at]
+    assert all(pid == rescuer.pid for pid, _ in rescued)
+    # The killed worker's claims were taken over only once their lease (2 s) ran out.
+    assert min(started for _, started in rescued) - killed_at > 0.5
+    interrupted_rows = query(
+        worker_db, "SELECT attempts, last_error FROM webhook_events WHERE event_id = ANY(%s)", list(interrupted)
+    )
+    for attempts, last_error in interrupted_rows:
+        assert attempts == 2
+        assert "never finished" in last_error and str(victim.pid) in last_error

@@ -1,0 +1,127 @@
+"""Start and stop of a real worker process: config errors at start, SIGTERM within the cap, outages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.worker.conftest import (
+    TEST_ENV,
+    WORKER_SCRIPT,
+    WorkerProcess,
+    count_status,
+    create_runs_table,
+    insert_events,
+    query,
+    wait_for,
+)
+from webhook_server.errors import EXIT_CONFIG
+from webhook_server.localdb import LocalPostgres
+from webhook_server.migrations import migrate
+
+CAP_SECONDS = 4.0
+# The exit itself on a busy 2-core machine: interpreter teardown, a last statement.
+EXIT_MARGIN_SECONDS = 1.5
+
+
+def test_sigterm_lets_running_handlers_finish_and_gives_back_the_queued_events(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    insert_events(worker_db, 10, sleep=1)
+    worker = start_worker(
+        WEBHOOK_WORKER_CONCURRENCY="2", WEBHOOK_WORKER_BATCH="10", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS)
+    )
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 2, 10, "two handlers running")
+
+    sent = worker.terminate()
+    assert worker.process.wait(CAP_SECONDS + EXIT_MARGIN_SECONDS) == 0
+    assert time.monotonic() - sent < CAP_SECONDS + EXIT_MARGIN_SECONDS
+    assert count_status(worker_db, "done") == 2  # the two running handlers finished
+    # The rest are due again at once, their claim not counted as an attempt.
+    assert query(
+        worker_db,
+        "SELECT status, attempts, locked_by, next_attempt_at <= now() FROM webhook_events "
+        "WHERE status <> 'done' GROUP BY 1, 2, 3, 4",
+    ) == [("pending", 0, None, True)]
+    assert count_status(worker_db, "pending") == 8
+
+
+def test_sigterm_exits_within_the_cap_even_when_a_handler_does_not_end(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    insert_events(worker_db, 2, sleep=60)
+    worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="2", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS))
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 2, 10, "two handlers running")
+
+    sent = worker.terminate()
+    assert worker.process.wait(CAP_SECONDS + EXIT_MARGIN_SECONDS) == 0
+    elapsed = time.monotonic() - sent
+    assert CAP_SECONDS - 2 < elapsed < CAP_SECONDS + EXIT_MARGIN_SECONDS  # it did wait for them, then gave up
+    assert query(worker_db, "SELECT status, attempts, locked_by FROM webhook_events GROUP BY 1, 2, 3") == [
+        ("pending", 0, None)
+    ]
+
+
+def test_an_idle_worker_stops_at_once(start_worker: Callable[..., WorkerProcess]) -> None:
+    worker = start_worker()
+    sent = worker.terminate()
+    assert worker.process.wait(5) == 0
+    assert time.monotonic() - sent < 2
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"WEBHOOK_HANDLER_MODULES": "no_such_module"}, "WEBHOOK_HANDLER_MODULES: no module named 'no_such_module'"),
+        (
+            {"WEBHOOK_HANDLER_MODULES": "tests.worker.bad_signature_handlers"},
+            "bad_signature_handlers.broken(event: 'Event', extra: 'object')",
+        ),
+        ({"WEBHOOK_HANDLER_MODULES": ""}, "WEBHOOK_HANDLER_MODULES: not set"),
+        ({"WEBHOOK_RETRY_CAP": "0.1"}, "WEBHOOK_RETRY_CAP: 0.1 s is below WEBHOOK_RETRY_BASE"),
+    ],
+)
+def test_a_bad_configuration_stops_the_start_with_a_clear_error(env: dict[str, str], expected: str) -> None:
+    environment = {**os.environ, **TEST_ENV, "DATABASE_URL": "postgresql://127.0.0.1:1/none", **env}
+    result = subprocess.run(
+        [str(WORKER_SCRIPT), "worker"], env=environment, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == EXIT_CONFIG
+    assert expected in result.stderr
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A server this test may stop and start without disturbing the others."""
+    with LocalPostgres(tmp_path / "data", durable=False) as server:
+        migrate(server.url())
+        create_runs_table(server.url())
+        yield server
+
+
+def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, tmp_path: Path) -> None:
+    # The handlers' own connections break with the restart: their first use fails an attempt.
+    worker = WorkerProcess(own_postgres.url(), tmp_path / "worker.log", WEBHOOK_MAX_ATTEMPTS="10")
+    try:
+        worker.wait_ready()
+        insert_events(own_postgres.url(), 5, prefix="before")
+        wait_for(lambda: count_status(own_postgres.url(), "done") == 5, 10, "events before the outage done")
+
+        own_postgres.stop()
+        time.sleep(3)
+        assert worker.process.poll() is None
+        assert "failed, retrying in" in worker.log()
+
+        own_postgres.start()
+        insert_events(own_postgres.url(), 5, prefix="after")
+        # The worker's backoff is at most 10 s; its poll finds them even if the NOTIFY is missed.
+        wait_for(lambda: count_status(own_postgres.url(), "done") == 10, 30, "events after the outage done")
+        assert worker.process.poll() is None
+    finally:
+        worker.kill()
