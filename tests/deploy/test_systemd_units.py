@@ -46,3 +46,15 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         assert settings["KillMode"] == "mixed", name
         assert int(settings["TimeoutStopSec"]) > 10, name  # above WEBHOOK_SHUTDOWN_CAP
         assert "gunicorn -c" in settings["ExecStart"] and "python -m" not in settings["ExecStart"], name
+
+
+def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:
+    settings = dict(
+        line.split("=", 1)
+        for line in (UNITS / "webhook-worker.service").read_text().splitlines()
+        if "=" in line and line[0] != "#"
+    )
+    assert settings["ExecStart"].endswith("/.venv/bin/webhook-server worker")
+    assert int(settings["TimeoutStopSec"]) > 10  # above WEBHOOK_SHUTDOWN_CAP
+    assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
+    assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
