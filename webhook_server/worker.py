@@ -41,8 +41,10 @@ logger = logging.getLogger(__name__)
 
 # EX_SOFTWARE: too many handlers stuck past their timeout; let the supervisor restart us.
 EXIT_STUCK = 70
-# Time kept from the shutdown cap to give events back and exit after the last handler.
+# Time kept from the shutdown cap to give events back and exit after the last handler: a flush
+# under way at the deadline, then the last flush and the release, each cut at the statement limit.
 STOP_MARGIN_SECONDS = 1.5
+STOP_STATEMENT_SECONDS = 0.4
 # Waits after a failed database call: doubled each time up to the maximum.
 DB_BACKOFF_FIRST = 0.5
 DB_BACKOFF_MAX = 10.0
@@ -141,19 +143,24 @@ class Worker:
         return exit_code
 
     def _wait_seconds(self) -> float:
-        """How long the dispatcher may sleep: until its next timer, or not at all."""
+        """How long the dispatcher may sleep: until its next timer, or not at all.
+
+        Timers that need the database wait for the end of its backoff too, so an outage is
+        never a busy loop.
+        """
         now = time.monotonic()
-        if self._outcomes and now >= self._db_retry_at:
-            return 0.0
-        timers = [self._db_retry_at if self._outcomes else now + self.settings.poll_interval]
+        database_work = [now + self.settings.poll_interval]
+        if self._outcomes:
+            database_work.append(now)
+        if self._stop_deadline is None:
+            database_work.append(self._next_poll)
+            if self._due and self._has_room():
+                database_work.append(now)
+            if self._held:
+                database_work.append(self._next_renewal)
+        timers = [max(self._db_retry_at, min(database_work))]
         if self._stop_deadline is not None:
             timers.append(self._stop_deadline)
-        else:
-            if self._due and self._has_room():
-                timers.append(max(self._db_retry_at, now))
-            timers.append(self._next_poll)
-            if self._held:
-                timers.append(self._next_renewal)
         expiry = self._pool.next_expiry()
         if expiry is not None:
             timers.append(expiry)
@@ -325,6 +332,8 @@ class Worker:
             return
         self._stop_deadline = deadline
         logger.info("stopping: no more claims; %s events held", len(self._held))
+        # From now on a statement must not outlast the margin kept for the last writes.
+        self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
         self._listener.stop()
         queued = self._pool.take_queued()
         self._pool.stop()
@@ -351,8 +360,8 @@ class Worker:
             return None
         try:
             if self._conn is None or self._conn.closed:
-                if self._stop_deadline is not None and self._stop_deadline - now < self.settings.db_timeout:
-                    return None  # no time left to connect within the cap
+                if self._stop_deadline is not None and self._stop_deadline - now < _connect_seconds(self.settings):
+                    return None  # no time left to connect within the cap; the leases will run out
                 self._conn = db.connect(self.settings.database_url, timeout=self.settings.db_timeout)
             cursor = self._conn.execute(sql.query(name), params)
         except pg_errors.UndefinedTable:
@@ -372,6 +381,11 @@ class Worker:
             self._conn.close()  # the next call connects afresh
         self._db_retry_at = time.monotonic() + self._db_backoff
         self._db_backoff = min(DB_BACKOFF_MAX, self._db_backoff * 2)
+
+
+def _connect_seconds(settings: WorkerSettings) -> float:
+    """The longest a connection attempt takes (libpq's connect_timeout has a floor of 2 s)."""
+    return float(db.connection_kwargs(settings.db_timeout)["connect_timeout"])
 
 
 class _Listener:

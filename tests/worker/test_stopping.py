@@ -96,6 +96,11 @@ def test_a_bad_configuration_stops_the_start_with_a_clear_error(env: dict[str, s
     assert expected in result.stderr
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
     """A server this test may stop and start without disturbing the others."""
@@ -113,15 +118,19 @@ def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, t
         insert_events(own_postgres.url(), 5, prefix="before")
         wait_for(lambda: count_status(own_postgres.url(), "done") == 5, 10, "events before the outage done")
 
+        insert_events(own_postgres.url(), 3, prefix="during", sleep=1)  # held across the outage
+        wait_for(lambda: "during" in str(query(own_postgres.url(), "SELECT event_id FROM worker_runs")), 10, "held")
         own_postgres.stop()
+        cpu_before = cpu_seconds(worker.pid)
         time.sleep(3)
         assert worker.process.poll() is None
         assert "failed, retrying in" in worker.log()
+        assert cpu_seconds(worker.pid) - cpu_before < 0.5  # backing off, not spinning
 
         own_postgres.start()
         insert_events(own_postgres.url(), 5, prefix="after")
         # The worker's backoff is at most 10 s; its poll finds them even if the NOTIFY is missed.
-        wait_for(lambda: count_status(own_postgres.url(), "done") == 10, 30, "events after the outage done")
+        wait_for(lambda: count_status(own_postgres.url(), "done") == 13, 30, "every event done after the outage")
         assert worker.process.poll() is None
     finally:
         worker.kill()
