@@ -15,7 +15,7 @@ against their own durable Postgres (fsync and synchronous_commit on), with the h
     can make this fast.
 
 CPU per event (from /proc: the workers, and Postgres' whole process tree) is reported, as is
-the rest of this machine's load, which disturbs every number (other processes share the cores).
+the load of other processes on this machine (this script excluded), which disturbs every number.
 
     .venv/bin/python bench/worker.py [--events 50000] [--rate 50] [--seconds 10]
 
@@ -144,7 +144,7 @@ def throughput(postgres: LocalPostgres, workers: int, events: int, workdir: Path
     try:
         pool.wait_ready()
         payload = json.dumps(samples.stripe_event("payment_intent.succeeded"))
-        machine_before, workers_before, pg_before = _machine_busy(), pool.cpu_seconds(), _tree_cpu(postgres)
+        before, window_started = _cpu_snapshot(pool, postgres), time.monotonic()
         with db.connect(url, timeout=120) as conn:
             conn.execute(
                 "INSERT INTO webhook_events (provider, event_id, event_type, payload) "
@@ -157,8 +157,8 @@ def throughput(postgres: LocalPostgres, workers: int, events: int, workdir: Path
                 if time.monotonic() > deadline:
                     raise BenchError(f"{workers} workers did not finish {events:,} events in time")
                 time.sleep(POLL_SECONDS)
-            worker_cpu, pg_cpu = pool.cpu_seconds() - workers_before, _tree_cpu(postgres) - pg_before
-            other = _machine_busy() - machine_before - worker_cpu - pg_cpu
+            worker_cpu, pg_cpu, other = _cpu_spent(before, _cpu_snapshot(pool, postgres))
+            other_load = other / (time.monotonic() - window_started)
             (last,) = conn.execute(
                 "SELECT extract(epoch FROM max(processed_at))::float8 FROM webhook_events"
             ).fetchone()
@@ -168,7 +168,7 @@ def throughput(postgres: LocalPostgres, workers: int, events: int, workdir: Path
     if claims != [("done", 1, events)]:
         raise BenchError(f"every event should be done, claimed once; (status, attempts, events): {claims}")
     seconds = last - committed
-    return Throughput(workers, events, seconds, worker_cpu / events * 1e6, pg_cpu / events * 1e6, other / seconds)
+    return Throughput(workers, events, seconds, worker_cpu / events * 1e6, pg_cpu / events * 1e6, other_load)
 
 
 def latency(postgres: LocalPostgres, rate: float, seconds: float, workdir: Path) -> Latency:
@@ -180,7 +180,7 @@ def latency(postgres: LocalPostgres, rate: float, seconds: float, workdir: Path)
     try:
         pool.wait_ready()
         time.sleep(1)  # past the claim each worker makes at start
-        machine_before = _machine_busy()
+        before = _cpu_snapshot(pool, postgres)
         started = time.monotonic()
         with db.connect(url) as conn:
             for number in range(count):
@@ -200,7 +200,7 @@ def latency(postgres: LocalPostgres, rate: float, seconds: float, workdir: Path)
                     raise BenchError("the latency events were not all done 10 s after the last one")
                 time.sleep(POLL_SECONDS)
         elapsed = time.monotonic() - started
-        other = (_machine_busy() - machine_before - pool.cpu_seconds() - _tree_cpu(postgres)) / elapsed
+        other = _cpu_spent(before, _cpu_snapshot(pool, postgres))[2] / elapsed
     finally:
         pool.stop()
     handler_starts = {}
@@ -251,6 +251,18 @@ def _tree_cpu(postgres: LocalPostgres) -> float:
             if int(stat[stat.rindex(")") + 2 :].split()[1]) == root:
                 total += _cpu_seconds(int(entry.name))
     return total
+
+
+def _cpu_snapshot(pool: Workers, postgres: LocalPostgres) -> tuple[float, float, float, float]:
+    """CPU seconds so far of the workers, Postgres, this script, and the whole machine."""
+    own = os.times()
+    return pool.cpu_seconds(), _tree_cpu(postgres), own.user + own.system, _machine_busy()
+
+
+def _cpu_spent(before: tuple[float, ...], after: tuple[float, ...]) -> tuple[float, float, float]:
+    """Workers' and Postgres' CPU seconds between two snapshots, and everyone else's (this script excluded)."""
+    workers, postgres, own, machine = (later - earlier for earlier, later in zip(before, after, strict=True))
+    return workers, postgres, max(0.0, machine - workers - postgres - own)
 
 
 def _machine_busy() -> float:
