@@ -57,3 +57,22 @@ def test_a_worker_killed_mid_batch_loses_nothing(worker_db: str, start_worker: C
     for attempts, last_error in interrupted_rows:
         assert attempts == 2
         assert "never finished" in last_error and str(victim.pid) in last_error
+
+
+def test_an_event_whose_handler_keeps_killing_its_worker_ends_dead(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # The attempt is counted at the claim: a crash mid-handler uses it up like a failure would.
+    (event_id,) = insert_events(worker_db, 1, prefix="crashes", sleep=60)
+    victim = start_worker(WEBHOOK_MAX_ATTEMPTS="1", WEBHOOK_LEASE_SECONDS="2")
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
+    victim.kill()
+
+    start_worker(WEBHOOK_MAX_ATTEMPTS="1")
+    wait_for(lambda: count_status(worker_db, "dead") == 1, 15, "the event dead once the lease ran out")
+    ((attempts, last_error, processed),) = query(
+        worker_db, "SELECT attempts, last_error, processed_at IS NOT NULL FROM webhook_events"
+    )
+    assert (attempts, processed) == (1, True)
+    assert last_error.startswith("attempt 1 never finished: worker ") and str(victim.pid) in last_error
+    assert query(worker_db, "SELECT count(*) FROM worker_runs WHERE event_id = %s", event_id) == [(1,)]  # not run again
