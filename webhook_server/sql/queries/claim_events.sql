@@ -21,8 +21,8 @@ SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE 
     processed_at = CASE WHEN e.attempts < %(max_attempts)s THEN NULL ELSE now() END,
     last_error = CASE
         WHEN e.locked_until IS NULL THEN e.last_error
-        ELSE 'attempt ' || e.attempts || ' never finished: worker ' || coalesce(e.locked_by, '?')
-            || ' stopped without recording an outcome (killed? out of memory?) and its lease ran out'
+        ELSE 'attempt ' || e.attempts || ' got no outcome: worker ' || coalesce(e.locked_by, '?')
+            || ' stopped without recording one (killed? out of memory?) and its lease ran out'
     END,
     locked_until = CASE WHEN e.attempts < %(max_attempts)s THEN now() + make_interval(secs => %(lease)s) END,
     locked_by = CASE WHEN e.attempts < %(max_attempts)s THEN %(worker)s END,
