@@ -120,8 +120,8 @@ def _providers(env: _Env) -> dict[str, Any]:
         variables = [*SECRET_VARIABLES.values(), endpoints_file.VARIABLE]
         raise ConfigError(
             f"{', '.join(variables[:-1])} or {variables[-1]}",
-            "none is set; set the signing secret of at least one provider (each of its routes "
-            "/webhooks/<provider> is off without one), comma-separated during a rotation",
+            "none is set; set the signing secret of at least one provider (comma-separated during a "
+            "rotation); a provider without one is off, its /webhooks/<provider> answering 404",
         )
     return fields
 
