@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -211,7 +213,31 @@ def test_without_any_provider_the_server_refuses_to_start(clean_db: str, tmp_pat
 
 
 def _environ_without_secrets() -> dict[str, str]:
-    import os
-
     variables = {case.variable for case in CASES.values()} | {"STRIPE_WEBHOOK_SECRET", "WEBHOOK_ENDPOINTS_FILE"}
     return {k: v for k, v in os.environ.items() if k not in variables}
+
+
+def test_repeated_headers_are_a_precise_400_never_a_5xx(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    """gunicorn joins a repeated header with a comma: every provider must name the problem."""
+    env = {case.variable: case.new for case in CASES.values()}
+    (tmp_path / "endpoints.toml").write_text(ENDPOINTS_FILE)
+    server = start_server(**env, WEBHOOK_ENDPOINTS_FILE=str(tmp_path / "endpoints.toml"))
+    for name, case in CASES.items():
+        body, headers, _ = case.deliver(case.new, f"evt-{uuid.uuid4()}")
+        for repeated in headers:
+            if repeated == "Content-Type":
+                continue
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            connection.putrequest("POST", f"/webhooks/{name}")
+            for header, value in [*headers.items(), (repeated, headers[repeated])]:
+                connection.putheader(header, value)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            connection.close()
+            assert response.status == 400, (name, repeated, answer)
+            assert answer["error"] in ("signature_malformed", "header_malformed"), (name, repeated, answer)
+    assert stored_rows(clean_db) == []

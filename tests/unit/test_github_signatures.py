@@ -98,6 +98,7 @@ def test_missing_identity_headers_are_named(name: str) -> None:
 def test_identity_headers_with_control_characters_or_too_long_are_malformed() -> None:
     assert reason(BODY, signed(**{"X-GitHub-Delivery": "a\x01b"})) == "header_malformed"
     assert reason(BODY, signed(**{"X-GitHub-Event": "x" * 256})) == "header_malformed"
+    assert reason(BODY, signed(**{"X-GitHub-Delivery": "72d3162e,72d3162f"})) == "header_malformed"
 
 
 def test_a_form_encoded_delivery_says_to_switch_to_json() -> None:

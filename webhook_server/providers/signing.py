@@ -33,8 +33,12 @@ def header(headers: Mapping[str, str], name: str, *, reason: str = "header_missi
 
 
 def identifier_header(headers: Mapping[str, str], name: str) -> str:
-    """An event id or type carried in a header."""
-    return identifier(header(headers, name), f"the {name} header", "header_malformed")
+    """An event id or type carried in a header, sent once: a repeated header arrives joined
+    with commas, and storing the joined value would defeat deduplication."""
+    value = identifier(header(headers, name), f"the {name} header", "header_malformed")
+    if "," in value:
+        raise Rejected("header_malformed", f"the {name} header is repeated or contains a comma; send it once")
+    return value
 
 
 def without_prefix(value: str, prefix: str, header_name: str) -> str:
