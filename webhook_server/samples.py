@@ -85,11 +85,13 @@ JSON = {"Content-Type": "application/json"}
 
 def signed_sample(provider: str, secret: str, event_type: str, event_id: str | None = None) -> SignedSample:
     """A realistic delivery of a built-in provider, signed the way that sender signs."""
-    if provider == "stripe":
-        event = stripe_event(event_type, event_id=event_id)
-        body, headers = signed_stripe_request(event, secret)
-        return SignedSample(event["id"], event_type, body, headers)
     return _SIGNERS[provider](secret, event_type, event_id)
+
+
+def _stripe(secret: str, event_type: str, event_id: str | None) -> SignedSample:
+    event = stripe_event(event_type, event_id=event_id)
+    body, headers = signed_stripe_request(event, secret)
+    return SignedSample(event["id"], event_type, body, headers)
 
 
 def _github(secret: str, event_type: str, event_id: str | None) -> SignedSample:
@@ -181,7 +183,7 @@ def _standard(secret: str, event_type: str, event_id: str | None) -> SignedSampl
     return SignedSample(message_id, event_type, body, headers)
 
 
-_SIGNERS = {"github": _github, "shopify": _shopify, "slack": _slack, "standard": _standard}
+_SIGNERS = {"stripe": _stripe, "github": _github, "shopify": _shopify, "slack": _slack, "standard": _standard}
 
 
 def signed_generic_sample(spec: EndpointSpec, secret: str, event_type: str, event_id: str | None) -> SignedSample:
