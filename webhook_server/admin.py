@@ -89,7 +89,8 @@ class Stats:
     """Counts by provider and status, the backlog's age and the processing rate."""
 
     counts: dict[str, dict[str, int]]
-    oldest_age: dict[str, timedelta]
+    # How long the oldest pending event has been due: since it arrived, or since its replay.
+    oldest_pending: timedelta | None
     processed_last_minute: int
     processed_last_hour: int
 
@@ -175,16 +176,17 @@ def replay(
 
 
 def stats(conn: psycopg.Connection) -> Stats:
-    """Counts, ages and rates from one pass over the table."""
+    """Counts, the backlog's age and rates from one pass over the table."""
     counts: dict[str, dict[str, int]] = {}
-    oldest: dict[str, timedelta] = {}
+    waits: list[timedelta] = []
     last_minute = last_hour = 0
-    for provider, status, events, oldest_age, minute, hour in conn.execute(sql.query("event_stats")):
+    for provider, status, events, pending_for, minute, hour in conn.execute(sql.query("event_stats")):
         counts.setdefault(provider, {})[status] = events
-        oldest[status] = max(oldest_age, oldest.get(status, oldest_age))
+        if pending_for is not None:
+            waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
         last_minute += minute
         last_hour += hour
-    return Stats(counts, oldest, last_minute, last_hour)
+    return Stats(counts, max(waits, default=None), last_minute, last_hour)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ import requests
 from webhook_server import endpoints_file, localdb, logs, samples
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
+from webhook_server.operator_cli import OPERATOR_COMMANDS
 from webhook_server.settings import SECRET_VARIABLES
 
 WSGI_TARGET = "webhook_server.wsgi:app"
@@ -270,6 +271,11 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+# events, replay, stats, reconcile: webhook_server/operator_cli.py
+for _command in OPERATOR_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:

@@ -125,10 +125,10 @@ def test_show_finds_by_event_id_or_row_id_and_reports_ambiguity(clean_db: str) -
 
 
 def test_stats_counts_ages_and_rates(clean_db: str) -> None:
-    store(clean_db, "evt_p1", received_at=now() - timedelta(minutes=10))
+    store(clean_db, "evt_p1", next_attempt_at=now() - timedelta(minutes=10))
     store(clean_db, "evt_p2")
     store(clean_db, "msg_p3", provider="standard")
-    store(clean_db, "evt_f", status="failed", attempts=1, received_at=now() - timedelta(minutes=3))
+    store(clean_db, "evt_f", status="failed", attempts=1, next_attempt_at=now() - timedelta(minutes=30))
     store(clean_db, "evt_d1", status="done", processed_at=now() - timedelta(seconds=10))
     store(clean_db, "evt_d2", status="done", processed_at=now() - timedelta(minutes=30))
     store(clean_db, "evt_d3", status="done", processed_at=now() - timedelta(hours=3))
@@ -140,9 +140,16 @@ def test_stats_counts_ages_and_rates(clean_db: str) -> None:
         "stripe": {"pending": 2, "failed": 1, "done": 3, "dead": 1},
     }
     assert [found.total(s) for s in admin.STATUSES] == [3, 1, 3, 1, 0]
-    assert timedelta(minutes=10) <= found.oldest_age["pending"] < timedelta(minutes=11)
-    assert timedelta(minutes=3) <= found.oldest_age["failed"] < timedelta(minutes=4)
+    assert timedelta(minutes=10) <= found.oldest_pending < timedelta(minutes=11)
     assert (found.processed_last_minute, found.processed_last_hour) == (2, 3)
+
+
+def test_stats_without_pending_events_has_no_oldest_pending(clean_db: str) -> None:
+    with admin.connect(clean_db) as conn:
+        assert admin.stats(conn) == admin.Stats({}, None, 0, 0)
+    store(clean_db, "evt_d", status="done", processed_at=now() - timedelta(hours=2))
+    with admin.connect(clean_db) as conn:
+        assert admin.stats(conn) == admin.Stats({"stripe": {"done": 1}}, None, 0, 0)
 
 
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
