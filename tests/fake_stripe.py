@@ -1,9 +1,9 @@
 """A small stand-in for Stripe's Events API, served on loopback, so reconcile runs with nothing leaving the machine.
 
 It answers ``GET /v1/events`` the way Stripe documents it: newest first, ``limit`` 1 to 100,
-``starting_after`` pagination with ``has_more``, ``created[gte]`` and ``delivery_success``
-filters, a Bearer key checked on every request. Every request's query is recorded so tests can
-see what the SDK asked for.
+``starting_after`` pagination with ``has_more``, ``created[gte]``, ``types[]`` and
+``delivery_success`` filters, a Bearer key checked on every request. Every request's query is
+recorded so tests can see what the SDK asked for.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class FakeStripe:
         selected = self.events
         if "created[gte]" in args:
             selected = [e for e in selected if e["created"] >= int(args["created[gte]"])]
+        types = [value for key, value in args.items(multi=True) if key.startswith("types[")]
+        if types:
+            selected = [e for e in selected if e["type"] in types]
         if args.get("delivery_success") == "false":
             selected = [e for e in selected if e["id"] in self.undelivered]
         if "starting_after" in args:

@@ -266,6 +266,12 @@ def reconcile_group() -> None:
     help="Only events Stripe has not delivered to at least one endpoint (delivery_success=false).",
 )
 @click.option(
+    "--type",
+    "types",
+    multiple=True,
+    help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
+)
+@click.option(
     "--api-key",
     envvar="STRIPE_API_KEY",
     show_envvar=True,
@@ -282,6 +288,7 @@ def reconcile_group() -> None:
 def reconcile_stripe(
     since: datetime,
     undelivered_only: bool,
+    types: tuple[str, ...],
     api_key: str | None,
     api_base: str | None,
     as_json: bool,
@@ -297,6 +304,8 @@ def reconcile_stripe(
         raise click.UsageError(
             "no Stripe API key: set STRIPE_API_KEY (a restricted key with read access to Events is enough)"
         )
+    if len(types) > reconcile.MAX_TYPES:
+        raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
     oldest = datetime.now(UTC) - reconcile.STRIPE_RETENTION
     if since < oldest:
         click.echo(
@@ -308,7 +317,9 @@ def reconcile_stripe(
     client = reconcile.stripe_client(api_key, api_base=api_base)
     with database(database_url) as conn:
         try:
-            result = reconcile.reconcile_stripe(conn, client, since=since, undelivered_only=undelivered_only)
+            result = reconcile.reconcile_stripe(
+                conn, client, since=since, undelivered_only=undelivered_only, types=types
+            )
         except stripe.AuthenticationError as exc:
             raise click.ClickException(
                 f"Stripe refused the API key ({exc.user_message}); check STRIPE_API_KEY"

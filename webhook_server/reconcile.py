@@ -12,7 +12,7 @@ into SDK objects and back), which is the object a webhook delivers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,8 +26,9 @@ from webhook_server.providers.stripe import StripeProvider
 
 # Stripe keeps events for 30 days; asking for older ones finds nothing.
 STRIPE_RETENTION = timedelta(days=30)
-# The most Stripe returns per page.
+# The most Stripe returns per page, and the most event types one listing may filter on.
 PAGE_SIZE = 100
+MAX_TYPES = 20
 # Each HTTP request to Stripe, including the SDK's own retries of 429s, 5xx and resets.
 HTTP_TIMEOUT_SECONDS = 30
 NETWORK_RETRIES = 2
@@ -61,31 +62,41 @@ def stripe_client(api_key: str, *, api_base: str | None = None) -> stripe.Stripe
 
 
 def stripe_event_pages(
-    client: stripe.StripeClient, *, since: datetime, undelivered_only: bool
+    client: stripe.StripeClient, *, since: datetime, undelivered_only: bool = False, types: Sequence[str] = ()
 ) -> Iterator[list[dict[str, Any]]]:
     """Each page of events created at or after ``since``, newest first, as the API's JSON.
 
     ``undelivered_only`` asks Stripe for events not yet delivered to at least one endpoint
-    (``delivery_success=false``): the ones it is still retrying or gave up on.
+    (``delivery_success=false``): the ones it is still retrying or gave up on. ``types`` (at
+    most MAX_TYPES) limits the listing to those event types, e.g. the endpoint's enabled events.
     """
     params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": int(since.timestamp())}}
     if undelivered_only:
         params["delivery_success"] = False
+    if types:
+        params["types"] = list(types)
     page = client.v1.events.list(params=params)
     while True:
-        assert page.last_response is not None  # set on every page the API returned
-        yield page.last_response.data["data"]  # type: ignore[index]
+        body = page.last_response.data if page.last_response else None
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise stripe.APIError(f"the Events API answered something other than a list: {body!r:.200}")
+        yield body["data"]
         if not page.has_more:
             return
         page = page.next_page()
 
 
 def reconcile_stripe(
-    conn: psycopg.Connection, client: stripe.StripeClient, *, since: datetime, undelivered_only: bool = False
+    conn: psycopg.Connection,
+    client: stripe.StripeClient,
+    *,
+    since: datetime,
+    undelivered_only: bool = False,
+    types: Sequence[str] = (),
 ) -> ReconcileResult:
     """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page."""
     result = ReconcileResult()
-    for page in stripe_event_pages(client, since=since, undelivered_only=undelivered_only):
+    for page in stripe_event_pages(client, since=since, undelivered_only=undelivered_only, types=types):
         events = [IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e)) for e in page]
         inserted = _insert_page(conn, events, result.refused)
         result.found += len(events)

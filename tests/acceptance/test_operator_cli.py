@@ -181,3 +181,6 @@ def test_no_database_url_and_a_bad_since_are_usage_errors() -> None:
     assert result.returncode == 2 and "DATABASE_URL" in result.stderr
     result = cli("events", "list", "--since", "yesterday", database_url="postgresql://unused")
     assert result.returncode == 2 and "neither a duration" in result.stderr
+    too_many = [arg for i in range(21) for arg in ("--type", f"type.{i}")]
+    result = cli("reconcile", "stripe", *too_many, database_url="postgresql://unused", STRIPE_API_KEY=API_KEY)
+    assert result.returncode == 2 and "at most 20 event types" in result.stderr

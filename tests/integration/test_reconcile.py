@@ -109,3 +109,11 @@ def test_an_event_postgres_refuses_is_reported_and_the_rest_of_its_page_stored(
     result = run(clean_db, fake_stripe)
     assert (result.found, result.inserted, result.already_present, result.refused) == (3, 2, 0, [events[1]["id"]])
     assert len(stored_rows(clean_db)) == 2
+
+
+def test_types_limit_the_listing(clean_db: str, fake_stripe: FakeStripe) -> None:
+    stripe_events(fake_stripe, 6)  # customer.created and invoice.paid, alternating
+    result = run(clean_db, fake_stripe, types=["invoice.paid"])
+    assert (result.found, result.inserted) == (3, 3)
+    assert {event_type for _, _, event_type, *_ in stored_rows(clean_db)} == {"invoice.paid"}
+    assert fake_stripe.queries[-1].getlist("types[0]") == ["invoice.paid"]
