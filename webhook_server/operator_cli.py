@@ -158,7 +158,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
 @click.option(
     "--status",
     type=click.Choice(admin.REPLAYABLE_STATUSES),
-    help="Replay every event in this status instead of listed ids.",
+    help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
 @click.option("--provider", help="Only events from this provider.")
 @click.option("--type", "event_type", help="Only events of this type.")
@@ -204,7 +204,8 @@ def replay(
                 err=True,
             )
         for event_id in result.unknown:
-            click.echo(f"not replayed: no event {event_id}{' matching the filters' if status else ''}", err=True)
+            filtered = " matching the filters" if where != admin.EventFilter() else ""
+            click.echo(f"not replayed: no event {event_id}{filtered}", err=True)
     if result.leased or result.unknown:
         sys.exit(1)
 
