@@ -14,10 +14,9 @@ from pathlib import Path
 import click
 import requests
 
-from webhook_server import endpoints_file, localdb, logs, samples
+from webhook_server import endpoints_file, localdb, logs, operator_cli, samples
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
-from webhook_server.operator_cli import OPERATOR_COMMANDS
 from webhook_server.settings import SECRET_VARIABLES
 
 WSGI_TARGET = "webhook_server.wsgi:app"
@@ -30,6 +29,11 @@ DEV_STOP_SECONDS = 15
 def main() -> None:
     """A webhook receiver that commits every verified event to Postgres before answering 200."""
     logs.configure(os.environ.get("WEBHOOK_LOG_LEVEL", "info"))
+
+
+# events, replay, stats, reconcile: webhook_server/operator_cli.py
+for _command in operator_cli.OPERATOR_COMMANDS:
+    main.add_command(_command)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -271,11 +275,6 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-# events, replay, stats, reconcile: webhook_server/operator_cli.py
-for _command in OPERATOR_COMMANDS:
-    main.add_command(_command)
 
 
 def run() -> None:
