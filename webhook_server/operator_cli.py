@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 import psycopg
 import stripe
 
-from webhook_server import admin, reconcile
+from webhook_server import admin, output, reconcile
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, DatabaseUnavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
-# How much of last_error a table row shows; `events show` prints all of it.
-ERROR_COLUMN_WIDTH = 60
 
 
 class DatabaseProblem(click.ClickException):
@@ -100,17 +98,26 @@ def list_events(
     with database(database_url) as conn:
         found = admin.list_events(conn, where, limit=limit)
     if as_json:
-        _echo_json([asdict(event) for event in found])
+        output.echo_json([asdict(event) for event in found])
         return
     if not found:
         click.echo("no events match")
         return
     headers = ("ID", "PROVIDER", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
     rows = [
-        (e.id, e.provider, e.event_id, e.event_type, e.status, e.attempts, _time(e.received_at), _short(e.last_error))
+        (
+            e.id,
+            e.provider,
+            e.event_id,
+            e.event_type,
+            e.status,
+            e.attempts,
+            output.utc(e.received_at),
+            output.short_error(e.last_error),
+        )
         for e in found
     ]
-    click.echo(format_table(headers, rows))
+    click.echo(output.table(headers, rows))
 
 
 @events.command("show")
@@ -133,7 +140,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
     event = found[0]
     if as_json:
-        _echo_json(asdict(event))
+        output.echo_json(asdict(event))
         return
     fields = [
         ("row id", event.id),
@@ -142,13 +149,13 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         ("type", event.event_type),
         ("status", event.status),
         ("attempts", event.attempts),
-        ("received at", _time(event.received_at)),
-        ("next attempt at", _time(event.next_attempt_at) if event.status in ("pending", "failed") else "-"),
-        ("processed at", _time(event.processed_at)),
-        ("locked by", f"{event.locked_by} until {_time(event.locked_until)}" if event.locked_by else "-"),
+        ("received at", output.utc(event.received_at)),
+        ("next attempt at", output.utc(event.next_attempt_at) if event.status in ("pending", "failed") else "-"),
+        ("processed at", output.utc(event.processed_at)),
+        ("locked by", f"{event.locked_by} until {output.utc(event.locked_until)}" if event.locked_by else "-"),
         ("last error", event.last_error or "-"),
     ]
-    click.echo(format_table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
     click.echo("payload:")
     click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
 
@@ -187,7 +194,7 @@ def replay(
     with database(database_url) as conn:
         result = admin.replay(conn, event_ids=event_ids, where=where)
     if as_json:
-        _echo_json(
+        output.echo_json(
             {
                 "replayed": len(result.replayed),
                 "event_ids": [event_id for _, event_id in result.replayed],
@@ -200,7 +207,7 @@ def replay(
         for leased in result.leased:
             click.echo(
                 f"not replayed: {leased.event_id} is being processed by {leased.locked_by} "
-                f"(lease until {_time(leased.locked_until)}); try again after it",
+                f"(lease until {output.utc(leased.locked_until)}); try again after it",
                 err=True,
             )
         for event_id in result.unknown:
@@ -222,7 +229,7 @@ def stats(as_json: bool, database_url: str) -> None:
     with database(database_url) as conn:
         found = admin.stats(conn)
     if as_json:
-        _echo_json(
+        output.echo_json(
             {
                 "counts": found.counts,
                 "totals": {status: found.total(status) for status in admin.STATUSES},
@@ -239,9 +246,9 @@ def stats(as_json: bool, database_url: str) -> None:
     rows = [
         (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status)) for status in admin.STATUSES
     ]
-    click.echo(format_table(headers, rows))
+    click.echo(output.table(headers, rows))
     oldest = found.oldest_pending
-    click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + _age(oldest)}")
+    click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
     click.echo(
         f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
         f"({found.processed_last_hour / 60:.1f}/min)"
@@ -310,8 +317,8 @@ def reconcile_stripe(
     oldest = datetime.now(UTC) - reconcile.STRIPE_RETENTION
     if since < oldest:
         click.echo(
-            f"note: Stripe keeps events for 30 days; listing from {_time(oldest)}, "
-            f"not {_time(since)}: older events cannot be fetched",
+            f"note: Stripe keeps events for 30 days; listing from {output.utc(oldest)}, "
+            f"not {output.utc(since)}: older events cannot be fetched",
             err=True,
         )
         since = oldest
@@ -332,7 +339,7 @@ def reconcile_stripe(
         except stripe.StripeError as exc:
             raise click.ClickException(f"Stripe's Events API failed: {exc.user_message or exc}") from None
     if as_json:
-        _echo_json(result.as_dict())
+        output.echo_json(result.as_dict())
     else:
         click.echo(f"found {result.found}, inserted {result.inserted}, already present {result.already_present}")
         if result.refused:
@@ -342,51 +349,3 @@ def reconcile_stripe(
 
 
 OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
-
-
-def format_table(headers: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
-    """Plain columns padded to their widest cell; numbers right-aligned."""
-    cells = [[str(v) for v in row] for row in ([headers] if headers else []) + list(rows)]
-    numeric = [all(isinstance(row[i], int) for row in rows) for i in range(len(cells[0]))] if rows else []
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    lines = []
-    for row in cells:
-        padded = [
-            cell.rjust(width) if is_number else cell.ljust(width)
-            for cell, width, is_number in zip(row, widths, numeric, strict=True)
-        ]
-        lines.append("  ".join(padded).rstrip())
-    return "\n".join(lines)
-
-
-def _echo_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _time(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else "-"
-
-
-def _age(age: timedelta) -> str:
-    """``4m 12s``, ``3h 4m``, ``2d 3h``: the two largest units are enough for a backlog."""
-    minutes, seconds = divmod(int(age.total_seconds()), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m {seconds}s"
-
-
-def _short(error: str | None) -> str:
-    if not error:
-        return ""
-    line = error.strip().splitlines()[0] if error.strip() else ""
-    return line if len(line) <= ERROR_COLUMN_WIDTH else line[: ERROR_COLUMN_WIDTH - 1] + "…"
