@@ -336,6 +336,11 @@ def reconcile_stripe(
             raise click.ClickException(
                 f"the API key may not list events ({exc.user_message}); give it read access to Events"
             ) from None
+        except stripe.APIConnectionError as exc:
+            cause = str(exc).strip().splitlines()[-1]
+            raise click.ClickException(
+                f"cannot reach Stripe's API at {api_base or stripe.DEFAULT_API_BASE}: {cause}"
+            ) from None
         except stripe.StripeError as exc:
             raise click.ClickException(f"Stripe's Events API failed: {exc.user_message or exc}") from None
     if as_json:

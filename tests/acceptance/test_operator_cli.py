@@ -136,6 +136,15 @@ def test_reconcile_explains_keys_and_stripes_30_days(clean_db: str, fake_stripe:
     )
     assert wrong_key.returncode == 1 and "check STRIPE_API_KEY" in wrong_key.stderr
 
+    no_stripe = cli(
+        "reconcile",
+        "stripe",
+        database_url=clean_db,
+        STRIPE_API_KEY=API_KEY,
+        STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}",
+    )
+    assert no_stripe.returncode == 1 and "cannot reach Stripe's API at http://127.0.0.1:" in no_stripe.stderr
+
     too_far = cli(
         "reconcile",
         "stripe",
