@@ -191,12 +191,6 @@ class Inbox:
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
         """Run the insert, retrying once on a fresh connection if the pooled one went stale."""
         assert self._pool is not None
-        params = {
-            "providers": [e.provider for e in events],
-            "event_ids": [e.event_id for e in events],
-            "event_types": [e.event_type for e in events],
-            "payloads": [e.payload for e in events],
-        }
         stale_error: psycopg.OperationalError | None = None
         for attempt in (1, 2):
             remaining = deadline - time.monotonic()
@@ -204,8 +198,7 @@ class Inbox:
                 raise self._too_late()
             try:
                 with self._pool.connection(timeout=remaining) as conn:
-                    rows = conn.execute(sql.query("insert_events"), params).fetchall()
-                return {(provider, event_id) for provider, event_id in rows}
+                    return insert_events(conn, events)
             except PoolTimeout:
                 raise DatabaseUnavailable(
                     f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
@@ -221,3 +214,20 @@ class Inbox:
             except psycopg.Error as exc:
                 raise DatabaseUnavailable(f"the database refused the insert: {exc}") from None
         raise DatabaseUnavailable(f"the database refused the insert: {stale_error}")
+
+
+def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:
+    """Store ``events`` with one statement and return the keys stored now; the rest were there already.
+
+    The one idempotent insert of the inbox, shared by ingest and reconcile: an event stored by
+    either is a duplicate for the other. Raises psycopg's DataError when Postgres refuses a
+    payload as jsonb (the whole statement then stores nothing).
+    """
+    params = {
+        "providers": [e.provider for e in events],
+        "event_ids": [e.event_id for e in events],
+        "event_types": [e.event_type for e in events],
+        "payloads": [e.payload for e in events],
+    }
+    rows = conn.execute(sql.query("insert_events"), params).fetchall()
+    return {(provider, event_id) for provider, event_id in rows}

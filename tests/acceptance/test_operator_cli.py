@@ -1,0 +1,195 @@
+"""The operator commands as processes: events list|show, replay, stats, reconcile stripe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.acceptance.test_cli import CLI
+from tests.fake_stripe import API_KEY, FakeStripe, serve
+from tests.integration.test_migrate import fresh_database
+from webhook_server.errors import EXIT_DATABASE
+from webhook_server.inbox import IncomingEvent, insert_events
+from webhook_server.localdb import free_port
+from webhook_server.samples import stripe_event
+
+
+def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_API_KEY", "STRIPE_API_BASE")}
+    if database_url:
+        environ["DATABASE_URL"] = database_url
+    return subprocess.run([*CLI, *args], env={**environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def store(database_url: str, event: dict, **columns: object) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        insert_events(conn, [IncomingEvent("stripe", event["id"], event["type"], json.dumps(event))])
+        for column, value in columns.items():
+            conn.execute(f"UPDATE webhook_events SET {column} = %s WHERE event_id = %s", (value, event["id"]))
+
+
+def status_and_attempts(database_url: str, event_id: str) -> tuple[str, int]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT status, attempts FROM webhook_events WHERE event_id = %s", (event_id,)).fetchone()
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    with serve(FakeStripe()) as fake:
+        yield fake
+
+
+def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) -> None:
+    dead = stripe_event("invoice.paid", event_id="evt_dead_1")
+    store(clean_db, dead, status="dead", attempts=8, last_error="billing answered 500\ntraceback …")
+    store(clean_db, stripe_event(event_id="evt_done_1"), status="done", attempts=1)
+    store(clean_db, stripe_event(event_id="evt_new_1"))
+
+    listed = cli("events", "list", "--status", "dead", database_url=clean_db)
+    assert listed.returncode == 0, listed.stderr
+    header, line = listed.stdout.splitlines()
+    assert header.split() == [
+        "ID",
+        "PROVIDER",
+        "EVENT",
+        "ID",
+        "TYPE",
+        "STATUS",
+        "ATTEMPTS",
+        "RECEIVED",
+        "LAST",
+        "ERROR",
+    ]
+    assert "evt_dead_1" in line and "invoice.paid" in line and "billing answered 500" in line
+    assert "traceback" not in line  # the table shows the first line; `show` shows it all
+
+    as_json = json.loads(cli("events", "list", "--json", database_url=clean_db).stdout)
+    assert [e["event_id"] for e in as_json] == ["evt_new_1", "evt_done_1", "evt_dead_1"]
+    assert as_json[2]["status"] == "dead" and as_json[2]["attempts"] == 8
+
+    shown = cli("events", "show", "evt_dead_1", database_url=clean_db)
+    assert shown.returncode == 0, shown.stderr
+    assert "traceback …" in shown.stdout
+    assert json.loads(shown.stdout.split("payload:\n", 1)[1]) == dead
+    assert json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)["payload"] == dead
+
+    replayed = cli("replay", "evt_dead_1", database_url=clean_db)
+    assert (replayed.returncode, replayed.stdout.strip()) == (0, "replayed 1 event"), replayed.stderr
+    assert status_and_attempts(clean_db, "evt_dead_1") == ("pending", 0)
+
+    stats = cli("stats", database_url=clean_db)
+    assert stats.returncode == 0, stats.stderr
+    counts = {line.split()[0]: line.split()[1:] for line in stats.stdout.splitlines()[1:6]}
+    assert counts == {
+        "pending": ["2", "2"],
+        "failed": ["0", "0"],
+        "done": ["1", "1"],
+        "dead": ["0", "0"],
+        "skipped": ["0", "0"],
+    }
+    assert "oldest pending:" in stats.stdout and "in the last hour" in stats.stdout
+    assert json.loads(cli("stats", "--json", database_url=clean_db).stdout)["totals"]["pending"] == 2
+
+
+def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:
+    for i in range(3):
+        store(clean_db, stripe_event(event_id=f"evt_dead_{i}"), status="dead", attempts=8)
+    by_status = cli("replay", "--status", "dead", "--since", "1h", database_url=clean_db)
+    assert (by_status.returncode, by_status.stdout.strip()) == (0, "replayed 3 events"), by_status.stderr
+    assert {status_and_attempts(clean_db, f"evt_dead_{i}") for i in range(3)} == {("pending", 0)}
+
+    unknown = cli("replay", "evt_dead_0", "evt_missing", database_url=clean_db)
+    assert unknown.returncode == 1
+    assert unknown.stdout.strip() == "replayed 1 event"
+    assert "no event evt_missing" in unknown.stderr
+
+    nothing = cli("replay", database_url=clean_db)
+    assert nothing.returncode == 2 and "EVENT_ID… or --status dead" in nothing.stderr
+
+
+def test_reconcile_stripe_stores_the_missing_events_once(clean_db: str, fake_stripe: FakeStripe) -> None:
+    events = [stripe_event(event_id=f"evt_api_{i:03d}") for i in range(120)]
+    for event in events:
+        fake_stripe.add(event)
+    store(clean_db, events[7])
+    env = {"STRIPE_API_KEY": API_KEY, "STRIPE_API_BASE": fake_stripe.url}
+
+    first = cli("reconcile", "stripe", "--since", "1h", database_url=clean_db, **env)
+    assert (first.returncode, first.stdout.strip()) == (0, "found 120, inserted 119, already present 1"), first.stderr
+    again = cli("reconcile", "stripe", "--json", database_url=clean_db, **env)
+    assert json.loads(again.stdout) == {"found": 120, "inserted": 0, "already_present": 120, "refused": []}
+    assert len(fake_stripe.queries) == 4  # two pages a run
+
+
+def test_reconcile_explains_keys_and_stripes_30_days(clean_db: str, fake_stripe: FakeStripe) -> None:
+    no_key = cli("reconcile", "stripe", database_url=clean_db)
+    assert no_key.returncode == 2
+    assert "set STRIPE_API_KEY (a restricted key with read access to Events is enough)" in no_key.stderr
+
+    wrong_key = cli(
+        "reconcile", "stripe", database_url=clean_db, STRIPE_API_KEY="rk_wrong", STRIPE_API_BASE=fake_stripe.url
+    )
+    assert wrong_key.returncode == 1 and "check STRIPE_API_KEY" in wrong_key.stderr
+
+    no_stripe = cli(
+        "reconcile",
+        "stripe",
+        database_url=clean_db,
+        STRIPE_API_KEY=API_KEY,
+        STRIPE_API_BASE=f"http://127.0.0.1:{free_port()}",
+    )
+    assert no_stripe.returncode == 1 and "cannot reach Stripe's API at http://127.0.0.1:" in no_stripe.stderr
+
+    too_far = cli(
+        "reconcile",
+        "stripe",
+        "--since",
+        "45d",
+        database_url=clean_db,
+        STRIPE_API_KEY=API_KEY,
+        STRIPE_API_BASE=fake_stripe.url,
+    )
+    assert too_far.returncode == 0, too_far.stderr
+    assert "Stripe keeps events for 30 days" in too_far.stderr
+    assert too_far.stdout.strip() == "found 0, inserted 0, already present 0"
+
+
+COMMANDS = [
+    ("events", "list"),
+    ("events", "show", "evt_1"),
+    ("replay", "--status", "dead"),
+    ("stats",),
+    ("reconcile", "stripe"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_an_unreachable_database_is_named_with_its_fix(command: tuple[str, ...]) -> None:
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
+    result = cli(*command, database_url=url, STRIPE_API_KEY=API_KEY)
+    assert result.returncode == EXIT_DATABASE, result.stderr
+    assert "cannot connect to the database" in result.stderr
+    assert "is Postgres up and DATABASE_URL right?" in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS[2:4], ids=" ".join)
+def test_an_unmigrated_database_says_run_migrate(database_url: str, command: tuple[str, ...]) -> None:
+    url = fresh_database(database_url, "operator_unmigrated")
+    result = cli(*command, database_url=url)
+    assert result.returncode == EXIT_DATABASE, result.stderr
+    assert "run `webhook-server migrate`" in result.stderr
+
+
+def test_no_database_url_and_a_bad_since_are_usage_errors() -> None:
+    result = cli("stats")
+    assert result.returncode == 2 and "DATABASE_URL" in result.stderr
+    result = cli("events", "list", "--since", "yesterday", database_url="postgresql://unused")
+    assert result.returncode == 2 and "neither a duration" in result.stderr
+    too_many = [arg for i in range(21) for arg in ("--type", f"type.{i}")]
+    result = cli("reconcile", "stripe", *too_many, database_url="postgresql://unused", STRIPE_API_KEY=API_KEY)
+    assert result.returncode == 2 and "at most 20 event types" in result.stderr

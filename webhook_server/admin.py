@@ -1,0 +1,193 @@
+"""What an operator asks of the inbox: list and show events, replay them, count them.
+
+Every function takes a connection from :func:`connect`, which refuses to hand one out before
+the schema is migrated, so a command fails with the fix ("run `webhook-server migrate`")
+rather than with a missing column halfway through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import class_row
+
+from webhook_server import db, sql
+from webhook_server.errors import DatabaseUnavailable
+
+# Longest wait for the connection and for each statement (stats reads the whole table).
+TIMEOUT_SECONDS = 15.0
+STATUSES = ("pending", "failed", "done", "dead", "skipped")
+# What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
+REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
+
+
+class SchemaNotReady(Exception):
+    """The database lacks migrations this version needs."""
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """One row of ``events list``."""
+
+    id: int
+    provider: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    received_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class EventDetail(EventSummary):
+    """Everything ``events show`` prints, the payload included."""
+
+    locked_until: datetime | None
+    locked_by: str | None
+    processed_at: datetime | None
+    payload: Any
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """The filters ``events list`` and ``replay --status`` share; None matches everything."""
+
+    status: str | None = None
+    provider: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"status": self.status, "provider": self.provider, "event_type": self.event_type, "since": self.since}
+
+
+@dataclass(frozen=True)
+class LeasedEvent:
+    provider: str
+    event_id: str
+    locked_by: str | None
+    locked_until: datetime
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: list[tuple[str, str]]
+    leased: list[LeasedEvent] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts by provider and status, the backlog's age and the processing rate."""
+
+    counts: dict[str, dict[str, int]]
+    # How long the oldest pending event has been due: since it arrived, or since its replay.
+    oldest_pending: timedelta | None
+    processed_last_minute: int
+    processed_last_hour: int
+
+    def total(self, status: str) -> int:
+        return sum(by_status.get(status, 0) for by_status in self.counts.values())
+
+
+@contextmanager
+def connect(database_url: str, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[psycopg.Connection]:
+    """A connection to a migrated inbox, every wait bounded by ``timeout``.
+
+    Raises DatabaseUnavailable when Postgres cannot be reached and SchemaNotReady when
+    migrations are missing; both messages say what to do.
+    """
+    try:
+        conn = db.connect(database_url, timeout=timeout)
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to the database: {_first_line(exc)}; is Postgres up and DATABASE_URL right?"
+        ) from None
+    with conn:
+        missing = missing_migrations(conn)
+        if missing:
+            raise SchemaNotReady(
+                f"the database lacks migrations {', '.join(missing)}: run `webhook-server migrate` "
+                "with the same DATABASE_URL"
+            )
+        yield conn
+
+
+def missing_migrations(conn: psycopg.Connection) -> list[str]:
+    """Names of the shipped migrations not applied to this database."""
+    try:
+        applied = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
+    except pg_errors.UndefinedTable:
+        applied = set()
+    return [f"{m.version:04d}_{m.name}" for m in sql.migrations() if m.version not in applied]
+
+
+def list_events(conn: psycopg.Connection, where: EventFilter, *, limit: int) -> list[EventSummary]:
+    """The newest events matching ``where``, at most ``limit``."""
+    with conn.cursor(row_factory=class_row(EventSummary)) as cur:
+        return cur.execute(sql.query("list_events"), {**where.params(), "limit": limit}).fetchall()
+
+
+def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = None) -> list[EventDetail]:
+    """Events whose provider event id is ``ident``, or whose row id is, when ``ident`` is a number.
+
+    More than one means ``ident`` is ambiguous: the caller asks for a provider.
+    """
+    row_id = int(ident) if ident.isdigit() and len(ident) < 19 else None  # a bigint has at most 19 digits
+    params = {"event_id": ident, "row_id": row_id, "provider": provider}
+    with conn.cursor(row_factory=class_row(EventDetail)) as cur:
+        return cur.execute(sql.query("find_events"), params).fetchall()
+
+
+def replay(
+    conn: psycopg.Connection,
+    *,
+    event_ids: Sequence[str] | None = None,
+    where: EventFilter,
+) -> ReplayResult:
+    """Put events back to ``pending`` with attempts reset, and wake the workers.
+
+    Either ``event_ids`` (any status) or ``where.status`` selects them. Events a worker holds a
+    live lease on are left alone and reported, as are ids not found.
+    """
+    if not event_ids and where.status is None:
+        raise ValueError("replay needs event ids or a status")
+    ids = list(event_ids) if event_ids else None
+    with conn.transaction():
+        rows = conn.execute(sql.query("replay_events"), {**where.params(), "event_ids": ids}).fetchall()
+        replayed = [(provider, event_id) for provider, event_id in rows]
+        if replayed:
+            conn.execute(sql.query("notify_workers"))
+    if ids is None:
+        return ReplayResult(replayed)
+    with conn.cursor(row_factory=class_row(LeasedEvent)) as cur:
+        leased = cur.execute(sql.query("leased_events"), {"event_ids": ids, "provider": where.provider}).fetchall()
+    accounted = {event_id for _, event_id in replayed} | {e.event_id for e in leased}
+    unknown = [event_id for event_id in dict.fromkeys(ids) if event_id not in accounted]
+    return ReplayResult(replayed, leased, unknown)
+
+
+def stats(conn: psycopg.Connection) -> Stats:
+    """Counts, the backlog's age and rates from one pass over the table."""
+    counts: dict[str, dict[str, int]] = {}
+    waits: list[timedelta] = []
+    last_minute = last_hour = 0
+    for provider, status, events, pending_for, minute, hour in conn.execute(sql.query("event_stats")):
+        counts.setdefault(provider, {})[status] = events
+        if pending_for is not None:
+            waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
+        last_minute += minute
+        last_hour += hour
+    return Stats(counts, max(waits, default=None), last_minute, last_hour)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

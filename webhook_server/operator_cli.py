@@ -1,0 +1,356 @@
+"""Operator commands: ``events list|show``, ``replay``, ``stats``, ``reconcile stripe``.
+
+Tables for people by default, ``--json`` for scripts. Every command reads DATABASE_URL,
+waits a bounded time for the database, and says which command fixes a missing schema.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+import psycopg
+import stripe
+
+from webhook_server import admin, output, reconcile
+from webhook_server.durations import SINCE_HELP, parse_since
+from webhook_server.errors import EXIT_DATABASE, DatabaseUnavailable
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DatabaseProblem(click.ClickException):
+    """The database is unreachable, unmigrated or failed a statement: exit 69 like `serve`."""
+
+    exit_code = EXIT_DATABASE
+
+
+class Since(click.ParamType):
+    """``--since`` for every command: a duration back from now or an ISO 8601 timestamp."""
+
+    name = "SINCE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_since(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def database_url_option(command: F) -> F:
+    return click.option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        show_envvar=True,
+        required=True,
+        help="Postgres URL of the inbox.",
+    )(command)
+
+
+def json_option(command: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document, for scripts.")(command)
+
+
+@contextmanager
+def database(database_url: str) -> Iterator[psycopg.Connection]:
+    """A migrated connection, or a DatabaseProblem whose message says what to do."""
+    try:
+        with admin.connect(database_url) as conn:
+            yield conn
+    except (DatabaseUnavailable, admin.SchemaNotReady) as exc:
+        raise DatabaseProblem(str(exc)) from None
+    except psycopg.Error as exc:
+        raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
+
+
+@click.group()
+def events() -> None:
+    """Look at stored events."""
+
+
+@events.command("list")
+@click.option("--status", type=click.Choice(admin.STATUSES), help="Only events in this status.")
+@click.option("--provider", help="Only events from this provider (stripe, …).")
+@click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
+@click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many, newest first.")
+@json_option
+@database_url_option
+def list_events(
+    status: str | None,
+    provider: str | None,
+    event_type: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """List events, newest first."""
+    where = admin.EventFilter(status, provider, event_type, since)
+    with database(database_url) as conn:
+        found = admin.list_events(conn, where, limit=limit)
+    if as_json:
+        output.echo_json([asdict(event) for event in found])
+        return
+    if not found:
+        click.echo("no events match")
+        return
+    headers = ("ID", "PROVIDER", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
+    rows = [
+        (
+            e.id,
+            e.provider,
+            e.event_id,
+            e.event_type,
+            e.status,
+            e.attempts,
+            output.utc(e.received_at),
+            output.short_error(e.last_error),
+        )
+        for e in found
+    ]
+    click.echo(output.table(headers, rows))
+
+
+@events.command("show")
+@click.argument("ident", metavar="ID")
+@click.option("--provider", help="The provider, when the same event id exists under two.")
+@json_option
+@database_url_option
+def show_event(ident: str, provider: str | None, as_json: bool, database_url: str) -> None:
+    """Show one event: status, attempts, last error and payload.
+
+    ID is the provider's event id (evt_… for Stripe: the EVENT ID column of `events list`);
+    a number is also looked up as the row id (the ID column).
+    """
+    with database(database_url) as conn:
+        found = admin.find_events(conn, ident, provider=provider)
+    if not found:
+        raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
+    if len(found) > 1:
+        matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
+        raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
+    event = found[0]
+    if as_json:
+        output.echo_json(asdict(event))
+        return
+    fields = [
+        ("row id", event.id),
+        ("provider", event.provider),
+        ("event id", event.event_id),
+        ("type", event.event_type),
+        ("status", event.status),
+        ("attempts", event.attempts),
+        ("received at", output.utc(event.received_at)),
+        ("next attempt at", output.utc(event.next_attempt_at) if event.status in ("pending", "failed") else "-"),
+        ("processed at", output.utc(event.processed_at)),
+        ("locked by", f"{event.locked_by} until {output.utc(event.locked_until)}" if event.locked_by else "-"),
+        ("last error", event.last_error or "-"),
+    ]
+    click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo("payload:")
+    click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
+@click.option(
+    "--status",
+    type=click.Choice(admin.REPLAYABLE_STATUSES),
+    help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
+)
+@click.option("--provider", help="Only events from this provider.")
+@click.option("--type", "event_type", help="Only events of this type.")
+@click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
+@json_option
+@database_url_option
+def replay(
+    event_ids: tuple[str, ...],
+    status: str | None,
+    provider: str | None,
+    event_type: str | None,
+    since: datetime | None,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Put events back to pending with attempts reset, and wake the workers.
+
+    EVENT_ID is the provider's event id (evt_… for Stripe), in any status; or select by
+    `--status dead` (failed, skipped), optionally `--since 3d`. An event a worker is processing
+    right now is left alone. Its last error stays visible until the next attempt replaces it.
+    Exits 1 if a listed id was not replayed.
+    """
+    if not event_ids and status is None:
+        raise click.UsageError("name the events: EVENT_ID… or --status dead")
+    where = admin.EventFilter(status, provider, event_type, since)
+    with database(database_url) as conn:
+        result = admin.replay(conn, event_ids=event_ids, where=where)
+    if as_json:
+        output.echo_json(
+            {
+                "replayed": len(result.replayed),
+                "event_ids": [event_id for _, event_id in result.replayed],
+                "leased": [asdict(e) for e in result.leased],
+                "not_found": result.unknown,
+            }
+        )
+    else:
+        click.echo(f"replayed {len(result.replayed)} event{'' if len(result.replayed) == 1 else 's'}")
+        for leased in result.leased:
+            click.echo(
+                f"not replayed: {leased.event_id} is being processed by {leased.locked_by} "
+                f"(lease until {output.utc(leased.locked_until)}); try again after it",
+                err=True,
+            )
+        for event_id in result.unknown:
+            filtered = " matching the filters" if where != admin.EventFilter() else ""
+            click.echo(f"not replayed: no event {event_id}{filtered}", err=True)
+    if result.leased or result.unknown:
+        sys.exit(1)
+
+
+@click.command()
+@json_option
+@database_url_option
+def stats(as_json: bool, database_url: str) -> None:
+    """Counts by status and provider, oldest pending age, processing rate.
+
+    The oldest pending age counts from when the event became due: its arrival, or its replay.
+    The rate counts events that reached done, dead or skipped. Reads the whole table.
+    """
+    with database(database_url) as conn:
+        found = admin.stats(conn)
+    if as_json:
+        output.echo_json(
+            {
+                "counts": found.counts,
+                "totals": {status: found.total(status) for status in admin.STATUSES},
+                "oldest_pending_seconds": None
+                if found.oldest_pending is None
+                else found.oldest_pending.total_seconds(),
+                "processed_last_minute": found.processed_last_minute,
+                "processed_last_hour": found.processed_last_hour,
+            }
+        )
+        return
+    providers = sorted(found.counts)
+    headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
+    rows = [
+        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status)) for status in admin.STATUSES
+    ]
+    click.echo(output.table(headers, rows))
+    oldest = found.oldest_pending
+    click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
+    click.echo(
+        f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
+        f"({found.processed_last_hour / 60:.1f}/min)"
+    )
+
+
+@click.group("reconcile")
+def reconcile_group() -> None:
+    """Fetch events the webhooks missed from the sender's API."""
+
+
+@reconcile_group.command("stripe")
+@click.option(
+    "--since",
+    type=Since(),
+    default="3d",
+    show_default=True,
+    help=f"Events created since then, at most 30 days back (what Stripe keeps): {SINCE_HELP}.",
+)
+@click.option(
+    "--undelivered-only",
+    is_flag=True,
+    help="Only events Stripe has not delivered to at least one endpoint (delivery_success=false).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
+)
+@click.option(
+    "--api-key",
+    envvar="STRIPE_API_KEY",
+    show_envvar=True,
+    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable.",
+)
+@click.option(
+    "--api-base",
+    envvar="STRIPE_API_BASE",
+    show_envvar=True,
+    help="Another API address, for stripe-mock or a test double (default: Stripe's).",
+)
+@json_option
+@database_url_option
+def reconcile_stripe(
+    since: datetime,
+    undelivered_only: bool,
+    types: tuple[str, ...],
+    api_key: str | None,
+    api_base: str | None,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Store every event in Stripe's Events API that the inbox lacks, as pending.
+
+    Uses the same idempotent insert as ingest: a later webhook delivery of a reconciled event
+    is a duplicate 200, and a second run inserts nothing. Prints found, inserted and
+    already-present counts.
+    """
+    if not api_key:
+        raise click.UsageError(
+            "no Stripe API key: set STRIPE_API_KEY (a restricted key with read access to Events is enough)"
+        )
+    if len(types) > reconcile.MAX_TYPES:
+        raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
+    oldest = datetime.now(UTC) - reconcile.STRIPE_RETENTION
+    if since < oldest:
+        click.echo(
+            f"note: Stripe keeps events for 30 days; listing from {output.utc(oldest)}, "
+            f"not {output.utc(since)}: older events cannot be fetched",
+            err=True,
+        )
+        since = oldest
+    client = reconcile.stripe_client(api_key, api_base=api_base)
+    with database(database_url) as conn:
+        try:
+            result = reconcile.reconcile_stripe(
+                conn, client, since=since, undelivered_only=undelivered_only, types=types
+            )
+        except stripe.AuthenticationError as exc:
+            raise click.ClickException(
+                f"Stripe refused the API key ({exc.user_message}); check STRIPE_API_KEY"
+            ) from None
+        except stripe.PermissionError as exc:
+            raise click.ClickException(
+                f"the API key may not list events ({exc.user_message}); give it read access to Events"
+            ) from None
+        except stripe.APIConnectionError as exc:
+            cause = str(exc).strip().splitlines()[-1]
+            raise click.ClickException(
+                f"cannot reach Stripe's API at {api_base or stripe.DEFAULT_API_BASE}: {cause}"
+            ) from None
+        except stripe.StripeError as exc:
+            raise click.ClickException(f"Stripe's Events API failed: {exc.user_message or exc}") from None
+    if as_json:
+        output.echo_json(result.as_dict())
+    else:
+        click.echo(f"found {result.found}, inserted {result.inserted}, already present {result.already_present}")
+        if result.refused:
+            click.echo(f"refused by Postgres as jsonb, not stored: {', '.join(result.refused)}", err=True)
+    if result.refused:
+        sys.exit(1)
+
+
+OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
