@@ -89,7 +89,8 @@ class Stats:
     """Counts by provider and status, the backlog's age and the processing rate."""
 
     counts: dict[str, dict[str, int]]
-    # How long the oldest pending event has been due: since it arrived, or since its replay.
+    # How long the oldest pending event nobody holds has been due: since it arrived, was
+    # replayed, or its lease ran out.
     oldest_pending: timedelta | None
     processed_last_minute: int
     processed_last_hour: int

@@ -152,6 +152,18 @@ def test_stats_without_pending_events_has_no_oldest_pending(clean_db: str) -> No
         assert admin.stats(conn) == admin.Stats({"stripe": {"done": 1}}, None, 0, 0)
 
 
+def test_stats_backlog_age_counts_events_nobody_holds(clean_db: str) -> None:
+    """A held event's next_attempt_at is the end of its lease: it is being worked on, not waiting."""
+    lease_end = now() + timedelta(seconds=60)
+    store(clean_db, "evt_held", locked_until=lease_end, next_attempt_at=lease_end)
+    with admin.connect(clean_db) as conn:
+        assert admin.stats(conn).oldest_pending is None
+    expired = now() - timedelta(minutes=5)
+    store(clean_db, "evt_orphaned", locked_until=expired, next_attempt_at=expired)
+    with admin.connect(clean_db) as conn:
+        assert timedelta(minutes=5) <= admin.stats(conn).oldest_pending < timedelta(minutes=6)
+
+
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
     url = fresh_database(database_url, "admin_unmigrated")
     expected = r"0001_webhook_events, 0002_processing: run `webhook-server migrate`"
