@@ -22,8 +22,10 @@ from webhook_server.worker_cli import worker
 
 WSGI_TARGET = "webhook_server.wsgi:app"
 DEFAULT_DEV_DIR = ".webhook-dev"
-# How long `dev` gives gunicorn to stop after Ctrl-C before killing it.
+# How long `dev` gives gunicorn and the worker to stop after Ctrl-C before killing them.
 DEV_STOP_SECONDS = 15
+# What the dev worker runs unless WEBHOOK_HANDLER_MODULES names the user's own handlers.
+DEV_HANDLER_MODULE = "webhook_server.dev_handlers"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,22 +88,28 @@ def migrate(database_url: str) -> None:
     help="Port of the server on 127.0.0.1.",
 )
 def dev(data_dir: Path, port: int) -> None:
-    """Run the server on a local throwaway Postgres; no DATABASE_URL needed. Ctrl-C stops all."""
+    """Run the server and a worker on a local throwaway Postgres; no DATABASE_URL needed.
+
+    The worker runs WEBHOOK_HANDLER_MODULES if set, else handlers that log every event.
+    Ctrl-C stops all.
+    """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     postgres = localdb.LocalPostgres(data_dir / "pgdata")
     secrets_by_variable = _dev_secrets(data_dir)
-    server: subprocess.Popen[bytes] | None = None
+    children: list[subprocess.Popen[bytes]] = []
     try:
         click.echo(f"starting Postgres in {postgres.data_dir} …")
         postgres.start()
         apply_migrations(postgres.url())
         env = {
+            "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
             **os.environ,
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,
             "WEBHOOK_BIND": f"127.0.0.1:{port}",
         }
-        server = subprocess.Popen(gunicorn_command(), env=env)
+        children.append(subprocess.Popen(gunicorn_command(), env=env))
+        children.append(subprocess.Popen([str(Path(sys.executable).parent / "webhook-server"), "worker"], env=env))
         url = f"http://127.0.0.1:{port}"
         click.echo(
             f"\nwebhook-server is running at {url} (Postgres at {postgres.url()})\n"
@@ -109,15 +117,15 @@ def dev(data_dir: Path, port: int) -> None:
             f"{url}/webhooks/stripe\n"
             f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<provider>)\n"
             f"  signing secrets:           {', '.join(secrets_by_variable)} (stored in {data_dir})\n"
+            f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
             "  stop:                      Ctrl-C\n",
             err=True,
         )
-        sys.exit(server.wait())
+        sys.exit(_wait_for_first_exit(children))
     except KeyboardInterrupt:
         click.echo("stopping …", err=True)
     finally:
-        if server is not None:
-            _stop(server)
+        _stop_all(children)
         postgres.stop()
 
 
@@ -263,15 +271,26 @@ def _stored_dev_secret(provider: str) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn at once (SIGINT) and make sure no process is left behind."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGINT)
-    try:
-        server.wait(DEV_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+def _wait_for_first_exit(children: list[subprocess.Popen[bytes]]) -> int:
+    """Wait until one child exits (the others are then stopped) and return its code."""
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                return child.returncode
+        time.sleep(0.2)
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    """Stop gunicorn and the worker at once (SIGINT) and make sure no process is left behind."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(DEV_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

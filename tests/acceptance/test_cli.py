@@ -40,7 +40,14 @@ def processes_in_session(sid: int) -> list[int]:
     return pids
 
 
-def test_dev_serves_send_delivers_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
+def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{log_path.read_text()[-5000:]}"
+        time.sleep(0.1)
+
+
+def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "dev", free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_WEBHOOK_SECRET")}
     log = (tmp_path / "dev.log").open("wb")
@@ -76,6 +83,8 @@ def test_dev_serves_send_delivers_and_ctrl_c_leaves_nothing_behind(tmp_path: Pat
                 [*CLI, "send", provider, "--url", url], env=send_env, capture_output=True, text=True, timeout=30
             )
             assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
+
+        wait_for_line(tmp_path / "dev.log", "handled stripe payment_intent.succeeded evt_cli")  # the dev worker ran
 
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         dev.wait(30)
