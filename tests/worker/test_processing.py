@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 
 from tests.servers import GunicornServer
-from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query, wait_for
 from webhook_server.samples import stripe_event
 from webhook_server.worker import EXIT_STUCK
 
@@ -68,6 +70,35 @@ def test_a_failing_handler_is_retried_on_the_backoff_schedule_and_ends_dead(
     assert query(worker_db, "SELECT status, attempts, last_error FROM webhook_events WHERE event_id = %s", recovers)[0][
         :2
     ] == ("done", 2)
+
+
+def test_replay_brings_a_dead_event_back_and_the_worker_finishes_it(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    (event_id,) = insert_events(worker_db, 1, prefix="fixed_later", fail_attempts=99)
+    start_worker(WEBHOOK_WORKER_POLL="0.05")
+    wait_for(lambda: count_status(worker_db, "dead") == 1, 20, "the event dead after 3 attempts")
+
+    # The handler's bug gets fixed (here: the event no longer asks it to fail), then the operator replays.
+    query(worker_db, "UPDATE webhook_events SET payload = payload - 'test' WHERE event_id = %s RETURNING 1", event_id)
+    replay = subprocess.run(
+        [str(WORKER_SCRIPT), "replay", event_id],
+        env={**os.environ, "DATABASE_URL": worker_db},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert replay.stdout.strip() == "replayed 1 event", replay.stdout
+
+    wait_for(lambda: count_status(worker_db, "done") == 1, 20, "the replayed event done")
+    assert query(worker_db, "SELECT attempts FROM webhook_events WHERE event_id = %s", event_id) == [(1,)]
+    assert query(worker_db, "SELECT attempt, failed FROM worker_runs WHERE event_id = %s ORDER BY id", event_id) == [
+        (1, True),
+        (2, True),
+        (3, True),
+        (1, False),
+    ]
 
 
 def test_a_handler_past_its_timeout_fails_and_its_thread_is_replaced(
