@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import signal
@@ -13,12 +14,12 @@ from pathlib import Path
 import click
 import requests
 
-from webhook_server import localdb, logs, samples
-from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK
+from webhook_server import endpoints_file, localdb, logs, samples
+from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
+from webhook_server.settings import SECRET_VARIABLES
 
 WSGI_TARGET = "webhook_server.wsgi:app"
-DEV_SECRET_FILE = "stripe-webhook-secret"
 DEFAULT_DEV_DIR = ".webhook-dev"
 # How long `dev` gives gunicorn to stop after Ctrl-C before killing it.
 DEV_STOP_SECONDS = 15
@@ -35,7 +36,7 @@ def main() -> None:
 def serve(gunicorn_args: tuple[str, ...]) -> None:
     """Run the production server: gunicorn with the shipped gunicorn.conf.py.
 
-    Configuration comes from the environment (DATABASE_URL, STRIPE_WEBHOOK_SECRET, WEBHOOK_*);
+    Configuration comes from the environment (DATABASE_URL, the providers' secrets, WEBHOOK_*);
     extra arguments go to gunicorn as they are.
     """
     command = gunicorn_command(*gunicorn_args)
@@ -82,7 +83,7 @@ def dev(data_dir: Path, port: int) -> None:
     """Run the server on a local throwaway Postgres; no DATABASE_URL needed. Ctrl-C stops all."""
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     postgres = localdb.LocalPostgres(data_dir / "pgdata")
-    secret = _dev_secret(data_dir)
+    secrets_by_variable = _dev_secrets(data_dir)
     server: subprocess.Popen[bytes] | None = None
     try:
         click.echo(f"starting Postgres in {postgres.data_dir} …")
@@ -91,7 +92,7 @@ def dev(data_dir: Path, port: int) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": postgres.url(),
-            "STRIPE_WEBHOOK_SECRET": secret,
+            **secrets_by_variable,
             "WEBHOOK_BIND": f"127.0.0.1:{port}",
         }
         server = subprocess.Popen(gunicorn_command(), env=env)
@@ -100,7 +101,8 @@ def dev(data_dir: Path, port: int) -> None:
             f"\nwebhook-server is running at {url} (Postgres at {postgres.url()})\n"
             f"  send a signed test event:  {Path(sys.executable).parent / 'webhook-server'} send stripe --url "
             f"{url}/webhooks/stripe\n"
-            f"  Stripe signing secret:     {secret} (stored in {data_dir / DEV_SECRET_FILE})\n"
+            f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<provider>)\n"
+            f"  signing secrets:           {', '.join(secrets_by_variable)} (stored in {data_dir})\n"
             "  stop:                      Ctrl-C\n",
             err=True,
         )
@@ -113,42 +115,87 @@ def dev(data_dir: Path, port: int) -> None:
         postgres.stop()
 
 
-@main.group()
+class _SendGroup(click.Group):
+    """`send <provider>` for the built-in providers, and for each endpoint of WEBHOOK_ENDPOINTS_FILE."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            endpoints = _endpoints()
+        except ConfigError:
+            endpoints = ()  # a broken file is reported when one of its endpoints is named
+        return [*SECRET_VARIABLES, *(spec.name for spec in endpoints)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SECRET_VARIABLES:
+            return _send_command(cmd_name, SECRET_VARIABLES[cmd_name], samples.DEFAULT_TYPES[cmd_name])
+        if not os.environ.get(endpoints_file.VARIABLE):
+            return None
+        try:
+            spec = next((spec for spec in _endpoints() if spec.name == cmd_name), None)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        return None if spec is None else _send_command(cmd_name, spec.secret_variable, cmd_name, spec)
+
+
+@main.group(cls=_SendGroup)
 def send() -> None:
     """Sign a realistic sample event and post it, printing status and latency."""
 
 
-@send.command("stripe")
-@click.option("--type", "event_type", default="payment_intent.succeeded", show_default=True, help="Event type.")
-@click.option("--id", "event_id", default=None, help="Event id (default: a new one); repeat one to see a duplicate.")
-@click.option(
-    "--url",
-    default="http://127.0.0.1:8000/webhooks/stripe",
-    envvar="WEBHOOK_SEND_URL",
-    show_envvar=True,
-    show_default=True,
-    help="Where to post.",
-)
-@click.option(
-    "--secret",
-    envvar="STRIPE_WEBHOOK_SECRET",
-    show_envvar=True,
-    help=f"Signing secret (default: the dev server's, from {DEFAULT_DEV_DIR}/{DEV_SECRET_FILE}).",
-)
-def send_stripe(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
-    """Post a Stripe event signed with the stripe SDK's own helper (like `stripe trigger`)."""
-    secret = (secret or _stored_dev_secret() or "").split(",")[0].strip()
-    if not secret:
-        raise click.UsageError("no signing secret: set STRIPE_WEBHOOK_SECRET or start `webhook-server dev` first")
-    event = samples.stripe_event(event_type, event_id=event_id)
-    body, headers = samples.signed_stripe_request(event, secret)
+def _send_command(
+    name: str, variable: str, default_type: str, spec: endpoints_file.EndpointSpec | None = None
+) -> click.Command:
+    """The `send <name>` command: the same options for every provider, each with its own secret."""
+
+    @click.command(name, help=f"Post a {name} event signed the way that sender signs it.")
+    @click.option("--type", "event_type", default=default_type, show_default=True, help="Event type.")
+    @click.option(
+        "--id", "event_id", default=None, help="Event id (default: a new one); repeat one to see a duplicate."
+    )
+    @click.option(
+        "--url",
+        default=f"http://127.0.0.1:8000/webhooks/{name}",
+        envvar="WEBHOOK_SEND_URL",
+        show_envvar=True,
+        show_default=True,
+        help="Where to post.",
+    )
+    @click.option(
+        "--secret",
+        envvar=variable,
+        show_envvar=True,
+        help="Signing secret"
+        + (f" (default: the dev server's, from {DEFAULT_DEV_DIR}/{_dev_secret_file(name)})." if spec is None else "."),
+    )
+    def command(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
+        secret = (secret or _stored_dev_secret(name) or "").split(",")[0].strip()
+        if not secret:
+            raise click.UsageError(f"no signing secret: set {variable} or start `webhook-server dev` first")
+        if spec is None:
+            sample = samples.signed_sample(name, secret, event_type, event_id)
+        else:
+            sample = samples.signed_generic_sample(spec, secret, event_type, event_id)
+        _post(url, sample)
+
+    return command
+
+
+def _endpoints() -> tuple[endpoints_file.EndpointSpec, ...]:
+    path = os.environ.get(endpoints_file.VARIABLE, "").strip()
+    return endpoints_file.load(Path(path), os.environ, reserved=SECRET_VARIABLES) if path else ()
+
+
+def _post(url: str, sample: samples.SignedSample) -> None:
     started = time.perf_counter()
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=30, allow_redirects=False)
+        response = requests.post(url, data=sample.body, headers=sample.headers, timeout=30, allow_redirects=False)
     except requests.RequestException as exc:
         raise click.ClickException(f"could not post to {url}: {exc}; is the server running?") from None
     elapsed_ms = (time.perf_counter() - started) * 1000
-    click.echo(f"{event['id']} {event_type} → {response.status_code} in {elapsed_ms:.1f} ms: {response.text.strip()}")
+    click.echo(
+        f"{sample.event_id} {sample.event_type} → {response.status_code} in {elapsed_ms:.1f} ms: "
+        f"{response.text.strip()}"
+    )
     sys.exit(EXIT_OK if response.ok else 1)
 
 
@@ -177,19 +224,36 @@ def _gunicorn_config() -> Path:
     sys.exit(EXIT_CONFIG)
 
 
-def _dev_secret(data_dir: Path) -> str:
-    """The dev server's Stripe secret: STRIPE_WEBHOOK_SECRET if set, else one kept in data_dir."""
-    if os.environ.get("STRIPE_WEBHOOK_SECRET"):
-        return os.environ["STRIPE_WEBHOOK_SECRET"]
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """A secret for every built-in provider, by variable: the environment's if set, else one
+    kept in data_dir, so `send <provider>` finds it there."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / DEV_SECRET_FILE
-    if not path.exists():
-        path.write_text(f"whsec_dev_{secrets.token_hex(16)}\n")
-    return path.read_text().strip()
+    found = {}
+    for provider, variable in SECRET_VARIABLES.items():
+        path = data_dir / _dev_secret_file(provider)
+        if os.environ.get(variable):
+            found[variable] = os.environ[variable]
+            continue
+        if not path.exists():
+            path.write_text(f"{_new_dev_secret(provider)}\n")
+        found[variable] = path.read_text().strip()
+    return found
 
 
-def _stored_dev_secret() -> str | None:
-    path = Path(os.environ.get("WEBHOOK_DEV_DIR", DEFAULT_DEV_DIR)) / DEV_SECRET_FILE
+def _new_dev_secret(provider: str) -> str:
+    if provider == "stripe":
+        return f"whsec_dev_{secrets.token_hex(16)}"
+    if provider == "standard":
+        return f"whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}"
+    return secrets.token_hex(16)
+
+
+def _dev_secret_file(provider: str) -> str:
+    return f"{provider}-webhook-secret"
+
+
+def _stored_dev_secret(provider: str) -> str | None:
+    path = Path(os.environ.get("WEBHOOK_DEV_DIR", DEFAULT_DEV_DIR)) / _dev_secret_file(provider)
     return path.read_text().strip() if path.exists() else None
 
 

@@ -1,17 +1,23 @@
 """One frozen settings object, read from the environment and validated once at start.
 
 Every value has a default that is safe in production except the two that cannot have one:
-``DATABASE_URL`` and at least one provider secret. A bad value stops the server before it
-binds, with a message that names the variable and says what to put there.
+``DATABASE_URL`` and the secret of at least one provider (a provider without one is off).
+A bad value stops the server before it binds, with a message that names the variable and says what to put there.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from webhook_server import endpoints_file
+from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.errors import ConfigError
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
@@ -19,6 +25,14 @@ from webhook_server.errors import ConfigError
 EXIT_MARGIN_SECONDS = 1.0
 # The least time in-flight requests get to finish once the listeners close.
 MIN_DRAIN_SECONDS = 1.0
+# The built-in providers by route name, and the variable holding each one's secret(s).
+SECRET_VARIABLES = {
+    "stripe": "STRIPE_WEBHOOK_SECRET",
+    "github": "GITHUB_WEBHOOK_SECRET",
+    "shopify": "SHOPIFY_WEBHOOK_SECRET",
+    "slack": "SLACK_SIGNING_SECRET",
+    "standard": "STANDARD_WEBHOOKS_SECRET",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +40,13 @@ class Settings:
     """Everything the server reads from the environment."""
 
     database_url: str
-    stripe_secrets: tuple[str, ...]
+    # Per provider, its secrets (two or more during a rotation); none means the provider is off.
+    stripe_secrets: tuple[str, ...] = field(default=(), repr=False)
+    github_secrets: tuple[str, ...] = field(default=(), repr=False)
+    shopify_secrets: tuple[str, ...] = field(default=(), repr=False)
+    slack_secrets: tuple[str, ...] = field(default=(), repr=False)
+    standard_secrets: tuple[str, ...] = field(default=(), repr=False)
+    endpoints: tuple[EndpointSpec, ...] = ()
     bind: str = "127.0.0.1:8000"
     shutdown_cap: float = 10.0
     drain_announce: float = 3.0
@@ -36,6 +56,11 @@ class Settings:
     threads: int = 8
     log_level: str = "info"
     read_timeout: float = 10.0
+
+    @property
+    def provider_secrets(self) -> dict[str, tuple[str, ...]]:
+        """The built-in providers' secrets by route name."""
+        return {name: getattr(self, f"{name}_secrets") for name in SECRET_VARIABLES}
 
     @property
     def graceful_timeout(self) -> int:
@@ -56,7 +81,7 @@ class Settings:
                 "set it to the Postgres URL, e.g. postgresql://user:pass@host:5432/webhooks "
                 "(or run `webhook-server dev` for a throwaway local database)",
             ),
-            stripe_secrets=_stripe_secrets(env),
+            **_providers(env),
             bind=env.text("WEBHOOK_BIND", cls.bind),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             drain_announce=env.number("WEBHOOK_DRAIN_ANNOUNCE", _default_announce(env), minimum=0.0),
@@ -85,13 +110,25 @@ def _default_announce(env: _Env) -> float:
     return 0.0 if env.text("LISTEN_FDS", "") else Settings.drain_announce
 
 
-def _stripe_secrets(env: _Env) -> tuple[str, ...]:
-    raw = env.required(
-        "STRIPE_WEBHOOK_SECRET",
-        "set it to the endpoint's signing secret (whsec_…) from the Stripe Dashboard; "
-        "during a rotation give both, comma-separated",
-    )
-    secrets = tuple(part.strip() for part in raw.split(",") if part.strip())
+def _providers(env: _Env) -> dict[str, Any]:
+    """Every provider's secrets and the generic endpoints; at least one must be configured."""
+    fields: dict[str, Any] = {f"{name}_secrets": env.secrets(variable) for name, variable in SECRET_VARIABLES.items()}
+    _check_stripe(fields["stripe_secrets"])
+    for secret in fields["standard_secrets"]:
+        _check_base64_key(secret)
+    path = env.text(endpoints_file.VARIABLE, "")
+    fields["endpoints"] = endpoints_file.load(Path(path), env.environ, reserved=SECRET_VARIABLES) if path else ()
+    if not any(fields.values()):
+        variables = [*SECRET_VARIABLES.values(), endpoints_file.VARIABLE]
+        raise ConfigError(
+            f"{', '.join(variables[:-1])} or {variables[-1]}",
+            "none is set; set the signing secret of at least one provider (comma-separated during a "
+            "rotation); a provider without one is off, its /webhooks/<provider> answering 404",
+        )
+    return fields
+
+
+def _check_stripe(secrets: tuple[str, ...]) -> None:
     for secret in secrets:
         if not secret.startswith("whsec_"):
             # Never echo the value: it may be a live API key pasted into the wrong variable.
@@ -100,27 +137,45 @@ def _stripe_secrets(env: _Env) -> tuple[str, ...]:
                 f"a value starting with {secret[:3]!r} is not a webhook signing secret; "
                 "use the endpoint's secret, which starts with whsec_",
             )
-    return secrets
+
+
+def _check_base64_key(secret: str) -> None:
+    """Standard Webhooks keys are the base64 after ``whsec_``; the library would silently drop
+    stray characters and verify with a different key, so a typo is caught here instead."""
+    key = secret.removeprefix("whsec_")
+    try:
+        decoded = base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        decoded = b""
+    if not decoded:
+        raise ConfigError(
+            "STANDARD_WEBHOOKS_SECRET",
+            "a value is not whsec_ followed by base64; copy the endpoint's signing secret as the sender shows it",
+        )
 
 
 class _Env:
     """Typed reads of the environment that fail with the variable's name."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
+        self.environ = environ
 
     def text(self, name: str, default: str) -> str:
-        value = self._environ.get(name, "").strip()
+        value = self.environ.get(name, "").strip()
         return value or default
 
     def required(self, name: str, how_to_fix: str) -> str:
-        value = self._environ.get(name, "").strip()
+        value = self.environ.get(name, "").strip()
         if not value:
             raise ConfigError(name, f"not set; {how_to_fix}")
         return value
 
+    def secrets(self, name: str) -> tuple[str, ...]:
+        """Comma-separated secrets: several while a rotation is under way."""
+        return tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())
+
     def number(self, name: str, default: float, *, minimum: float) -> float:
-        raw = self._environ.get(name, "").strip()
+        raw = self.environ.get(name, "").strip()
         if not raw:
             return default
         try:

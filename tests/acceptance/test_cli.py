@@ -70,6 +70,12 @@ def test_dev_serves_send_delivers_and_ctrl_c_leaves_nothing_behind(tmp_path: Pat
         assert first.returncode == 0, first.stderr
         assert "→ 200" in first.stdout and '"duplicate":false' in first.stdout
         assert '"duplicate":true' in again.stdout
+        for provider in ("github", "shopify", "slack", "standard"):  # each with its own dev secret
+            url = f"http://127.0.0.1:{port}/webhooks/{provider}"
+            sent = subprocess.run(
+                [*CLI, "send", provider, "--url", url], env=send_env, capture_output=True, text=True, timeout=30
+            )
+            assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
 
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         dev.wait(30)

@@ -105,6 +105,8 @@ def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         WEBHOOK_WORKERS=str(WORKERS),
         WEBHOOK_READ_TIMEOUT=str(READ_TIMEOUT_SECONDS),
         WEBHOOK_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
+        # Fewer glibc arenas: the memory plateau comes sooner (test_zz_aftermath explains).
+        MALLOC_ARENA_MAX="2",
         **env,
     )
     try:

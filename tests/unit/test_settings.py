@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from webhook_server.errors import ConfigError
-from webhook_server.settings import Settings
+from webhook_server.settings import SECRET_VARIABLES, Settings
 
 BASE = {"DATABASE_URL": "postgresql://db/webhooks", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
 
@@ -18,13 +18,40 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.graceful_timeout == 6
 
 
-@pytest.mark.parametrize("variable", ["DATABASE_URL", "STRIPE_WEBHOOK_SECRET"])
-def test_a_missing_required_variable_is_named(variable: str) -> None:
-    env = {k: v for k, v in BASE.items() if k != variable}
+def test_a_missing_database_url_is_named() -> None:
     with pytest.raises(ConfigError) as caught:
-        Settings.from_env(env)
-    assert caught.value.variable == variable
+        Settings.from_env({"STRIPE_WEBHOOK_SECRET": "whsec_abc"})
+    assert caught.value.variable == "DATABASE_URL"
     assert "not set" in str(caught.value)
+
+
+def test_without_any_provider_secret_every_variable_is_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DATABASE_URL": "postgresql://db/webhooks", "STRIPE_WEBHOOK_SECRET": " , "})
+    for variable in (*SECRET_VARIABLES.values(), "WEBHOOK_ENDPOINTS_FILE"):
+        assert variable in str(caught.value)
+    assert "none is set" in str(caught.value)
+
+
+@pytest.mark.parametrize("provider", sorted(SECRET_VARIABLES))
+def test_any_one_provider_is_enough_and_the_others_are_off(provider: str) -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://db/webhooks", SECRET_VARIABLES[provider]: "whsec_YWJj"})
+    assert {name for name, secrets in settings.provider_secrets.items() if secrets} == {provider}
+
+
+def test_secrets_never_appear_in_the_settings_repr() -> None:
+    env = {**BASE, "GITHUB_WEBHOOK_SECRET": "gh-hidden", "STANDARD_WEBHOOKS_SECRET": "whsec_aGlkZGVu"}
+    text = repr(Settings.from_env(env))
+    assert "whsec_" not in text
+    assert "hidden" not in text
+
+
+@pytest.mark.parametrize("value", ["whsec_not base64!", "whsec_", "whsec_====", "%%%"])
+def test_a_standard_webhooks_secret_must_be_base64(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "STANDARD_WEBHOOKS_SECRET": f"whsec_YWJj,{value}"})
+    assert caught.value.variable == "STANDARD_WEBHOOKS_SECRET"
+    assert "not whsec_ followed by base64" in str(caught.value)
 
 
 def test_several_secrets_for_a_rotation() -> None:

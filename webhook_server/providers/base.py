@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,14 @@ class VerifiedEvent:
     payload: str
 
 
+@dataclass(frozen=True)
+class Handshake:
+    """A verified request that is not an event: answered with ``reply`` as JSON, nothing stored
+    (Slack's ``url_verification`` challenge, sent when the endpoint's URL is saved)."""
+
+    reply: dict[str, str]
+
+
 class Rejected(Exception):
     """The request is refused with a 400; ``reason`` is a stable code, the message says why."""
 
@@ -30,11 +39,12 @@ class Rejected(Exception):
 
 
 class Provider(Protocol):
-    """A sender's signature scheme. ``verify`` reads the body exactly as received."""
+    """A sender's signature scheme. ``verify`` reads the body exactly as received and returns
+    the event to store, or the handshake to answer; anything else raises Rejected."""
 
     name: str
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent: ...
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent | Handshake: ...
 
 
 def decode_utf8(body: bytes) -> str:
@@ -43,6 +53,12 @@ def decode_utf8(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Rejected("body_not_utf8", f"the body is not valid UTF-8 (byte {exc.start})") from None
+
+
+def json_body(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The verified body's text (what is stored) and the JSON object it must be."""
+    text = decode_utf8(body)
+    return text, parse_json_object(text)
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
@@ -61,6 +77,18 @@ def required_identifier(document: Mapping[str, Any], field: str) -> str:
     value = document.get(field)
     if not isinstance(value, str) or not value:
         raise Rejected("event_malformed", f"the event has no {field!r} string")
+    return identifier(value, f"the event's {field!r}", "event_malformed")
+
+
+def identifier(value: str, what: str, reason: str) -> str:
+    """An event id or type as stored: bounded, and printable (Postgres text refuses NUL)."""
     if len(value) > MAX_IDENTIFIER_LENGTH:
-        raise Rejected("event_malformed", f"the event's {field!r} is longer than {MAX_IDENTIFIER_LENGTH} characters")
+        raise Rejected(reason, f"{what} is longer than {MAX_IDENTIFIER_LENGTH} characters")
+    if not value.isprintable():
+        raise Rejected(reason, f"{what} contains control characters")
     return value
+
+
+def body_digest(body: bytes) -> str:
+    """An event id for senders that give none: identical redeliveries are then duplicates."""
+    return f"sha256:{hashlib.sha256(body).hexdigest()}"

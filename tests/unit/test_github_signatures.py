@@ -1,0 +1,121 @@
+"""The GitHub scheme, with signatures computed here by GitHub's documented algorithm."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from werkzeug.datastructures import Headers
+
+from webhook_server.providers import Rejected
+from webhook_server.providers.github import GitHubProvider
+
+SECRET = "It's a Secret to Everybody"
+BODY = json.dumps({"action": "opened", "issue": {"number": 1}}).encode()
+
+
+def signed(body: bytes = BODY, secret: str = SECRET, **extra: str) -> Headers:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return Headers(
+        {
+            "X-Hub-Signature-256": f"sha256={digest}",
+            "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            "X-GitHub-Event": "issues",
+            "Content-Type": "application/json",
+            **extra,
+        }
+    )
+
+
+def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
+    return GitHubProvider(secrets).verify(body, headers)
+
+
+def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:
+    with pytest.raises(Rejected) as caught:
+        verify(body, headers, secrets)
+    return caught.value.reason
+
+
+def test_the_documented_example_verifies() -> None:
+    """GitHub's docs: secret "It's a Secret to Everybody", payload "Hello, World!"."""
+    expected = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert hmac.new(SECRET.encode(), b"Hello, World!", hashlib.sha256).hexdigest() == expected
+
+
+def test_a_signed_delivery_yields_the_delivery_id_the_event_and_the_exact_text() -> None:
+    verified = verify(BODY, signed())
+    assert (verified.event_id, verified.event_type) == ("72d3162e-cc78-11e3-81ab-4c9367dc0958", "issues")
+    assert verified.payload == BODY.decode()
+
+
+def test_any_configured_secret_verifies_during_a_rotation() -> None:
+    for secret in ("old-secret", "new-secret"):
+        assert verify(BODY, signed(secret=secret), ("old-secret", "new-secret")).event_type == "issues"
+    assert reason(BODY, signed(secret="third"), ("old-secret", "new-secret")) == "signature_invalid"
+
+
+def test_one_changed_byte_is_an_invalid_signature() -> None:
+    assert reason(BODY.replace(b"opened", b"closed"), signed()) == "signature_invalid"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "signature_missing"),
+        ("757107ea", "signature_malformed"),
+        ("sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "signature_malformed"),
+        ("sha256=zz", "signature_malformed"),
+        ("sha256=" + "ab" * 20, "signature_malformed"),
+        ("sha256=" + "ab" * 32, "signature_invalid"),
+    ],
+)
+def test_bad_signature_headers_say_what_is_wrong(value: str, expected: str) -> None:
+    headers = signed()
+    headers["X-Hub-Signature-256"] = value
+    assert reason(BODY, headers) == expected
+
+
+def test_a_duplicated_signature_header_is_malformed() -> None:
+    """gunicorn joins repeated headers with a comma."""
+    headers = signed()
+    headers["X-Hub-Signature-256"] = f"{headers['X-Hub-Signature-256']},{headers['X-Hub-Signature-256']}"
+    assert reason(BODY, headers) == "signature_malformed"
+
+
+@pytest.mark.parametrize("name", ["X-GitHub-Delivery", "X-GitHub-Event"])
+def test_missing_identity_headers_are_named(name: str) -> None:
+    headers = signed()
+    del headers[name]
+    with pytest.raises(Rejected) as caught:
+        verify(BODY, headers)
+    assert caught.value.reason == "header_missing"
+    assert name in str(caught.value)
+
+
+def test_identity_headers_with_control_characters_or_too_long_are_malformed() -> None:
+    assert reason(BODY, signed(**{"X-GitHub-Delivery": "a\x01b"})) == "header_malformed"
+    assert reason(BODY, signed(**{"X-GitHub-Event": "x" * 256})) == "header_malformed"
+    assert reason(BODY, signed(**{"X-GitHub-Delivery": "72d3162e,72d3162f"})) == "header_malformed"
+
+
+def test_a_form_encoded_delivery_says_to_switch_to_json() -> None:
+    body = b"payload=%7B%22action%22%3A%22opened%22%7D"
+    with pytest.raises(Rejected) as caught:
+        verify(body, signed(body, **{"Content-Type": "application/x-www-form-urlencoded"}))
+    assert caught.value.reason == "body_not_json"
+    assert "application/json" in str(caught.value)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b'"text"'])
+def test_a_signed_body_that_is_not_a_json_object_is_refused(body: bytes) -> None:
+    assert reason(body, signed(body)) == "body_not_json"
+
+
+def test_the_secret_never_appears_in_a_rejection() -> None:
+    with pytest.raises(Rejected) as caught:
+        verify(BODY, signed(secret="wrong"))
+    assert SECRET not in str(caught.value)
+    assert "GITHUB_WEBHOOK_SECRET" in str(caught.value)

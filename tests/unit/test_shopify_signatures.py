@@ -1,0 +1,80 @@
+"""The Shopify scheme, with signatures computed here by Shopify's documented algorithm."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+from werkzeug.datastructures import Headers
+
+from webhook_server.providers import Rejected
+from webhook_server.providers.shopify import ShopifyProvider
+
+SECRET = "shpss_0123456789abcdef"
+BODY = json.dumps({"id": 820982911946154508, "email": "jon@example.com"}).encode()
+
+
+def signed(body: bytes = BODY, secret: str = SECRET) -> Headers:
+    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return Headers(
+        {
+            "X-Shopify-Hmac-Sha256": digest,
+            "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": "example.myshopify.com",
+        }
+    )
+
+
+def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:
+    with pytest.raises(Rejected) as caught:
+        ShopifyProvider(secrets).verify(body, headers)
+    return caught.value.reason
+
+
+def test_a_signed_delivery_yields_the_webhook_id_the_topic_and_the_exact_text() -> None:
+    verified = ShopifyProvider((SECRET,)).verify(BODY, signed())
+    assert (verified.event_id, verified.event_type) == ("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "orders/create")
+    assert verified.payload == BODY.decode()
+
+
+def test_any_configured_secret_verifies_during_a_rotation() -> None:
+    provider = ShopifyProvider(("old", "new"))
+    assert provider.verify(BODY, signed(secret="old")).event_id
+    assert provider.verify(BODY, signed(secret="new")).event_id
+    assert reason(BODY, signed(secret="other"), ("old", "new")) == "signature_invalid"
+
+
+def test_a_changed_body_is_an_invalid_signature() -> None:
+    assert reason(BODY + b" ", signed()) == "signature_invalid"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", "signature_missing"),
+        ("not base64!", "signature_malformed"),
+        (base64.b64encode(b"short").decode(), "signature_malformed"),
+        ("ab" * 32, "signature_malformed"),  # hex where base64 is expected: 48 bytes
+        (base64.b64encode(bytes(32)).decode(), "signature_invalid"),
+    ],
+)
+def test_bad_signature_headers_say_what_is_wrong(value: str, expected: str) -> None:
+    headers = signed()
+    headers["X-Shopify-Hmac-Sha256"] = value
+    assert reason(BODY, headers) == expected
+
+
+@pytest.mark.parametrize("name", ["X-Shopify-Webhook-Id", "X-Shopify-Topic"])
+def test_missing_identity_headers_are_named(name: str) -> None:
+    headers = signed()
+    del headers[name]
+    assert reason(BODY, headers) == "header_missing"
+
+
+def test_a_signed_body_that_is_not_a_json_object_is_refused() -> None:
+    assert reason(b"[]", signed(b"[]")) == "body_not_json"
+    assert reason(b"\xff{}", signed(b"\xff{}")) == "body_not_utf8"

@@ -1,0 +1,55 @@
+"""Generic HMAC endpoints, one per ``[endpoints.<name>]`` table of WEBHOOK_ENDPOINTS_FILE:
+an HMAC of the raw body in one header, hex or base64, after an optional prefix.
+
+The event id comes from a header or a JSON path, else it is the body's hash (so an identical
+redelivery is a duplicate); the type likewise, else the endpoint's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from webhook_server.providers.base import Rejected, VerifiedEvent, body_digest, identifier, json_body
+from webhook_server.providers.signing import (
+    decode_signature,
+    header,
+    identifier_header,
+    require_match,
+    utf8_keys,
+    without_prefix,
+)
+
+if TYPE_CHECKING:
+    from webhook_server.endpoints_file import EndpointSpec, Source
+
+
+class GenericProvider:
+    def __init__(self, spec: EndpointSpec) -> None:
+        self.name = spec.name
+        self._spec = spec
+        self._keys = utf8_keys(spec.secrets)
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        spec = self._spec
+        signed = without_prefix(header(headers, spec.header, reason="signature_missing"), spec.prefix, spec.header)
+        signature = decode_signature(signed, spec.encoding, spec.header, algorithm=spec.algorithm)
+        require_match(self._keys, body, signature, variable=spec.secret_variable, algorithm=spec.algorithm)
+        text, document = json_body(body)
+        event_id = _read(spec.event_id, headers, document) if spec.event_id else body_digest(body)
+        event_type = _read(spec.event_type, headers, document) if spec.event_type else spec.name
+        return VerifiedEvent(event_id, event_type, text)
+
+
+def _read(source: Source, headers: Mapping[str, str], document: dict[str, Any]) -> str:
+    if source.kind == "header":
+        return identifier_header(headers, source.location)
+    value: Any = document
+    for key in source.location.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    # Numbers are ids too (many APIs number their events); a boolean is not.
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise Rejected("event_malformed", f"the event has no string or integer at {source.location!r}")
+    return identifier(value, f"the event's {source.location!r}", "event_malformed")

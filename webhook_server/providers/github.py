@@ -1,0 +1,47 @@
+"""GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``, no timestamp.
+
+The delivery's GUID (``X-GitHub-Delivery``) stays the same when a delivery is redelivered,
+so it is the event id; ``X-GitHub-Event`` is the type (``ping`` when a hook is created).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from webhook_server.providers.base import Rejected, VerifiedEvent, json_body
+from webhook_server.providers.signing import (
+    decode_signature,
+    header,
+    identifier_header,
+    require_match,
+    utf8_keys,
+    without_prefix,
+)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+class GitHubProvider:
+    name = "github"
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self._keys = utf8_keys(secrets)
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        signed = header(
+            headers,
+            SIGNATURE_HEADER,
+            reason="signature_missing",
+            hint="; give the GitHub webhook a secret (GitHub signs only when it has one)",
+        )
+        signature = decode_signature(without_prefix(signed, "sha256=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
+        require_match(self._keys, body, signature, variable="GITHUB_WEBHOOK_SECRET")
+        delivery = identifier_header(headers, "X-GitHub-Delivery")
+        event_type = identifier_header(headers, "X-GitHub-Event")
+        if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            raise Rejected(
+                "body_not_json",
+                "GitHub sent this delivery form-encoded; set the webhook's Content type to application/json",
+            )
+        text, _ = json_body(body)
+        return VerifiedEvent(delivery, event_type, text)

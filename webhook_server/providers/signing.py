@@ -1,0 +1,108 @@
+"""What the HMAC schemes share: reading their headers, decoding signatures, comparing them in
+constant time against every configured secret, and checking a signed timestamp's age.
+
+Every failure is a Rejected with a stable reason code shared by all providers:
+``signature_missing``, ``signature_malformed``, ``signature_invalid``, ``signature_expired``,
+``header_missing``, ``header_malformed``. Messages name headers, never a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+
+from webhook_server.providers.base import Rejected, identifier
+
+# The senders' replay window: Stripe, Slack and Standard Webhooks all document 5 minutes.
+TOLERANCE_SECONDS = 300
+# Digest constructors by the names the endpoints file accepts.
+ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
+ENCODINGS = ("hex", "base64")
+
+
+def header(headers: Mapping[str, str], name: str, *, reason: str = "header_missing", hint: str = "") -> str:
+    """A header that must be present and non-empty; ``hint`` says what to check if it is not."""
+    value = (headers.get(name) or "").strip()
+    if not value:
+        raise Rejected(reason, f"no {name} header{hint}")
+    return value
+
+
+def identifier_header(headers: Mapping[str, str], name: str) -> str:
+    """An event id or type carried in a header, sent once: a repeated header arrives joined
+    with commas, and storing the joined value would defeat deduplication."""
+    value = identifier(header(headers, name), f"the {name} header", "header_malformed")
+    if "," in value:
+        raise Rejected("header_malformed", f"the {name} header is repeated or contains a comma; send it once")
+    return value
+
+
+def without_prefix(value: str, prefix: str, header_name: str) -> str:
+    if not value.startswith(prefix):
+        raise Rejected("signature_malformed", f"the {header_name} header does not start with {prefix!r}")
+    return value[len(prefix) :]
+
+
+def decode_signature(value: str, encoding: str, header_name: str, *, algorithm: str = "sha256") -> bytes:
+    """The signature's bytes, which must be one digest of ``algorithm`` long.
+
+    Strict decoding: no whitespace or stray characters (a duplicated header arrives joined
+    with commas, and says so here rather than as a mismatch).
+    """
+    try:
+        raw = binascii.unhexlify(value) if encoding == "hex" else base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        raise Rejected("signature_malformed", f"the {header_name} header is not one {encoding} digest") from None
+    size = ALGORITHMS[algorithm]().digest_size
+    if len(raw) != size:
+        raise Rejected(
+            "signature_malformed",
+            f"the {header_name} header decodes to {len(raw)} bytes; an HMAC-{algorithm.upper()} has {size}",
+        )
+    return raw
+
+
+def require_match(
+    keys: tuple[bytes, ...], message: bytes, signature: bytes, *, variable: str, algorithm: str = "sha256"
+) -> None:
+    """Accept if any key (several during a rotation) signs ``message`` to ``signature``.
+
+    Every key is tried, match or not, so the time taken says nothing about which one matched.
+    """
+    matched = False
+    for key in keys:
+        expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
+        matched |= hmac.compare_digest(expected, signature)
+    if not matched:
+        raise Rejected(
+            "signature_invalid",
+            f"the signature matches none of the configured secrets; check {variable} "
+            "against the secret the sender signs with",
+        )
+
+
+def unix_time(value: str, header_name: str) -> int:
+    """A signed timestamp: whole seconds since the epoch, digits only."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 12):
+        raise Rejected("signature_malformed", f"the {header_name} header is not a Unix time in seconds")
+    return int(value)
+
+
+def require_fresh(signed_at: float) -> None:
+    """Refuse signatures older or newer than the tolerance: a replay, or a clock to fix."""
+    age = time.time() - signed_at
+    if abs(age) > TOLERANCE_SECONDS:
+        raise Rejected(
+            "signature_expired",
+            f"the signature's timestamp is {age:+.0f} s off this server's clock "
+            f"(tolerance {TOLERANCE_SECONDS} s): a replay, or a clock to fix with NTP",
+        )
+
+
+def utf8_keys(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
+    """HMAC keys for schemes that use the secret's text as the key (GitHub, Shopify, Slack)."""
+    return tuple(secret.encode("utf-8") for secret in secrets)
