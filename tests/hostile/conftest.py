@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -98,7 +97,11 @@ def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE webhook_events")
     env = {key: value for scheme in SCHEMES for key, value in scheme.env.items()}
-    log_path: Path = tmp_path_factory.mktemp("hostile") / "gunicorn.log"
+    directory = tmp_path_factory.mktemp("hostile")
+    endpoints = directory / "endpoints.toml"
+    endpoints.write_text("\n".join(scheme.endpoint for scheme in SCHEMES if scheme.endpoint))
+    env["WEBHOOK_ENDPOINTS_FILE"] = str(endpoints)
+    log_path = directory / "gunicorn.log"
     server = GunicornServer(
         database_url,
         log_path,

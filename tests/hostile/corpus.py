@@ -57,7 +57,7 @@ def _scheme_cases(scheme: Scheme) -> Iterator[Case]:
 
     # Signatures: forged, truncated, wrong secret, missing, malformed, duplicated.
     yield case("wrong-secret", scheme.sign(body, event_id, secret=WRONG_SECRET), body)
-    yield case("signed-another-body", scheme.sign(encode(bad_document(scheme)[1]), event_id), body)
+    yield case("signed-another-body", scheme.sign(encode({**document, "other": 1}), event_id), body)
     yield case("no-signature", [h for h in good if h[0] not in scheme.signature_headers], body)
     for header in scheme.signature_headers:
         value = _signature(good, header)
