@@ -1,24 +1,28 @@
-"""gunicorn's gthread worker with a deadline on reading each request: slow clients cannot starve it.
+"""gunicorn's gthread worker with deadlines on slow clients: they cannot starve its threads.
 
-gthread gives a new connection a thread once its first byte arrives, then reads the headers and
-the body with blocking reads and no timeout. A client that sends part of a request and stalls
-(slowloris) holds that thread for as long as it keeps the connection open; WEBHOOK_WORKERS x
-WEBHOOK_THREADS of them and no delivery is answered any more (measured before this worker: 8
-stalled connections against 2 x 4 threads left 5 of 8 valid deliveries unanswered, indefinitely).
+gthread gives a new connection a thread for up to 5 s while it waits for the first byte, then
+reads the headers and the body with blocking reads and no timeout. A client that sends part of
+a request and stalls (slowloris) holds that thread for as long as it keeps the connection
+open; WEBHOOK_WORKERS x WEBHOOK_THREADS of them and no delivery is answered any more (measured
+with stock gthread: 8 stalled connections against 2 x 4 threads left 5 of 8 valid deliveries
+unanswered, indefinitely; 24 idle connections delayed every delivery by 10-15 s).
 
-Here each request must arrive in full within ``read_timeout`` seconds of the moment a thread
-takes it up. A client still sending after that has its connection shut down: gunicorn sees the
-end of the stream, frees the thread, and one warning line names the client (never the body).
-A proxy in front (deploy/) absorbs slow clients before they reach gunicorn; this is the bound
-when there is none, or when one is misconfigured.
+Here a new connection waits for its first byte in the poller, not in a thread, and is closed
+if it sends nothing within ``read_timeout``. Each request must then arrive in full within
+``read_timeout`` seconds of the moment a thread takes it up; a client still sending after that
+has its connection shut down: gunicorn sees the end of the stream, frees the thread, and one
+warning line names the client (never the body). A proxy in front (deploy/) absorbs slow
+clients before they reach gunicorn; this is the bound when there is none, or a misconfigured one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import selectors
 import socket
 import time
+from functools import partial
 from typing import Any
 
 from gunicorn.workers import gthread
@@ -94,6 +98,18 @@ def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
             # Every connection passes here before a thread reads from it, new or kept alive.
             if not isinstance(conn.sock, _DeadlineSocket):
                 conn.sock = _DeadlineSocket(conn.sock, read_timeout)
-            super().enqueue_req(conn)
+            if conn.initialized or conn.data_ready:
+                super().enqueue_req(conn)
+            else:
+                self._wait_for_first_byte(conn)
+
+        def _wait_for_first_byte(self, conn: gthread.TConn) -> None:
+            """A new connection waits in the poller until it sends something, not in a thread:
+            gthread would give it one for up to 5 s, and idle connections would hold them all.
+            One that says nothing within ``read_timeout`` is closed (gthread's pending path)."""
+            conn.sock.setblocking(False)
+            conn.timeout = time.monotonic() + read_timeout
+            self.pending_conns.append(conn)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
     return ThreadWorker
