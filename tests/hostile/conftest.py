@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -147,3 +148,22 @@ def nothing_bad_stored(target: Target) -> Iterator[None]:
     for scheme in SCHEMES:
         answer = target.deliver_valid(scheme)
         assert answer.status == 200, f"a valid {scheme.name} delivery after the test: {answer}"
+
+
+@pytest.fixture
+def stock_gthread(database_url: str, tmp_path: Path) -> Iterator[GunicornServer]:
+    """gunicorn's own gthread worker (``-k gthread`` on the command line overrides the config),
+    1 x 2 threads, with the first scheme configured; it stores into the suite's table."""
+    server = GunicornServer(
+        database_url,
+        tmp_path / "stock.log",
+        gunicorn_args=("-k", "gthread"),
+        WEBHOOK_WORKERS="1",
+        WEBHOOK_THREADS="2",
+        **SCHEMES[0].env,
+    )
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.kill()

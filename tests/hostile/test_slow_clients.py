@@ -11,15 +11,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from tests.hostile.conftest import READ_TIMEOUT_SECONDS, Target
-from tests.hostile.schemes import MARKER, SCHEMES, Scheme, bad_document, encode, valid_delivery
+from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
+from tests.hostile.slowloris import Slowloris, slow_openings
 from tests.hostile.wire import parse_answer, request_bytes
 from tests.servers import GunicornServer
 
@@ -27,84 +26,9 @@ SERVER_THREADS = 2 * 4  # the suite's server: 2 workers x GunicornServer's 4 thr
 # More slow connections than the server has threads, three times over.
 SLOW_CONNECTIONS = 3 * SERVER_THREADS
 ATTACK_SECONDS = 3 * READ_TIMEOUT_SECONDS
-TRICKLE_INTERVAL_SECONDS = 0.3
 # A delivery queued behind slow clients waits for a few deadlines at most (a worker's queue
 # ahead of it, its threads cutting one slow client each per deadline); plus room for a busy box.
 DELIVERY_BOUND_SECONDS = 4 * READ_TIMEOUT_SECONDS + 4
-
-
-def slow_openings(scheme: Scheme) -> list[tuple[str, bytes, bytes]]:
-    """(kind, what is sent at once, what is then trickled forever): every phase of a request."""
-    event_id, document = bad_document(scheme)
-    body = encode(document)
-    headers = scheme.sign(body, event_id)
-    path = f"/webhooks/{scheme.name}"
-    full = request_bytes(path, headers, body)
-    head = full[: full.index(b"\r\n\r\n") + 4]
-    return [
-        ("request-line", b"POST " + path.encode(), b"a"),
-        ("headers", head[:-4], b"X-Slow: " + MARKER.encode() + b"\r\n"),
-        ("body", head + body[:10], b" "),
-        ("chunked", request_bytes(path, headers, body, framing="chunked")[: -len(b"0\r\n\r\n")], b"1\r\n \r\n"),
-    ]
-
-
-class Slowloris:
-    """Holds ``count`` connections, each sending a byte now and then and never finishing;
-    a connection the server closes is opened again, as the real tool does."""
-
-    def __init__(self, port: int, scheme: Scheme, count: int) -> None:
-        self.port = port
-        self.openings = slow_openings(scheme)
-        self.count = count
-        self.closed_by_server = 0
-        self.answers: list[int | None] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="slowloris", daemon=True)
-
-    def __enter__(self) -> Slowloris:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _open(self, index: int) -> tuple[socket.socket, bytes]:
-        _kind, first, trickle = self.openings[index % len(self.openings)]
-        conn = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-        conn.sendall(first)
-        return conn, trickle
-
-    def _run(self) -> None:
-        conns = [self._open(i) for i in range(self.count)]
-        try:
-            while not self._stop.wait(TRICKLE_INTERVAL_SECONDS):
-                for i, (conn, trickle) in enumerate(conns):
-                    if self._still_open(conn, trickle):
-                        continue
-                    conn.close()
-                    self.closed_by_server += 1
-                    conns[i] = self._open(i)
-        finally:
-            for conn, _ in conns:
-                conn.close()
-
-    def _still_open(self, conn: socket.socket, trickle: bytes) -> bool:
-        try:
-            conn.sendall(trickle)
-            conn.setblocking(False)
-            try:
-                data = conn.recv(65536)
-            except BlockingIOError:
-                return True  # nothing to read: still being held
-            finally:
-                conn.setblocking(True)
-        except OSError:
-            return False  # reset
-        if data:  # an answer (a refusal) before the server closed: it must not be a 5xx
-            self.answers.append(parse_answer(data).status)
-        return False
 
 
 def timed_delivery(target: Target, scheme: Scheme) -> tuple[int | None, float]:
@@ -128,6 +52,27 @@ def test_slow_clients_cannot_starve_valid_deliveries(target: Target) -> None:
     # The server cut slow clients off itself, every thread's worth, and answered none with a 5xx.
     assert attack.closed_by_server >= SERVER_THREADS, attack.closed_by_server
     assert all(status is None or 400 <= status < 500 for status in attack.answers), attack.answers
+
+
+def test_idle_connections_hold_no_thread_and_are_closed(target: Target) -> None:
+    """Connections that never send a byte: gthread gave each a thread for 5 s (deliveries then
+    waited 10-15 s behind 24 of them); here they wait in the poller and are closed in time."""
+    idle = [socket.create_connection(("127.0.0.1", target.port), timeout=5) for _ in range(SLOW_CONNECTIONS)]
+    try:
+        time.sleep(0.3)
+        deadline = time.monotonic() + READ_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            status, seconds = timed_delivery(target, SCHEMES[0])
+            assert status == 200
+            assert seconds < 1.5, f"a delivery waited {seconds:.1f} s behind idle connections"
+        time.sleep(1.5)  # past the read timeout, with the worker's 1 s poll
+        for conn in idle:
+            conn.settimeout(2)
+            assert conn.recv(1) == b"", "an idle connection was left open past the read timeout"
+    finally:
+        for conn in idle:
+            conn.close()
+    target.bad_requests += SLOW_CONNECTIONS
 
 
 def test_a_body_that_never_ends_is_cut_off_at_the_read_timeout(target: Target) -> None:
@@ -181,25 +126,15 @@ def test_clients_that_leave_mid_body_store_nothing(
     assert event_id not in target.stored_ids()
 
 
-@pytest.fixture
-def stock_gthread(database_url: str, tmp_path: Path) -> Iterator[GunicornServer]:
-    """gunicorn's own gthread worker: ``-k gthread`` on the command line overrides the config."""
-    server = GunicornServer(
-        database_url, tmp_path / "stock.log", gunicorn_args=("-k", "gthread"), WEBHOOK_WORKERS="1", WEBHOOK_THREADS="2"
-    )
-    try:
-        server.wait_until_healthy()
-        yield server
-    finally:
-        server.kill()
-
-
-def test_without_the_deadline_two_slow_clients_starve_stock_gthread(stock_gthread: GunicornServer) -> None:
+def test_without_the_deadline_two_slow_clients_starve_stock_gthread(
+    target: Target, stock_gthread: GunicornServer
+) -> None:
     """The control: the same attack starves gunicorn's own worker, so the tests above can fail."""
     scheme = SCHEMES[0]
     with Slowloris(stock_gthread.port, scheme, 2):
         time.sleep(0.5)
-        _event_id, body, headers = valid_delivery(scheme)
+        event_id, body, headers = valid_delivery(scheme)
+        target.valid_ids.add(event_id)  # stored once the slow clients leave
         with (
             socket.create_connection(("127.0.0.1", stock_gthread.port), timeout=READ_TIMEOUT_SECONDS + 3) as conn,
             pytest.raises(TimeoutError),
