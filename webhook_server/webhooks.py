@@ -50,7 +50,7 @@ def read_body(limit: int) -> bytes:
     try:
         body = request.get_data(cache=False)
     except ClientDisconnected:
-        raise Rejected("body_incomplete", "the chunked body ended before its last chunk") from None
+        raise Rejected("body_incomplete", "the connection failed or ended before the body did") from None
     except ParseException as exc:  # gunicorn's reader of chunked bodies; its text quotes the body
         raise Rejected("body_malformed", f"the chunked body is malformed ({type(exc).__name__})") from None
     if len(body) > limit:
