@@ -42,7 +42,7 @@ def read_body(limit: int) -> bytes:
     werkzeug stops a chunked body at ``MAX_CONTENT_LENGTH`` without an error; that is one byte
     over ``limit`` (create_app), so a chunked body of exactly ``limit`` bytes is served and a
     longer one is refused. A body that ends early (the client left, or was too slow:
-    slow_clients) or whose chunked framing is broken is refused here, before a provider would
+    gthread_worker) or whose chunked framing is broken is refused here, before a provider would
     call it a bad signature.
     """
     if request.content_length is not None and request.content_length > limit:

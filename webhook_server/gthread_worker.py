@@ -1,4 +1,5 @@
-"""gunicorn's gthread worker with deadlines on slow clients: they cannot starve its threads.
+"""gunicorn's gthread worker, hardened against hostile clients: slow ones cannot starve its
+threads, and a request gunicorn cannot serve is a 4xx, never a 5xx.
 
 gthread gives a new connection a thread for up to 5 s while it waits for the first byte, then
 reads the headers and the body with blocking reads and no timeout. A client that sends part of
@@ -13,6 +14,10 @@ if it sends nothing within ``read_timeout``. Each request must then arrive in fu
 has its connection shut down: gunicorn sees the end of the stream, frees the thread, and one
 warning line names the client (never the body). A proxy in front (deploy/) absorbs slow
 clients before they reach gunicorn; this is the bound when there is none, or a misconfigured one.
+
+gunicorn answers a transfer coding it does not implement (``Transfer-Encoding: gzip, chunked``)
+with 501, as RFC 9112 suggests. It is the client's error, and a 5xx anyone can cause at will
+would trip every alert on 5xx at the balancer: here it is a 400 like any other bad header.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 from functools import partial
 from typing import Any
 
+from gunicorn.http.errors import InvalidHeader, UnsupportedTransferCoding
 from gunicorn.workers import gthread
 
 from webhook_server import metrics
@@ -111,5 +117,10 @@ def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
             conn.timeout = time.monotonic() + read_timeout
             self.pending_conns.append(conn)
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+        def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
+            if isinstance(exc, UnsupportedTransferCoding):
+                exc = InvalidHeader("TRANSFER-ENCODING", req=req)
+            super().handle_error(req, client, addr, exc)
 
     return ThreadWorker
