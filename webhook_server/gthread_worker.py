@@ -118,6 +118,12 @@ def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
             self.pending_conns.append(conn)
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
+        def murder_pending(self) -> None:
+            if not self.alive:  # stopping: a connection that has said nothing gets nothing
+                for conn in self.pending_conns:
+                    conn.timeout = 0.0
+            super().murder_pending()
+
         def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
             if isinstance(exc, UnsupportedTransferCoding):
                 exc = InvalidHeader("TRANSFER-ENCODING", req=req)

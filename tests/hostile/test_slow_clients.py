@@ -9,10 +9,12 @@ takes it up, so valid deliveries queue behind slow clients for a bounded time an
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from tests.hostile.conftest import READ_TIMEOUT_SECONDS, Target
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.slowloris import Slowloris, slow_openings
 from tests.hostile.wire import parse_answer, request_bytes
+from tests.hostile.workers import wait_for_workers
 from tests.servers import GunicornServer
 
 THREADS_PER_WORKER = 4  # GunicornServer's WEBHOOK_THREADS; the suite's server has 2 workers
@@ -75,6 +78,23 @@ def test_idle_connections_hold_no_thread_and_are_closed(target: Target) -> None:
         for conn in idle:
             conn.close()
     target.bad_requests += SLOW_CONNECTIONS
+
+
+def test_idle_connections_do_not_hold_up_a_stop(database_url: str, tmp_path: Path) -> None:
+    """They wait in the poller for up to the read timeout; a stopping worker closes them at once."""
+    server = GunicornServer(database_url, tmp_path / "stop.log", WEBHOOK_DRAIN_ANNOUNCE="0", **SCHEMES[0].env)
+    try:
+        server.wait_until_healthy()
+        wait_for_workers(server.process.pid, 2)
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(8)]
+        time.sleep(0.5)  # accepted and parked by both workers
+        sent = server.send_signal(signal.SIGTERM)
+        assert server.wait_exit(15) == 0
+        assert time.monotonic() - sent < READ_TIMEOUT_SECONDS + 1, server.log()
+        for conn in idle:
+            conn.close()
+    finally:
+        server.kill()
 
 
 def test_a_body_that_never_ends_is_cut_off_at_the_read_timeout(target: Target) -> None:
