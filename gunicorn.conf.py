@@ -11,7 +11,7 @@ from webhook_server import metrics_dir
 # Before anything imports prometheus_client: it picks multiprocess mode from this at import.
 metrics_dir.prepare()
 
-from webhook_server import lifecycle, logs  # noqa: E402
+from webhook_server import gthread_worker, lifecycle, logs  # noqa: E402
 from webhook_server.errors import EXIT_CONFIG, ConfigError  # noqa: E402
 from webhook_server.settings import Settings  # noqa: E402
 
@@ -25,8 +25,9 @@ logs.configure(settings.log_level)
 
 bind = settings.bind
 workers = settings.workers
-# gthread: a sync worker busy with one slow request cannot answer /health at all.
-worker_class = "gthread"
+# gthread: a sync worker busy with one slow request cannot answer /health at all. Ours adds
+# deadlines, so clients that send slowly cannot hold every thread (webhook_server.gthread_worker).
+worker_class = gthread_worker.thread_worker(settings.read_timeout)
 threads = settings.threads
 # Longer than any load balancer's idle timeout (ALB: 60 s), or it reuses a closed connection: 502.
 keepalive = 75

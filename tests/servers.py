@@ -45,7 +45,14 @@ def wait_until_healthy(health_url: str, log_path: Path, process: subprocess.Pope
 class GunicornServer:
     """One gunicorn master with its workers; stopped with SIGKILL to its group if a test leaves it."""
 
-    def __init__(self, database_url: str, log_path: Path, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        port: int | None = None,
+        gunicorn_args: tuple[str, ...] = (),
+        **env: str,
+    ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
         environment = {
@@ -60,7 +67,11 @@ class GunicornServer:
         }
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                gunicorn_command(), env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                gunicorn_command(*gunicorn_args),
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def url(self, path: str) -> str:

@@ -26,8 +26,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    # Werkzeug answers 413 from Content-Length before reading, and cuts chunked bodies at the limit.
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # Werkzeug answers 413 from Content-Length before reading, and cuts chunked bodies at this
+    # limit without an error: one byte over ours tells a body at the limit from a longer one.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.extensions["webhook_server"] = Receiver(
         settings=settings,
         inbox=Inbox(settings.database_url, timeout=settings.db_timeout),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from webhook_server import metrics
+from webhook_server import metrics, receiver_of
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import UnstorablePayload
 from webhook_server.providers import Rejected
@@ -25,8 +25,16 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 def _refused(reason: str, message: str) -> tuple[Response, int]:
     """A delivery refused for good: counted by provider and reason; the body is never logged."""
-    metrics.REJECTIONS.labels((request.view_args or {}).get("provider_name", ""), reason).inc()
+    _count_rejection(reason)
     return _error(400, reason, message)
+
+
+def _count_rejection(reason: str) -> None:
+    """Count a refused delivery to a configured provider; other paths are anyone's text, and a
+    label per made-up provider name would grow without bound (they show in the requests metric)."""
+    provider = (request.view_args or {}).get("provider_name")
+    if provider in receiver_of(current_app).providers:
+        metrics.REJECTIONS.labels(provider, reason).inc()
 
 
 def init_app(app: Flask) -> None:
@@ -52,6 +60,8 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response:
         response = exc.get_response()  # keeps the status and headers such as Allow on a 405
         code = (exc.name or "error").lower().replace(" ", "_")
+        if response.status_code < 500:  # e.g. 413, refused before any provider saw the request
+            _count_rejection(code)
         response.set_data(json.dumps({"error": code, "message": exc.description or exc.name}))
         response.content_type = "application/json"
         return response

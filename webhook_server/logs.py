@@ -59,15 +59,17 @@ class JsonGunicornLogger(GunicornLogger):
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
+        # gunicorn answers a request it cannot parse without the app: only ``status`` is set then.
+        status = getattr(resp, "status_code", None) or int(str(resp.status).split(None, 1)[0])
         self.access_log.info(
             "%s %s %s",
             environ.get("REQUEST_METHOD"),
             environ.get("PATH_INFO"),
-            resp.status_code,
+            status,
             extra={
                 "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO"),
-                "status": resp.status_code,
+                "status": status,
                 "bytes": getattr(resp, "sent", None),
                 "duration_ms": round(request_time.total_seconds() * 1000, 3),
                 "remote": environ.get("REMOTE_ADDR"),

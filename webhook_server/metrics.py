@@ -29,6 +29,9 @@ INGEST_SECONDS = Histogram(
 EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", ["provider", "outcome"])
 REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx, by reason", ["provider", "reason"])
 DATABASE_ERRORS = Counter("webhook_database_errors_total", "Deliveries answered 503: no commit in time")
+SLOW_CLIENTS = Counter(
+    "webhook_slow_clients_total", "Connections closed: the request did not arrive within WEBHOOK_READ_TIMEOUT"
+)
 
 bp = Blueprint("metrics", __name__)
 

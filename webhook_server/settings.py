@@ -55,6 +55,7 @@ class Settings:
     workers: int = 2
     threads: int = 8
     log_level: str = "info"
+    read_timeout: float = 10.0
 
     @property
     def provider_secrets(self) -> dict[str, tuple[str, ...]]:
@@ -89,6 +90,7 @@ class Settings:
             workers=int(env.number("WEBHOOK_WORKERS", cls.workers, minimum=1)),
             threads=int(env.number("WEBHOOK_THREADS", cls.threads, minimum=1)),
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
+            read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
         )
         if settings.graceful_timeout < MIN_DRAIN_SECONDS:
             longest = settings.shutdown_cap - EXIT_MARGIN_SECONDS - MIN_DRAIN_SECONDS

@@ -7,10 +7,12 @@ route of its own rather than Flask's redirect; no sessions, cookies or auth midd
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import ClientDisconnected
 
 from webhook_server import metrics, receiver_of
 from webhook_server.inbox import IncomingEvent
-from webhook_server.providers import Handshake
+from webhook_server.providers import Handshake, Rejected
 
 bp = Blueprint("webhooks", __name__)
 
@@ -35,13 +37,25 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
 
 
 def read_body(limit: int) -> bytes:
-    """The exact bytes that were signed, or a 413.
+    """The exact bytes that were signed, or a 413 / 400.
 
-    werkzeug answers 413 from Content-Length before reading anything, but it stops a chunked
-    body at the limit without an error; the cut body would then fail as a bad signature.
-    A chunked body that reaches the limit is taken as over it (the two cannot be told apart).
+    werkzeug stops a chunked body at ``MAX_CONTENT_LENGTH`` without an error; that is one byte
+    over ``limit`` (create_app), so a chunked body of exactly ``limit`` bytes is served and a
+    longer one is refused. A body that ends early (the client left, or was too slow:
+    gthread_worker) or whose chunked framing is broken is refused here, before a provider would
+    call it a bad signature.
     """
-    body = request.get_data(cache=False)
-    if request.content_length is None and len(body) >= limit:
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)  # before reading any of it
+    try:
+        body = request.get_data(cache=False)
+    except ClientDisconnected:
+        raise Rejected("body_incomplete", "the connection failed or ended before the body did") from None
+    except ParseException as exc:  # gunicorn's reader of chunked bodies; its text quotes the body
+        raise Rejected("body_malformed", f"the chunked body is malformed ({type(exc).__name__})") from None
+    if len(body) > limit:
         abort(413)
+    if request.content_length is not None and len(body) < request.content_length:
+        # gunicorn marks its input as terminated, so werkzeug takes an early end as the end.
+        raise Rejected("body_incomplete", f"the body ended after {len(body)} of {request.content_length} bytes")
     return body
