@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from webhook_server.samples import signed_stripe_request, stripe_event
 
 BOOT_TIMEOUT_SECONDS = 30
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
+READY_LINE = re.compile(rb"worker \d+ ready")
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -55,6 +57,7 @@ class GunicornServer:
     ) -> None:
         self.port = port or free_port()
         self.log_path = log_path
+        self._log_start = log_path.stat().st_size if log_path.exists() else 0
         environment = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -65,6 +68,7 @@ class GunicornServer:
             "PROMETHEUS_MULTIPROC_DIR": str(log_path.with_suffix(".metrics")),
             **env,
         }
+        self.workers = int(environment["WEBHOOK_WORKERS"])
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 gunicorn_command(*gunicorn_args),
@@ -78,7 +82,15 @@ class GunicornServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def wait_until_healthy(self) -> None:
+        """Until /health answers and every worker is ready: a stop signal the master sends to a
+        worker still booting is lost (see lifecycle.worker_started), and tests that time a stop
+        would measure that race instead of the stop."""
         wait_until_healthy(self.url("/health"), self.log_path, self.process)
+        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+        while len(READY_LINE.findall(self.log_path.read_bytes()[self._log_start :])) < self.workers:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not every worker ready after {BOOT_TIMEOUT_SECONDS} s:\n{self.log()}")
+            time.sleep(0.05)
 
     def send_signal(self, signum: int) -> float:
         """Signal the master; return the monotonic time it was sent."""

@@ -85,10 +85,16 @@ def install(arbiter: Any, drain_announce: float) -> None:
 
 
 def worker_started(worker: Any) -> None:
-    """From ``post_worker_init``: connect now rather than on the first webhook (never waits)."""
+    """From ``post_worker_init``: connect now rather than on the first webhook (never waits).
+
+    The log line marks the moment the worker has its own signal handlers: gunicorn logs
+    "Booting worker" right after the fork, before them, and a stop signal the master sends in
+    between is lost, so that worker is only killed at the end of ``graceful_timeout``.
+    """
     inbox = _inbox_of(worker)
     if inbox is not None:
         inbox.start()
+    logger.info("worker %s ready", worker.pid)
 
 
 def worker_exiting(worker: Any) -> None:
