@@ -162,15 +162,21 @@ def replay(
     if not event_ids and where.status is None:
         raise ValueError("replay needs event ids or a status")
     ids = list(event_ids) if event_ids else None
+    leased: list[LeasedEvent] = []
     with conn.transaction():
         rows = conn.execute(sql.query("replay_events"), {**where.params(), "event_ids": ids}).fetchall()
         replayed = [(provider, event_id) for provider, event_id in rows]
+        if ids is not None:
+            # Before the commit: once the NOTIFY is delivered, a worker may claim a replayed
+            # event at once, and it would then read as one that was held and left alone.
+            with conn.cursor(row_factory=class_row(LeasedEvent)) as cur:
+                leased = cur.execute(
+                    sql.query("leased_events"), {"event_ids": ids, "provider": where.provider}
+                ).fetchall()
         if replayed:
             conn.execute(sql.query("notify_workers"))
     if ids is None:
         return ReplayResult(replayed)
-    with conn.cursor(row_factory=class_row(LeasedEvent)) as cur:
-        leased = cur.execute(sql.query("leased_events"), {"event_ids": ids, "provider": where.provider}).fetchall()
     accounted = {event_id for _, event_id in replayed} | {e.event_id for e in leased}
     unknown = [event_id for event_id in dict.fromkeys(ids) if event_id not in accounted]
     return ReplayResult(replayed, leased, unknown)
