@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
+
 from webhook_server import db, samples
 from webhook_server.cli import gunicorn_command
 from webhook_server.errors import ConfigError
@@ -70,7 +72,6 @@ OTHER_LOAD_WARNING = 0.1
 STOP_WAIT_SECONDS = 15
 # wrk gets its duration plus this before it is killed.
 WRK_GRACE_SECONDS = 30
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POST_PATH = "/webhooks/stripe"
 
 # wrk arguments after "--": mode ("get" or "post"), the request file prefix (post), the mean
@@ -155,10 +156,6 @@ end
 """
 
 
-class BenchError(Exception):
-    """Something the benchmark needs did not start or did not answer; the message says what."""
-
-
 @dataclass(frozen=True)
 class Run:
     """One wrk invocation: wrk's own numbers, the Lua hooks' counts, and CPU seconds by process."""
@@ -202,14 +199,10 @@ class CpuMeter:
         self.roots = roots
 
     def snapshot(self) -> dict[str, float]:
-        table = _proc_table()
-        children: dict[int, list[int]] = {}
-        for pid, (parent, _) in table.items():
-            children.setdefault(parent, []).append(pid)
-        totals = {group: _tree_ticks(root, table, children) / CLOCK_TICKS for group, root in self.roots.items()}
+        totals = {group: tree_cpu_seconds([root]) for group, root in self.roots.items()}
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         totals["wrk"] = usage.ru_utime + usage.ru_stime
-        totals["machine"] = _machine_busy_ticks() / CLOCK_TICKS
+        totals["machine"] = machine_busy_seconds()
         return totals
 
     @staticmethod
@@ -218,37 +211,6 @@ class CpuMeter:
         machine = spent.pop("machine")
         spent["other"] = max(0.0, machine - sum(spent.values()))
         return spent
-
-
-def _machine_busy_ticks() -> int:
-    """All cores' busy time: user, nice, system, irq, softirq and steal from /proc/stat."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
-    return user + nice + system + irq + softirq + steal
-
-
-def _proc_table() -> dict[int, tuple[int, int]]:
-    """Every process's parent pid and CPU time (user + system) in clock ticks."""
-    table = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:  # exited meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
-        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return table
-
-
-def _tree_ticks(root: int, table: dict[int, tuple[int, int]], children: dict[int, list[int]]) -> int:
-    pending, ticks = [root], 0
-    while pending:
-        pid = pending.pop()
-        ticks += table.get(pid, (0, 0))[1]
-        pending.extend(children.get(pid, []))
-    return ticks
 
 
 class Bench:
@@ -385,7 +347,7 @@ def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path) -> N
     deadline = time.monotonic() + HEALTH_WAIT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise BenchError(f"gunicorn exited with status {server.returncode}:\n{_tail(log_path)}")
+            raise BenchError(f"gunicorn exited with status {server.returncode}:\n{tail(log_path)}")
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -393,7 +355,7 @@ def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path) -> N
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.1)
-    raise BenchError(f"{url} did not answer 200 within {HEALTH_WAIT_SECONDS} s:\n{_tail(log_path)}")
+    raise BenchError(f"{url} did not answer 200 within {HEALTH_WAIT_SECONDS} s:\n{tail(log_path)}")
 
 
 def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
@@ -405,24 +367,6 @@ def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(STOP_WAIT_SECONDS)
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
-
-
-def postgres_settings(url: str) -> dict[str, str]:
-    """The server's version and durability settings; anything but durable would flatter the POSTs."""
-    with db.connect(url) as conn:
-        found = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("server_version", "fsync", "synchronous_commit")
-        }
-    if found["fsync"] != "on" or found["synchronous_commit"] != "on":
-        raise BenchError(
-            f"Postgres is not durable: fsync={found['fsync']}, synchronous_commit={found['synchronous_commit']}"
-        )
-    return found
 
 
 def stored_rows(url: str) -> int:
@@ -447,7 +391,7 @@ def server_env(args: argparse.Namespace, database_url: str, port: int, secret: s
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
     with LocalPostgres(workdir / "data", durable=True) as postgres:
         migrate(postgres.url())
-        pg = postgres_settings(postgres.url())
+        pg = durable_postgres_settings(postgres.url())
         port, secret = free_port(), f"whsec_bench_{secrets.token_hex(16)}"
         env = server_env(args, postgres.url(), port, secret)
         settings = Settings.from_env(env)

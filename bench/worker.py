@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
 
 from webhook_server import db, samples, sql
 from webhook_server.localdb import LocalPostgres, LocalPostgresError
@@ -50,14 +51,9 @@ READY_SECONDS = 30
 STOP_SECONDS = 15
 # A throughput run that takes longer than this has failed (1,000 events/s for 50,000 is 50 s).
 DONE_TIMEOUT_FACTOR = 1 / 500
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OTHER_LOAD_WARNING = 0.1
 # How often the benchmark asks whether the workers are done.
 POLL_SECONDS = 0.05
-
-
-class BenchError(Exception):
-    """Something the benchmark needs did not start or did not finish; the message says what."""
 
 
 @dataclass(frozen=True)
@@ -115,11 +111,11 @@ class Workers:
         for process, log in zip(self.processes, self.logs, strict=True):
             while "listening for new events" not in log.read_text(errors="replace"):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"worker not ready (exit {process.returncode}):\n{_tail(log)}")
+                    raise BenchError(f"worker not ready (exit {process.returncode}):\n{tail(log)}")
                 time.sleep(0.05)
 
     def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(process.pid) for process in self.processes)
+        return tree_cpu_seconds(process.pid for process in self.processes)
 
     def stop(self) -> None:
         """SIGTERM, as systemd would; a worker that does not exit 0 in time fails the benchmark."""
@@ -132,9 +128,9 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-                raise BenchError(f"a worker did not stop within {STOP_SECONDS} s:\n{_tail(log)}") from None
+                raise BenchError(f"a worker did not stop within {STOP_SECONDS} s:\n{tail(log)}") from None
             if code != 0:
-                raise BenchError(f"a worker exited with {code}:\n{_tail(log)}")
+                raise BenchError(f"a worker exited with {code}:\n{tail(log)}")
 
 
 def throughput(postgres: LocalPostgres, workers: int, events: int, workdir: Path) -> Throughput:
@@ -229,61 +225,21 @@ def _truncate(url: str) -> None:
         conn.execute("TRUNCATE webhook_events")
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _tree_cpu(postgres: LocalPostgres) -> float:
+def _postgres_cpu(postgres: LocalPostgres) -> float:
     """Postgres' CPU: the postmaster and its children (backends, WAL writer, checkpointer…)."""
-    root = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
-    total = _cpu_seconds(root)
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == root:
-                total += _cpu_seconds(int(entry.name))
-    return total
+    return tree_cpu_seconds([int((postgres.data_dir / "postmaster.pid").read_text().split()[0])])
 
 
 def _cpu_snapshot(pool: Workers, postgres: LocalPostgres) -> tuple[float, float, float, float]:
     """CPU seconds so far of the workers, Postgres, this script, and the whole machine."""
     own = os.times()
-    return pool.cpu_seconds(), _tree_cpu(postgres), own.user + own.system, _machine_busy()
+    return pool.cpu_seconds(), _postgres_cpu(postgres), own.user + own.system, machine_busy_seconds()
 
 
 def _cpu_spent(before: tuple[float, ...], after: tuple[float, ...]) -> tuple[float, float, float]:
     """Workers' and Postgres' CPU seconds between two snapshots, and everyone else's (this script excluded)."""
     workers, postgres, own, machine = (later - earlier for earlier, later in zip(before, after, strict=True))
     return workers, postgres, max(0.0, machine - workers - postgres - own)
-
-
-def _machine_busy() -> float:
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
-
-
-def postgres_settings(url: str) -> dict[str, str]:
-    with db.connect(url) as conn:
-        found = {
-            name: conn.execute(f"SHOW {name}").fetchone()[0]
-            for name in ("server_version", "fsync", "synchronous_commit")
-        }
-    if found["fsync"] != "on" or found["synchronous_commit"] != "on":
-        raise BenchError(f"Postgres is not durable: {found}")
-    return found
 
 
 def print_table(runs: list[Throughput], low: Latency) -> None:
@@ -307,7 +263,7 @@ def print_table(runs: list[Throughput], low: Latency) -> None:
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
     with LocalPostgres(workdir / "data", durable=True) as postgres:
         migrate(postgres.url())
-        pg = postgres_settings(postgres.url())
+        pg = durable_postgres_settings(postgres.url())
         runs = []
         for workers in (1, 2):
             say(f"throughput: {args.events:,} events, {workers} worker process(es)")
