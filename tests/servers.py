@@ -105,18 +105,24 @@ class GunicornServer:
         body, headers = signed_stripe_request(event or stripe_event(), STRIPE_SECRET)
         return requests.post(self.url("/webhooks/stripe"), data=body, headers=headers, timeout=10, **kwargs)
 
-    def open_partial_request(self, event: dict, sent_fraction: float = 0.5) -> tuple[socket.socket, bytes]:
-        """Send the headers and part of a signed delivery; return the socket and the unsent rest."""
+    def delivery_bytes(self, event: dict) -> bytes:
+        """A signed delivery of ``event`` as it goes on the wire."""
         body, headers = signed_stripe_request(event, STRIPE_SECRET)
         head = (
             f"POST /webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
             + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
             + "\r\n"
         ).encode()
-        split = int(len(body) * sent_fraction)
+        return head + body
+
+    def open_partial_request(self, event: dict, sent_fraction: float = 0.5) -> tuple[socket.socket, bytes]:
+        """Send the headers and part of a signed delivery; return the socket and the unsent rest."""
+        request = self.delivery_bytes(event)
+        body_starts = request.index(b"\r\n\r\n") + 4
+        split = body_starts + int((len(request) - body_starts) * sent_fraction)
         client = socket.create_connection(("127.0.0.1", self.port), timeout=15)
-        client.sendall(head + body[:split])
-        return client, body[split:]
+        client.sendall(request[:split])
+        return client, request[split:]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]

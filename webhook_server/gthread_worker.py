@@ -119,9 +119,13 @@ def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
         def murder_pending(self) -> None:
-            if not self.alive:  # stopping: a connection that has said nothing gets nothing
+            if not self.alive:
+                # Stopping: a connection that has said nothing gets what gunicorn gives a kept-alive
+                # one, not the whole read timeout. Not nothing: one accepted just before the stop
+                # may have its request on the way, and closing it would fail that request.
+                linger = time.monotonic() + gthread.STOP_KEEPALIVE_LINGER
                 for conn in self.pending_conns:
-                    conn.timeout = 0.0
+                    conn.timeout = min(conn.timeout, linger)  # the same cap for all keeps the order
             super().murder_pending()
 
         def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:

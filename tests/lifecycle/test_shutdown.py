@@ -8,6 +8,7 @@ stop that skips the announce within the announce's 3 s.
 from __future__ import annotations
 
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +67,26 @@ def test_a_request_half_sent_before_sigterm_and_finished_during_the_stop_is_comm
     client.close()
     assert status == 200, body
     assert b'"duplicate":false' in body
+    assert server.wait_exit(CAP) == 0
+    assert time.monotonic() - sent <= CAP + EXIT_MARGIN
+    assert [row[1] for row in stored_rows(clean_db)] == [event["id"]]
+
+
+def test_a_connection_accepted_just_before_the_stop_gets_its_request_answered(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    """A worker that stops closes connections that have sent nothing yet, but not at once: the
+    request of one accepted a moment before the stop may be on its way (seen in the USR2 test)."""
+    server = start_server(WEBHOOK_DRAIN_ANNOUNCE="0")
+    event = stripe_event()
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    time.sleep(0.3)  # accepted by a worker, which waits for the first byte
+    sent = server.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # the workers are stopping
+    client.sendall(server.delivery_bytes(event))
+    status, body = read_response(client)
+    client.close()
+    assert status == 200, body
     assert server.wait_exit(CAP) == 0
     assert time.monotonic() - sent <= CAP + EXIT_MARGIN
     assert [row[1] for row in stored_rows(clean_db)] == [event["id"]]
