@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
 from webhook_server.providers.signing import ALGORITHMS, ENCODINGS
 
@@ -97,7 +98,7 @@ def _endpoint(path: Path, name: str, table: Any, environ: Mapping[str, str], res
     if encoding not in ENCODINGS:
         raise problem(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
     secret_variable = text("secret_env")
-    secrets = tuple(part.strip() for part in environ.get(secret_variable, "").split(",") if part.strip())
+    secrets = Env(environ).items(secret_variable)
     if not secrets:
         raise problem(f"its secret_env {secret_variable} is not set; set it to the secret the sender signs with")
     return EndpointSpec(

@@ -18,6 +18,7 @@ from typing import Any
 
 from webhook_server import endpoints_file
 from webhook_server.endpoints_file import EndpointSpec
+from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
@@ -74,7 +75,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raise ConfigError naming the first bad variable."""
-        env = _Env(os.environ if environ is None else environ)
+        env = Env(os.environ if environ is None else environ)
         settings = cls(
             database_url=env.required(
                 "DATABASE_URL",
@@ -103,16 +104,16 @@ class Settings:
         return settings
 
 
-def _default_announce(env: _Env) -> float:
+def _default_announce(env: Env) -> float:
     """No announce under socket activation (systemd passes LISTEN_FDS): the socket outlives the
     process and the next one accepts from it, so there is no balancer to tell and no reason to wait.
     """
     return 0.0 if env.text("LISTEN_FDS", "") else Settings.drain_announce
 
 
-def _providers(env: _Env) -> dict[str, Any]:
+def _providers(env: Env) -> dict[str, Any]:
     """Every provider's secrets and the generic endpoints; at least one must be configured."""
-    fields: dict[str, Any] = {f"{name}_secrets": env.secrets(variable) for name, variable in SECRET_VARIABLES.items()}
+    fields: dict[str, Any] = {f"{name}_secrets": env.items(variable) for name, variable in SECRET_VARIABLES.items()}
     _check_stripe(fields["stripe_secrets"])
     for secret in fields["standard_secrets"]:
         _check_base64_key(secret)
@@ -154,45 +155,6 @@ def _check_base64_key(secret: str) -> None:
         )
 
 
-class _Env:
-    """Typed reads of the environment that fail with the variable's name."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-
-    def text(self, name: str, default: str) -> str:
-        value = self.environ.get(name, "").strip()
-        return value or default
-
-    def required(self, name: str, how_to_fix: str) -> str:
-        value = self.environ.get(name, "").strip()
-        if not value:
-            raise ConfigError(name, f"not set; {how_to_fix}")
-        return value
-
-    def secrets(self, name: str) -> tuple[str, ...]:
-        """Comma-separated secrets: several while a rotation is under way."""
-        return tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())
-
-    def number(self, name: str, default: float, *, minimum: float) -> float:
-        raw = self.environ.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(name, f"{raw!r} is not a number (default {default:g})") from None
-        if not value >= minimum:  # also rejects NaN
-            raise ConfigError(name, f"{raw} is below the minimum of {minimum:g} (default {default:g})")
-        return value
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(name, default).lower()
-        if value not in allowed:
-            raise ConfigError(name, f"{value!r} is not one of {', '.join(allowed)}")
-        return value
-
-
 @dataclass(frozen=True)
 class WorkerSettings:
     """What ``webhook-server worker`` reads from the environment; no provider secret needed.
@@ -217,8 +179,8 @@ class WorkerSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
         """Read and validate the environment; raise ConfigError naming the first bad variable."""
-        env = _Env(os.environ if environ is None else environ)
-        modules = env.required(
+        env = Env(os.environ if environ is None else environ)
+        env.required(
             "WEBHOOK_HANDLER_MODULES",
             "set it to the comma-separated import paths of the modules that register handlers "
             "with @handles (e.g. my_app.webhook_handlers); without any, every event would be skipped",
@@ -227,7 +189,7 @@ class WorkerSettings:
             database_url=env.required(
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
             ),
-            handler_modules=tuple(part.strip() for part in modules.split(",") if part.strip()),
+            handler_modules=env.items("WEBHOOK_HANDLER_MODULES"),
             concurrency=int(env.number("WEBHOOK_WORKER_CONCURRENCY", cls.concurrency, minimum=1)),
             batch_size=int(env.number("WEBHOOK_WORKER_BATCH", cls.batch_size, minimum=1)),
             poll_interval=env.number("WEBHOOK_WORKER_POLL", cls.poll_interval, minimum=0.05),

@@ -1,0 +1,46 @@
+"""Typed reads of environment variables, each failing with a ConfigError that names the variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from webhook_server.errors import ConfigError
+
+
+class Env:
+    """Typed reads of the environment that fail with the variable's name."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        value = self.environ.get(name, "").strip()
+        return value or default
+
+    def required(self, name: str, how_to_fix: str) -> str:
+        value = self.environ.get(name, "").strip()
+        if not value:
+            raise ConfigError(name, f"not set; {how_to_fix}")
+        return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list (secrets during a rotation, module paths), blanks dropped."""
+        return tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        raw = self.environ.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(name, f"{raw!r} is not a number (default {default:g})") from None
+        if not value >= minimum:  # also rejects NaN
+            raise ConfigError(name, f"{raw} is below the minimum of {minimum:g} (default {default:g})")
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower()
+        if value not in allowed:
+            raise ConfigError(name, f"{value!r} is not one of {', '.join(allowed)}")
+        return value
