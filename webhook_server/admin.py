@@ -17,7 +17,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import class_row
 
-from webhook_server import db, sql
+from webhook_server import db, migrations, sql
 from webhook_server.errors import DatabaseUnavailable
 
 # Longest wait for the connection and for each statement (stats reads the whole table).
@@ -125,10 +125,9 @@ def connect(database_url: str, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[
 def missing_migrations(conn: psycopg.Connection) -> list[str]:
     """Names of the shipped migrations not applied to this database."""
     try:
-        applied = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
-    except pg_errors.UndefinedTable:
-        applied = set()
-    return [f"{m.version:04d}_{m.name}" for m in sql.migrations() if m.version not in applied]
+        return [migration.label for migration in migrations.pending(conn)]
+    except pg_errors.UndefinedTable:  # never migrated
+        return [migration.label for migration in sql.migrations()]
 
 
 def list_events(conn: psycopg.Connection, where: EventFilter, *, limit: int) -> list[EventSummary]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
+
 from webhook_server import db, sql
 
 logger = logging.getLogger(__name__)
@@ -22,12 +24,15 @@ def migrate(database_url: str) -> list[str]:
     with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS) as conn, conn.transaction():
         conn.execute(sql.query("migrate_lock"))
         conn.execute(sql.query("create_migrations_table"))
-        done = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
-        for migration in sql.migrations():
-            if migration.version in done:
-                continue
-            logger.info("applying migration %04d_%s", migration.version, migration.name)
+        for migration in pending(conn):
+            logger.info("applying migration %s", migration.label)
             conn.execute(migration.sql)
             conn.execute(sql.query("record_migration"), {"version": migration.version, "name": migration.name})
-            applied_now.append(f"{migration.version:04d}_{migration.name}")
+            applied_now.append(migration.label)
     return applied_now
+
+
+def pending(conn: psycopg.Connection) -> list[sql.Migration]:
+    """The shipped migrations this database has not applied, in order (its migrations table must exist)."""
+    applied = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
+    return [migration for migration in sql.migrations() if migration.version not in applied]

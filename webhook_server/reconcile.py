@@ -38,9 +38,12 @@ NETWORK_RETRIES = 2
 class ReconcileResult:
     found: int = 0
     inserted: int = 0
-    already_present: int = 0
     # Events Postgres refused as jsonb (a \u0000 in a string): listed, not stored.
     refused: list[str] = field(default_factory=list)
+
+    @property
+    def already_present(self) -> int:
+        return self.found - self.inserted - len(self.refused)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,7 +104,6 @@ def reconcile_stripe(
         inserted = _insert_page(conn, events, result.refused)
         result.found += len(events)
         result.inserted += len(inserted)
-        result.already_present = result.found - result.inserted - len(result.refused)
     return result
 
 

@@ -19,6 +19,11 @@ class Migration:
     name: str
     sql: str
 
+    @property
+    def label(self) -> str:
+        """How it is named to people: ``0002_processing``."""
+        return f"{self.version:04d}_{self.name}"
+
 
 @functools.cache
 def query(name: str) -> str:
