@@ -99,7 +99,7 @@ class Worker:
         self._outcomes = _Outcomes()
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
-        self._db_backoff = DB_BACKOFF_FIRST
+        self._db_backoff = _Backoff()
         self._due = True  # claim at start: events may have arrived while no worker ran
         self._next_poll = 0.0
         self._next_renewal = 0.0
@@ -344,7 +344,7 @@ class Worker:
         if self._stop_deadline is None:  # leaving because handlers are stuck
             self._stop_deadline = time.monotonic()
             self._listener.stop()
-            self._release(self._pool.take_queued())
+            self._pool.take_queued()  # no thread starts them; they are held, given back below
         self._flush()
         self._release(list(self._held.values()))
         if self._conn is not None:
@@ -370,17 +370,38 @@ class Worker:
         except psycopg.Error as exc:
             self._database_failed(name, str(exc).strip() or type(exc).__name__)
             return None
-        if self._db_backoff > DB_BACKOFF_FIRST:
+        if self._db_backoff.raised:
             logger.info("database is back")
-        self._db_backoff = DB_BACKOFF_FIRST
+        self._db_backoff.reset()
         return cursor
 
     def _database_failed(self, query: str, problem: str) -> None:
-        logger.warning("%s failed, retrying in %.1f s: %s", query, self._db_backoff, problem)
+        wait = self._db_backoff.failed()
+        logger.warning("%s failed, retrying in %.1f s: %s", query, wait, problem)
         if self._conn is not None and self._conn.broken:
             self._conn.close()  # the next call connects afresh
-        self._db_retry_at = time.monotonic() + self._db_backoff
-        self._db_backoff = min(DB_BACKOFF_MAX, self._db_backoff * 2)
+        self._db_retry_at = time.monotonic() + wait
+
+
+class _Backoff:
+    """The wait after each failed database call: doubled every time, back to the first on success."""
+
+    def __init__(self) -> None:
+        self.wait = DB_BACKOFF_FIRST
+
+    @property
+    def raised(self) -> bool:
+        """Whether a call has failed since the last success."""
+        return self.wait > DB_BACKOFF_FIRST
+
+    def failed(self) -> float:
+        """The wait before the next try; the one after it is twice as long, up to the maximum."""
+        wait = self.wait
+        self.wait = min(DB_BACKOFF_MAX, wait * 2)
+        return wait
+
+    def reset(self) -> None:
+        self.wait = DB_BACKOFF_FIRST
 
 
 def _connect_seconds(settings: WorkerSettings) -> float:
@@ -409,18 +430,18 @@ class _Listener:
         self._stopped.set()
 
     def _run(self) -> None:
-        backoff = DB_BACKOFF_FIRST
+        backoff = _Backoff()
         while not self._stopped.is_set():
             try:
                 with db.connect(self._settings.database_url, timeout=self._settings.db_timeout) as conn:
                     conn.execute(sql.query("listen_events"))
                     logger.info("listening for new events")
                     self._messages.put(_WAKE)
-                    backoff = DB_BACKOFF_FIRST
+                    backoff.reset()
                     while not self._stopped.is_set():
                         for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
                             self._messages.put(_WAKE)
             except psycopg.Error as exc:
-                logger.warning("LISTEN connection failed, retrying in %.1f s: %s", backoff, exc)
-                self._stopped.wait(backoff)
-                backoff = min(DB_BACKOFF_MAX, backoff * 2)
+                wait = backoff.failed()
+                logger.warning("LISTEN connection failed, retrying in %.1f s: %s", wait, exc)
+                self._stopped.wait(wait)
