@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.fake_stripe import FakeStripe, serve
 from tests.servers import STRIPE_SECRET, GunicornServer
 from webhook_server import create_app, receiver_of
 from webhook_server.localdb import LocalPostgres
@@ -90,6 +91,13 @@ def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., Gunico
     yield start
     for server in servers:
         server.kill()
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    """Stripe's Events API, served on a free loopback port for `reconcile stripe`."""
+    with serve(FakeStripe()) as fake:
+        yield fake
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

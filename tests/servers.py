@@ -29,9 +29,14 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait(10)
 
 
-def wait_until_healthy(health_url: str, log_path: Path, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_healthy(
+    health_url: str,
+    log_path: Path,
+    process: subprocess.Popen[bytes] | None = None,
+    timeout: float = BOOT_TIMEOUT_SECONDS,
+) -> None:
     """Poll /health until 200; fail with the server's log if it takes too long or ``process`` exits."""
-    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()[-5000:]}")
@@ -41,7 +46,7 @@ def wait_until_healthy(health_url: str, log_path: Path, process: subprocess.Pope
         except (requests.ConnectionError, requests.Timeout):
             pass  # refused, or queued on a socket nobody accepts from yet
         time.sleep(0.05)
-    raise AssertionError(f"gunicorn not healthy after {BOOT_TIMEOUT_SECONDS} s:\n{log_path.read_text()[-5000:]}")
+    raise AssertionError(f"gunicorn not healthy after {timeout} s:\n{log_path.read_text()[-5000:]}")
 
 
 class GunicornServer:

@@ -9,8 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
+from tests.servers import wait_until_healthy
 from webhook_server.localdb import free_port
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
@@ -59,15 +58,7 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert dev.poll() is None, (tmp_path / "dev.log").read_text()
-            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", tmp_path / "dev.log", dev, timeout=60)
         assert f"http://127.0.0.1:{port}" in (tmp_path / "dev.log").read_text()
 
         send = [*CLI, "send", "stripe", "--url", f"http://127.0.0.1:{port}/webhooks/stripe", "--id", "evt_cli"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from tests.acceptance.test_cli import CLI
-from tests.fake_stripe import API_KEY, FakeStripe, serve
+from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
@@ -36,12 +35,6 @@ def store(database_url: str, event: dict, **columns: object) -> None:
 def status_and_attempts(database_url: str, event_id: str) -> tuple[str, int]:
     with psycopg.connect(database_url) as conn:
         return conn.execute("SELECT status, attempts FROM webhook_events WHERE event_id = %s", (event_id,)).fetchone()
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    with serve(FakeStripe()) as fake:
-        yield fake
 
 
 def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.wire import Answer, exchange, request_bytes
-from tests.hostile.workers import wait_for_workers
+from tests.hostile.workers import worker_pids
 from tests.servers import GunicornServer
 
 # Short, so the slow-client tests wait seconds, not the production default of 10.
@@ -112,7 +112,7 @@ def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     try:
         server.wait_until_healthy()
-        target = Target(server, database_url, wait_for_workers(server.process.pid, WORKERS))
+        target = Target(server, database_url, worker_pids(server.process.pid))
         stop = threading.Event()
         canary = threading.Thread(target=_run_canary, args=(target, stop), name="hostile-canary", daemon=True)
         canary.start()

@@ -23,7 +23,6 @@ from tests.hostile.conftest import READ_TIMEOUT_SECONDS, Target
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.slowloris import Slowloris, slow_openings
 from tests.hostile.wire import parse_answer, request_bytes
-from tests.hostile.workers import wait_for_workers
 from tests.servers import GunicornServer
 
 THREADS_PER_WORKER = 4  # GunicornServer's WEBHOOK_THREADS; the suite's server has 2 workers
@@ -87,7 +86,6 @@ def test_idle_connections_do_not_hold_up_a_stop(database_url: str, tmp_path: Pat
     server = GunicornServer(database_url, tmp_path / "stop.log", WEBHOOK_DRAIN_ANNOUNCE="0", **SCHEMES[0].env)
     try:
         server.wait_until_healthy()
-        wait_for_workers(server.process.pid, 2)
         idle = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(8)]
         time.sleep(0.5)  # accepted and parked by both workers
         sent = server.send_signal(signal.SIGTERM)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 
@@ -11,14 +10,6 @@ def worker_pids(master_pid: int) -> set[int]:
     """The master's children (its workers)."""
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     return {int(pid) for pid in children}
-
-
-def wait_for_workers(master_pid: int, count: int, timeout: float = 30) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while len(pids := worker_pids(master_pid)) < count:
-        assert time.monotonic() < deadline, f"only {len(pids)} of {count} workers after {timeout} s"
-        time.sleep(0.05)
-    return pids
 
 
 def rss_kib(pid: int) -> int:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.fake_stripe import API_KEY, FakeStripe, serve
+from tests.fake_stripe import API_KEY, FakeStripe
 from webhook_server import admin, reconcile
 from webhook_server.samples import signed_stripe_request, stripe_event
 
 DAY = 86400
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    with serve(FakeStripe()) as fake:
-        yield fake
 
 
 def stripe_events(fake: FakeStripe, count: int, *, prefix: str = "evt_", age_seconds: int = 0, **kwargs) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.servers import kill_group
 
 READY_TIMEOUT_SECONDS = 30
 WORKER_SCRIPT = Path(sys.executable).parent / "webhook-server"
@@ -73,9 +73,7 @@ class WorkerProcess:
         return sent
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
+        kill_group(self.process)
 
 
 @pytest.fixture
