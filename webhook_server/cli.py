@@ -15,6 +15,7 @@ import click
 import requests
 
 from webhook_server import endpoints_file, localdb, logs, operator_cli, samples
+from webhook_server.environment import comma_separated
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.settings import SECRET_VARIABLES
@@ -142,8 +143,6 @@ class _SendGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SECRET_VARIABLES:
             return _send_command(cmd_name, SECRET_VARIABLES[cmd_name], samples.DEFAULT_TYPES[cmd_name])
-        if not os.environ.get(endpoints_file.VARIABLE):
-            return None
         try:
             spec = next((spec for spec in _endpoints() if spec.name == cmd_name), None)
         except ConfigError as exc:
@@ -182,7 +181,7 @@ def _send_command(
         + (f" (default: the dev server's, from {DEFAULT_DEV_DIR}/{_dev_secret_file(name)})." if spec is None else "."),
     )
     def command(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
-        secret = (secret or _stored_dev_secret(name) or "").split(",")[0].strip()
+        secret = next(iter(comma_separated(secret or _stored_dev_secret(name) or "")), "")  # the first, if several
         if not secret:
             raise click.UsageError(f"no signing secret: set {variable} or start `webhook-server dev` first")
         if spec is None:
@@ -195,8 +194,7 @@ def _send_command(
 
 
 def _endpoints() -> tuple[endpoints_file.EndpointSpec, ...]:
-    path = os.environ.get(endpoints_file.VARIABLE, "").strip()
-    return endpoints_file.load(Path(path), os.environ, reserved=SECRET_VARIABLES) if path else ()
+    return endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES)
 
 
 def _post(url: str, sample: samples.SignedSample) -> None:

@@ -55,6 +55,12 @@ class EndpointSpec:
     secrets: tuple[str, ...] = field(repr=False)
 
 
+def from_environ(environ: Mapping[str, str], *, reserved: Collection[str]) -> tuple[EndpointSpec, ...]:
+    """The endpoints of the file WEBHOOK_ENDPOINTS_FILE names, or none when it is not set."""
+    path = Env(environ).text(VARIABLE, "")
+    return load(Path(path), environ, reserved=reserved) if path else ()
+
+
 def load(path: Path, environ: Mapping[str, str], *, reserved: Collection[str]) -> tuple[EndpointSpec, ...]:
     """Every endpoint of the file, with its secrets; ConfigError names the file and the endpoint."""
     try:

@@ -7,6 +7,11 @@ from collections.abc import Mapping
 from webhook_server.errors import ConfigError
 
 
+def comma_separated(raw: str) -> tuple[str, ...]:
+    """The items of a comma-separated value, stripped, blanks dropped."""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 class Env:
     """Typed reads of the environment that fail with the variable's name."""
 
@@ -24,8 +29,8 @@ class Env:
         return value
 
     def items(self, name: str) -> tuple[str, ...]:
-        """A comma-separated list (secrets during a rotation, module paths), blanks dropped."""
-        return tuple(part.strip() for part in self.environ.get(name, "").split(",") if part.strip())
+        """A comma-separated list (secrets during a rotation, module paths)."""
+        return comma_separated(self.environ.get(name, ""))
 
     def number(self, name: str, default: float, *, minimum: float) -> float:
         raw = self.environ.get(name, "").strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import secrets
@@ -15,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from standardwebhooks import Webhook
+
+from webhook_server.providers.base import body_digest
 
 if TYPE_CHECKING:
     from webhook_server.endpoints_file import EndpointSpec
@@ -205,7 +206,7 @@ def signed_generic_sample(spec: EndpointSpec, secret: str, event_type: str, even
     body = _json(document)
     signature = _hmac(secret.encode(), body, spec.algorithm, spec.encoding)
     headers[spec.header] = f"{spec.prefix}{signature}"
-    stored_id = event_id if spec.event_id else f"sha256:{hashlib.sha256(body).hexdigest()}"
+    stored_id = event_id if spec.event_id else body_digest(body)
     return SignedSample(stored_id, event_type if spec.event_type else spec.name, body, headers)
 
 

@@ -13,7 +13,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from webhook_server import endpoints_file
@@ -117,8 +116,7 @@ def _providers(env: Env) -> dict[str, Any]:
     _check_stripe(fields["stripe_secrets"])
     for secret in fields["standard_secrets"]:
         _check_base64_key(secret)
-    path = env.text(endpoints_file.VARIABLE, "")
-    fields["endpoints"] = endpoints_file.load(Path(path), env.environ, reserved=SECRET_VARIABLES) if path else ()
+    fields["endpoints"] = endpoints_file.from_environ(env.environ, reserved=SECRET_VARIABLES)
     if not any(fields.values()):
         variables = [*SECRET_VARIABLES.values(), endpoints_file.VARIABLE]
         raise ConfigError(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.providers.base import Rejected, VerifiedEvent, json_body
+from webhook_server.providers.base import VerifiedEvent, json_body
 from webhook_server.providers.signing import (
     decode_signature,
     header,
     identifier_header,
+    refuse_form_encoded,
     require_match,
     utf8_keys,
     without_prefix,
@@ -38,10 +39,8 @@ class GitHubProvider:
         require_match(self._keys, body, signature, variable="GITHUB_WEBHOOK_SECRET")
         delivery = identifier_header(headers, "X-GitHub-Delivery")
         event_type = identifier_header(headers, "X-GitHub-Event")
-        if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            raise Rejected(
-                "body_not_json",
-                "GitHub sent this delivery form-encoded; set the webhook's Content type to application/json",
-            )
+        refuse_form_encoded(
+            headers, "GitHub sent this delivery form-encoded; set the webhook's Content type to application/json"
+        )
         text, _ = json_body(body)
         return VerifiedEvent(delivery, event_type, text)

@@ -41,6 +41,12 @@ def identifier_header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
+def refuse_form_encoded(headers: Mapping[str, str], message: str) -> None:
+    """Deliveries are stored as jsonb: a form-encoded body (a sender set up for that) is refused."""
+    if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+        raise Rejected("body_not_json", message)
+
+
 def without_prefix(value: str, prefix: str, header_name: str) -> str:
     if not value.startswith(prefix):
         raise Rejected("signature_malformed", f"the {header_name} header does not start with {prefix!r}")

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 from webhook_server.providers.base import (
     Handshake,
-    Rejected,
     VerifiedEvent,
     body_digest,
     identifier,
@@ -23,6 +22,7 @@ from webhook_server.providers.base import (
 from webhook_server.providers.signing import (
     decode_signature,
     header,
+    refuse_form_encoded,
     require_fresh,
     require_match,
     unix_time,
@@ -47,12 +47,11 @@ class SlackProvider:
         require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
         signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
         require_match(self._keys, b"v0:%s:%s" % (timestamp.encode(), body), signature, variable="SLACK_SIGNING_SECRET")
-        if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            raise Rejected(
-                "body_not_json",
-                "a form-encoded Slack request (slash command or interactivity) reached the Events API "
-                "endpoint; only Events API subscriptions are received here",
-            )
+        refuse_form_encoded(
+            headers,
+            "a form-encoded Slack request (slash command or interactivity) reached the Events API "
+            "endpoint; only Events API subscriptions are received here",
+        )
         text, document = json_body(body)
         if document.get("type") == "url_verification":
             return Handshake({"challenge": required_identifier(document, "challenge")})

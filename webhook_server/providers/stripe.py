@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import stripe
 
+from webhook_server.providers import signing
 from webhook_server.providers.base import (
     Rejected,
     VerifiedEvent,
@@ -30,9 +31,9 @@ class StripeProvider:
         self._secrets = secrets
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
-        header = headers.get(SIGNATURE_HEADER)
-        if not header:
-            raise Rejected("signature_missing", f"no {SIGNATURE_HEADER} header; is this request from Stripe?")
+        header = signing.header(
+            headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Stripe?"
+        )
         text = decode_utf8(body)
         self._verify_signature(text, header)
         document = parse_json_object(text)
