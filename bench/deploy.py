@@ -28,15 +28,14 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))  # the test harness: fleet, proxies, signed load
+from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.harness.fleet import Fleet
+from webhook_server.harness.gunicorn import wait_until_healthy
+from webhook_server.harness.load import Ledger, SignedLoad
+from webhook_server.harness.proxies import running_nginx
+from webhook_server.migrations import migrate
 
-from tests.deploy.fleet import Fleet  # noqa: E402
-from tests.deploy.load import Ledger, SignedLoad  # noqa: E402
-from tests.deploy.proxies import running_nginx  # noqa: E402
-from tests.servers import wait_until_healthy  # noqa: E402
-from webhook_server.localdb import LocalPostgres  # noqa: E402
-from webhook_server.migrations import migrate  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 NAMES = ["app1", "app2", "app3"]
 # gunicorn's defaults: -c /dev/null keeps it from loading ./gunicorn.conf.py, our config.
@@ -69,7 +68,7 @@ def run_setup(workdir: Path, database_url: str, command: list[str] | None, deplo
                     text=True,
                     timeout=600,
                     cwd=REPO_ROOT,
-                    env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                    env=os.environ,
                 )
                 if result.returncode != 0:
                     raise SystemExit(f"rolling deploy {number} failed:\n{result.stdout}{result.stderr}")

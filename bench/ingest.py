@@ -50,11 +50,12 @@ from typing import Any
 
 from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
 
-from webhook_server import db, samples
-from webhook_server.cli import gunicorn_command
+from webhook_server import db
+from webhook_server.dev import samples
+from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_port
 from webhook_server.errors import ConfigError
-from webhook_server.localdb import LocalPostgres, LocalPostgresError, free_port
 from webhook_server.migrations import migrate
+from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import Settings
 
 WRK_THREADS = 2

@@ -41,8 +41,9 @@ from pathlib import Path
 import psycopg
 from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
 
-from webhook_server import db, samples, sql
-from webhook_server.localdb import LocalPostgres, LocalPostgresError
+from webhook_server import db, sql
+from webhook_server.dev import samples
+from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError
 from webhook_server.migrations import migrate
 
 BENCH_DIR = Path(__file__).resolve().parent

@@ -16,13 +16,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.fake_stripe import FakeStripe, serve
-from tests.servers import STRIPE_SECRET, GunicornServer
-from webhook_server import create_app, receiver_of
-from webhook_server.localdb import LocalPostgres
+from webhook_server.app import create_app
+from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.harness.gunicorn import STRIPE_SECRET, GunicornServer
+from webhook_server.harness.load import stored_rows
 from webhook_server.migrations import migrate
+from webhook_server.receiver import receiver_of
 from webhook_server.settings import Settings
 
-__all__ = ["STRIPE_SECRET", "GunicornServer"]
+__all__ = ["STRIPE_SECRET", "GunicornServer", "stored_rows"]
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +69,6 @@ def make_app() -> Iterator[Callable[[Settings], Flask]]:
 @pytest.fixture
 def client(make_app: Callable[[Settings], Flask], settings: Settings) -> FlaskClient:
     return make_app(settings).test_client()
-
-
-def stored_rows(database_url: str) -> list[tuple]:
-    """(provider, event_id, event_type, status, attempts) of every stored event."""
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(
-            "SELECT provider, event_id, event_type, status, attempts FROM webhook_events ORDER BY id"
-        ).fetchall()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send, worker (operator commands: operator_cli)."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker (operator commands: operator/)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,21 @@ from pathlib import Path
 import click
 import requests
 
-from webhook_server import endpoints_file, localdb, logs, operator_cli, samples
+from webhook_server import endpoints_file, logs
+from webhook_server.dev import localdb, samples
 from webhook_server.environment import comma_separated
-from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_OK, ConfigError
+from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
+from webhook_server.operator.commands import OPERATOR_COMMANDS
+from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import SECRET_VARIABLES
-from webhook_server.worker_cli import worker
+from webhook_server.worker.command import worker
 
-WSGI_TARGET = "webhook_server.wsgi:app"
 DEFAULT_DEV_DIR = ".webhook-dev"
 # How long `dev` gives gunicorn and the worker to stop after Ctrl-C before killing them.
 DEV_STOP_SECONDS = 15
 # What the dev worker runs unless WEBHOOK_HANDLER_MODULES names the user's own handlers.
-DEV_HANDLER_MODULE = "webhook_server.dev_handlers"
+DEV_HANDLER_MODULE = "webhook_server.dev.handlers"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,20 +37,24 @@ def main() -> None:
     logs.configure(os.environ.get("WEBHOOK_LOG_LEVEL", "info"))
 
 
-# events, replay, stats, reconcile: webhook_server/operator_cli.py
-for _command in operator_cli.OPERATOR_COMMANDS:
+# events, replay, stats, reconcile: webhook_server/operator/commands.py
+for _command in OPERATOR_COMMANDS:
     main.add_command(_command)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args: tuple[str, ...]) -> None:
-    """Run the production server: gunicorn with the shipped gunicorn.conf.py.
+    """Run the production server: gunicorn with the package's configuration (webhook_server.serving.config).
 
     Configuration comes from the environment (DATABASE_URL, the providers' secrets, WEBHOOK_*);
     extra arguments go to gunicorn as they are.
     """
-    command = gunicorn_command(*gunicorn_args)
+    try:
+        command = gunicorn_command(*gunicorn_args)
+    except ConfigError as exc:
+        click.echo(f"webhook-server: configuration error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
     os.execv(command[0], command)
 
 
@@ -208,32 +214,7 @@ def _post(url: str, sample: samples.SignedSample) -> None:
         f"{sample.event_id} {sample.event_type} → {response.status_code} in {elapsed_ms:.1f} ms: "
         f"{response.text.strip()}"
     )
-    sys.exit(EXIT_OK if response.ok else 1)
-
-
-def gunicorn_command(*extra: str) -> list[str]:
-    """The production entrypoint: gunicorn's console script (not ``python -m gunicorn``)."""
-    script = Path(sys.executable).parent / "gunicorn"
-    config = _gunicorn_config()
-    return [str(script), "-c", str(config), *extra, WSGI_TARGET]
-
-
-def _gunicorn_config() -> Path:
-    configured = os.environ.get("WEBHOOK_GUNICORN_CONFIG")
-    candidates = (
-        [Path(configured)]
-        if configured
-        else [Path.cwd() / "gunicorn.conf.py", Path(__file__).resolve().parents[1] / "gunicorn.conf.py"]
-    )
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    click.echo(
-        f"webhook-server: no gunicorn.conf.py at {', '.join(map(str, candidates))}; "
-        "set WEBHOOK_GUNICORN_CONFIG to its path",
-        err=True,
-    )
-    sys.exit(EXIT_CONFIG)
+    sys.exit(EXIT_OK if response.ok else EXIT_FAILURE)
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: fix the environment, do not restart blindly.
 EXIT_DATABASE = 69  # EX_UNAVAILABLE: the database could not be reached or migrated.
+EXIT_STUCK = 70  # EX_SOFTWARE: the worker's handler threads are stuck; a restart frees them.
+EXIT_FAILURE = 1  # a command ran and found a problem (a failed send, replay or reconcile).
 
 
 class ConfigError(Exception):

@@ -8,10 +8,11 @@ import logging
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from webhook_server import metrics, receiver_of
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import UnstorablePayload
 from webhook_server.providers import Rejected
+from webhook_server.receiver import receiver_of
+from webhook_server.serving import metrics
 
 logger = logging.getLogger(__name__)
 

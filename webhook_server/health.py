@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from webhook_server.lifecycle import DRAINING
+from webhook_server.serving.drain import DRAINING
 
 bp = Blueprint("health", __name__)
 

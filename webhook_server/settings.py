@@ -157,7 +157,7 @@ def _check_base64_key(secret: str) -> None:
 class WorkerSettings:
     """What ``webhook-server worker`` reads from the environment; no provider secret needed.
 
-    The defaults retry a failing event for about a day (see webhook_server.retries) and stop
+    The defaults retry a failing event for about a day (see webhook_server.worker.retries) and stop
     within the same cap as the server.
     """
 

@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
-from webhook_server import metrics, receiver_of
 from webhook_server.inbox import IncomingEvent
 from webhook_server.providers import Handshake, Rejected
+from webhook_server.receiver import receiver_of
+from webhook_server.serving import metrics
 
 bp = Blueprint("webhooks", __name__)
 

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.servers import wait_until_healthy
-from webhook_server.localdb import free_port
+from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import wait_until_healthy
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 

@@ -12,10 +12,10 @@ import pytest
 from tests.acceptance.test_cli import CLI
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
+from webhook_server.dev.localdb import free_port
+from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
-from webhook_server.localdb import free_port
-from webhook_server.samples import stripe_event
 
 
 def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:

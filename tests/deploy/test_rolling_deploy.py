@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.deploy.fleet import Fleet
-from tests.deploy.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
-from tests.deploy.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
-from tests.servers import wait_until_healthy
+from webhook_server.harness.fleet import Fleet
+from webhook_server.harness.gunicorn import wait_until_healthy
+from webhook_server.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
+from webhook_server.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
 RATE = 100
@@ -51,7 +50,6 @@ def rolling_deploy(fleet: Fleet, *extra: str) -> subprocess.CompletedProcess[str
         text=True,
         timeout=180,
         cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
 
 

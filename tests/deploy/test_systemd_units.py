@@ -45,7 +45,9 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         )
         assert settings["KillMode"] == "mixed", name
         assert int(settings["TimeoutStopSec"]) > 10, name  # above WEBHOOK_SHUTDOWN_CAP
-        assert "gunicorn -c" in settings["ExecStart"] and "python -m" not in settings["ExecStart"], name
+        assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
+        assert "python -m" not in settings["ExecStart"], name
+        assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
 
 
 def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:

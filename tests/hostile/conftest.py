@@ -21,7 +21,7 @@ import pytest
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.wire import Answer, exchange, request_bytes
 from tests.hostile.workers import worker_pids
-from tests.servers import GunicornServer
+from webhook_server.harness.gunicorn import GunicornServer
 
 # Short, so the slow-client tests wait seconds, not the production default of 10.
 READ_TIMEOUT_SECONDS = 2

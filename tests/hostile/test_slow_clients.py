@@ -2,7 +2,7 @@
 
 Without a proxy in front, gthread gives each connection a thread and reads it with no
 timeout: a few stalled clients held every thread for as long as they liked. The server's
-worker (webhook_server.gthread_worker) cuts a request off WEBHOOK_READ_TIMEOUT after a thread
+worker (webhook_server.serving.thread_worker) cuts a request off WEBHOOK_READ_TIMEOUT after a thread
 takes it up, so valid deliveries queue behind slow clients for a bounded time and are answered.
 """
 
@@ -23,7 +23,7 @@ from tests.hostile.conftest import READ_TIMEOUT_SECONDS, Target
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.slowloris import Slowloris, slow_openings
 from tests.hostile.wire import parse_answer, request_bytes
-from tests.servers import GunicornServer
+from webhook_server.harness.gunicorn import GunicornServer
 
 THREADS_PER_WORKER = 4  # GunicornServer's WEBHOOK_THREADS; the suite's server has 2 workers
 # More slow connections than the server has threads, three times over.

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
-from webhook_server.localdb import LocalPostgres
+from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.migrations import migrate
-from webhook_server.samples import signed_stripe_request, stripe_event
 from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.

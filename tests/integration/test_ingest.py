@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.settings import Settings
 
 

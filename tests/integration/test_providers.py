@@ -22,7 +22,7 @@ import requests
 
 from tests import signers
 from tests.conftest import stored_rows
-from tests.servers import GunicornServer
+from webhook_server.harness.gunicorn import GunicornServer
 
 ENDPOINTS_FILE = """
 [endpoints.acme]

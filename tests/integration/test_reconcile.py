@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import STRIPE_SECRET, stored_rows
 from tests.fake_stripe import API_KEY, FakeStripe
-from webhook_server import admin, reconcile
-from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from webhook_server.operator import queries, reconcile
 
 DAY = 86400
 
@@ -37,7 +37,7 @@ def deliver(client: FlaskClient, event: dict) -> dict:
 
 def run(database_url: str, fake: FakeStripe, *, since: timedelta = timedelta(days=3), **kwargs):
     client = reconcile.stripe_client(API_KEY, api_base=fake.url)
-    with admin.connect(database_url) as conn:
+    with queries.connect(database_url) as conn:
         return reconcile.reconcile_stripe(conn, client, since=datetime.now(UTC) - since, **kwargs)
 
 

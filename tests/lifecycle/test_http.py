@@ -8,8 +8,8 @@ from collections.abc import Callable
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.servers import GunicornServer, read_response
-from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from webhook_server.harness.gunicorn import GunicornServer, read_response
 
 LIMIT = 4096
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import requests
 
 from tests.conftest import stored_rows
-from tests.servers import GunicornServer, read_response
-from webhook_server.samples import stripe_event
+from webhook_server.dev.samples import stripe_event
+from webhook_server.harness.gunicorn import GunicornServer, read_response
 
 ANNOUNCE = 3.0
 CAP = 10.0

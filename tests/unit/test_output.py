@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from webhook_server import output
+from webhook_server.operator import output
 
 
 def test_table_pads_columns_and_right_aligns_numbers() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_server.retries import JITTER, MAX_ERROR_CHARS, describe_error, retry_delay, schedule
 from webhook_server.settings import WorkerSettings
+from webhook_server.worker.retries import JITTER, MAX_ERROR_CHARS, describe_error, retry_delay, schedule
 
 
 def test_the_default_schedule_retries_for_about_a_day() -> None:

@@ -8,9 +8,9 @@ import time
 import pytest
 import stripe
 
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.providers import Rejected
 from webhook_server.providers.stripe import StripeProvider
-from webhook_server.samples import signed_stripe_request, stripe_event
 
 SECRET = "whsec_unit"
 

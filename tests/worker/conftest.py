@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.servers import kill_group
+from webhook_server.harness.gunicorn import kill_group
 
 READY_TIMEOUT_SECONDS = 30
 WORKER_SCRIPT = Path(sys.executable).parent / "webhook-server"

@@ -9,10 +9,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tests.servers import GunicornServer
 from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query, wait_for
-from webhook_server.samples import stripe_event
-from webhook_server.worker import EXIT_STUCK
+from webhook_server.dev.samples import stripe_event
+from webhook_server.errors import EXIT_STUCK
+from webhook_server.harness.gunicorn import GunicornServer
 
 
 def test_each_event_runs_its_handler_once_and_events_without_one_are_skipped(

@@ -21,8 +21,8 @@ from tests.worker.conftest import (
     query,
     wait_for,
 )
+from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
-from webhook_server.localdb import LocalPostgres
 from webhook_server.migrations import migrate
 
 CAP_SECONDS = 4.0

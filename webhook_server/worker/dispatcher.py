@@ -1,7 +1,7 @@
 """``webhook-server worker``: claims stored events and runs their handlers, at least once each.
 
 One dispatcher (the main thread) owns the database connection and all bookkeeping; handler
-threads (webhook_server.handler_pool) only run handlers; a listener thread turns Postgres
+threads (webhook_server.worker.handler_pool) only run handlers; a listener thread turns Postgres
 NOTIFYs into wake-ups. Everything reaches the dispatcher through one queue, so it sleeps in a
 single place and wakes for a notify, a finished handler, a signal or its next timer.
 
@@ -32,15 +32,14 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from webhook_server import db, sql
-from webhook_server.handler_pool import Finished, HandlerPool, Job
+from webhook_server.errors import EXIT_STUCK
 from webhook_server.handlers import Event, Registry
-from webhook_server.retries import describe_error, retry_delay
 from webhook_server.settings import WorkerSettings
+from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
+from webhook_server.worker.retries import describe_error, retry_delay
 
 logger = logging.getLogger(__name__)
 
-# EX_SOFTWARE: too many handlers stuck past their timeout; let the supervisor restart us.
-EXIT_STUCK = 70
 # Time kept from the shutdown cap to give events back and exit after the last handler: a flush
 # under way at the deadline, then the last flush and the release, each cut at the statement limit.
 STOP_MARGIN_SECONDS = 1.5

@@ -14,38 +14,18 @@ name on the arbiter instance, so ``install`` replaces ``handle_term`` on that in
 from __future__ import annotations
 
 import logging
-import mmap
 import signal
 import threading
 from typing import Any
 
-from webhook_server import receiver_of
+from webhook_server.errors import ConfigError
 from webhook_server.inbox import Inbox
+from webhook_server.receiver import receiver_of
+from webhook_server.serving import metrics
+from webhook_server.serving.drain import DRAINING
+from webhook_server.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class DrainFlag:
-    """One byte in an anonymous shared page, written by the master and read by every worker.
-
-    It must be created in the master before any fork, so workers (respawned ones included)
-    map the same page; a plain attribute would be copied at fork and never change.
-    """
-
-    def __init__(self) -> None:
-        self._page = mmap.mmap(-1, mmap.PAGESIZE)
-
-    def set(self) -> None:
-        self._page[0] = 1
-
-    def clear(self) -> None:
-        self._page[0] = 0
-
-    def is_set(self) -> bool:
-        return self._page[0] == 1
-
-
-DRAINING = DrainFlag()
 
 
 class ShutdownSequence:
@@ -78,10 +58,33 @@ class ShutdownSequence:
         return bool(self.arbiter.reexec_pid or self.arbiter.master_pid)
 
 
+class ReloadGuard:
+    """Replaces the arbiter's ``handle_hup``: reload only a configuration that would start.
+
+    gunicorn's own reload spawns new workers, and a worker whose app cannot be built (say an
+    endpoints file that became invalid) fails to boot, which makes the master halt with every
+    delivery in flight. So the configuration is read here first, in the master; a bad one is
+    refused with one log line and the running workers keep serving with the old one.
+    """
+
+    def __init__(self, reload: Any) -> None:
+        self._reload = reload
+
+    def handle_hup(self) -> None:
+        try:
+            Settings.from_env()
+        except ConfigError as error:
+            logger.error("SIGHUP: reload refused, still serving the previous configuration: %s", error)
+            return
+        logger.info("SIGHUP: configuration valid; replacing workers gracefully")
+        self._reload()
+
+
 def install(arbiter: Any, drain_announce: float) -> None:
     """Called from gunicorn's ``on_starting`` hook, in the master, before workers fork."""
     DRAINING.clear()
     arbiter.handle_term = ShutdownSequence(arbiter, drain_announce).handle_term
+    arbiter.handle_hup = ReloadGuard(arbiter.handle_hup).handle_hup
 
 
 def worker_started(worker: Any) -> None:
@@ -102,6 +105,11 @@ def worker_exiting(worker: Any) -> None:
     inbox = _inbox_of(worker)
     if inbox is not None:
         inbox.close()
+
+
+def worker_gone(worker: Any) -> None:
+    """From ``child_exit``, in the master: a dead worker's gauges stop counting."""
+    metrics.worker_exited(worker.pid)
 
 
 def _inbox_of(worker: Any) -> Inbox | None:

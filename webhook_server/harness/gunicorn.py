@@ -1,4 +1,5 @@
-"""A real gunicorn, started by the production entrypoint on a free port, for tests of every layer."""
+"""A real gunicorn, started by the production entrypoint on a free port: for the tests, the proof
+scripts and the benchmarks."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import requests
 
-from webhook_server.cli import gunicorn_command
-from webhook_server.localdb import free_port
-from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.dev.localdb import free_port
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from webhook_server.serving.entrypoint import gunicorn_command
 
 BOOT_TIMEOUT_SECONDS = 30
 STRIPE_SECRET = "whsec_test_0123456789abcdef"

@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.deploy.launcher import SocketLauncher
-from tests.deploy.load import Ledger, SignedLoad
-from tests.deploy.proxies import running_nginx
-from tests.servers import GunicornServer, kill_group
-from webhook_server.localdb import LocalPostgres, free_port
+from webhook_server.dev.localdb import LocalPostgres, free_port
+from webhook_server.harness.gunicorn import GunicornServer, kill_group
+from webhook_server.harness.launcher import SocketLauncher
+from webhook_server.harness.load import Ledger, SignedLoad
+from webhook_server.harness.proxies import running_nginx
 from webhook_server.migrations import migrate
 
 

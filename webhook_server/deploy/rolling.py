@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from webhook_server.haproxy import HAProxyError, RuntimeAPI
+from webhook_server.deploy.haproxy import HAProxyError, RuntimeAPI
+from webhook_server.errors import EXIT_FAILURE, EXIT_OK
 
 POLL_SECONDS = 0.2
 
@@ -255,13 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.dry_run:
         print("\n".join(plan.describe()))
-        return 0
+        return EXIT_OK
     try:
         deploy(plan, lambda line: print(line, flush=True))
     except (DeployFailed, HAProxyError, OSError, subprocess.TimeoutExpired) as exc:
         print(f"rolling-deploy: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Instances a shell command can restart, as ``systemctl restart webhook-server@PORT`` does.
 
-Each instance's settings live in ``<dir>/<name>.json``; ``python -m tests.deploy.fleet restart
+Each instance's settings live in ``<dir>/<name>.json``; ``python -m webhook_server.harness.fleet restart
 DIR NAME`` SIGTERMs its gunicorn master (found by its pidfile), waits for it to exit and starts
 a new one, then returns while the new one boots. Every process group ever started is recorded
 so that ``Fleet.kill`` leaves nothing behind, whoever started it.
@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import STRIPE_SECRET
-from webhook_server.cli import gunicorn_command
-from webhook_server.localdb import free_port
+from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import STRIPE_SECRET
+from webhook_server.serving.entrypoint import gunicorn_command
 
 STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
 
@@ -60,7 +60,7 @@ class Fleet:
         return int(pidfile.read_text()) if pidfile.exists() else None
 
     def restart_command(self) -> str:
-        return f"{sys.executable} -m tests.deploy.fleet restart {self.directory} {{name}}"
+        return f"{sys.executable} -m webhook_server.harness.fleet restart {self.directory} {{name}}"
 
     def kill(self) -> None:
         groups = self.directory / "groups"
@@ -71,7 +71,7 @@ class Fleet:
 
 def start(directory: Path, name: str) -> None:
     state = _state(directory, name)
-    env = {**os.environ, **state["env"], "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, **state["env"]}
     with open(directory / f"{name}.log", "ab") as log:
         process = subprocess.Popen(
             state["command"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -107,5 +107,5 @@ def _state(directory: Path, name: str) -> dict:
 
 if __name__ == "__main__":
     command, directory, name = sys.argv[1:4]
-    assert command == "restart", f"usage: python -m tests.deploy.fleet restart DIR NAME, not {command}"
+    assert command == "restart", f"usage: python -m webhook_server.harness.fleet restart DIR NAME, not {command}"
     restart(Path(directory), name)

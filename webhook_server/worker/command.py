@@ -10,7 +10,7 @@ import click
 from webhook_server.errors import EXIT_CONFIG, ConfigError
 from webhook_server.handlers import load_modules, registry
 from webhook_server.settings import WorkerSettings
-from webhook_server.worker import Worker
+from webhook_server.worker.dispatcher import Worker
 
 
 @click.command()

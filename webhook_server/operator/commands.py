@@ -18,9 +18,9 @@ import click
 import psycopg
 import stripe
 
-from webhook_server import admin, output, reconcile
 from webhook_server.durations import SINCE_HELP, parse_since
-from webhook_server.errors import EXIT_DATABASE, DatabaseUnavailable
+from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
+from webhook_server.operator import output, queries, reconcile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,9 +63,9 @@ def json_option(command: F) -> F:
 def database(database_url: str) -> Iterator[psycopg.Connection]:
     """A migrated connection, or a DatabaseProblem whose message says what to do."""
     try:
-        with admin.connect(database_url) as conn:
+        with queries.connect(database_url) as conn:
             yield conn
-    except (DatabaseUnavailable, admin.SchemaNotReady) as exc:
+    except (DatabaseUnavailable, queries.SchemaNotReady) as exc:
         raise DatabaseProblem(str(exc)) from None
     except psycopg.Error as exc:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
@@ -77,7 +77,7 @@ def events() -> None:
 
 
 @events.command("list")
-@click.option("--status", type=click.Choice(admin.STATUSES), help="Only events in this status.")
+@click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
 @click.option("--provider", help="Only events from this provider (stripe, …).")
 @click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
@@ -94,9 +94,9 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = admin.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since)
     with database(database_url) as conn:
-        found = admin.list_events(conn, where, limit=limit)
+        found = queries.list_events(conn, where, limit=limit)
     if as_json:
         output.echo_json([asdict(event) for event in found])
         return
@@ -132,7 +132,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
     a number is also looked up as the row id (the ID column).
     """
     with database(database_url) as conn:
-        found = admin.find_events(conn, ident, provider=provider)
+        found = queries.find_events(conn, ident, provider=provider)
     if not found:
         raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
     if len(found) > 1:
@@ -164,7 +164,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
 @click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
 @click.option(
     "--status",
-    type=click.Choice(admin.REPLAYABLE_STATUSES),
+    type=click.Choice(queries.REPLAYABLE_STATUSES),
     help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
 @click.option("--provider", help="Only events from this provider.")
@@ -190,9 +190,9 @@ def replay(
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = admin.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since)
     with database(database_url) as conn:
-        result = admin.replay(conn, event_ids=event_ids, where=where)
+        result = queries.replay(conn, event_ids=event_ids, where=where)
     if as_json:
         output.echo_json(
             {
@@ -211,10 +211,10 @@ def replay(
                 err=True,
             )
         for event_id in result.unknown:
-            filtered = " matching the filters" if where != admin.EventFilter() else ""
+            filtered = " matching the filters" if where != queries.EventFilter() else ""
             click.echo(f"not replayed: no event {event_id}{filtered}", err=True)
     if result.leased or result.unknown:
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
 
 
 @click.command()
@@ -227,12 +227,12 @@ def stats(as_json: bool, database_url: str) -> None:
     The rate counts events that reached done, dead or skipped. Reads the whole table.
     """
     with database(database_url) as conn:
-        found = admin.stats(conn)
+        found = queries.stats(conn)
     if as_json:
         output.echo_json(
             {
                 "counts": found.counts,
-                "totals": {status: found.total(status) for status in admin.STATUSES},
+                "totals": {status: found.total(status) for status in queries.STATUSES},
                 "oldest_pending_seconds": None
                 if found.oldest_pending is None
                 else found.oldest_pending.total_seconds(),
@@ -244,7 +244,8 @@ def stats(as_json: bool, database_url: str) -> None:
     providers = sorted(found.counts)
     headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
     rows = [
-        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status)) for status in admin.STATUSES
+        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status))
+        for status in queries.STATUSES
     ]
     click.echo(output.table(headers, rows))
     oldest = found.oldest_pending
@@ -350,7 +351,7 @@ def reconcile_stripe(
         if result.refused:
             click.echo(f"refused by Postgres as jsonb, not stored: {', '.join(result.refused)}", err=True)
     if result.refused:
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
 
 
 OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)

@@ -15,10 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import STRIPE_SECRET
-from tests.servers import kill_group, wait_until_healthy
-from webhook_server.cli import gunicorn_command
-from webhook_server.localdb import free_port
+from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import STRIPE_SECRET, kill_group, wait_until_healthy
+from webhook_server.serving.entrypoint import gunicorn_command
 
 # As in deploy/systemd/webhook-server.socket.
 BACKLOG = 2048

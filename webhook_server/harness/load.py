@@ -7,10 +7,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+import psycopg
 import requests
 
-from tests.conftest import STRIPE_SECRET, stored_rows
-from webhook_server.samples import signed_stripe_request, stripe_event
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from webhook_server.harness.gunicorn import STRIPE_SECRET
 
 # Long enough for a delivery queued while one process stops and the next one boots.
 REQUEST_TIMEOUT_SECONDS = 30
@@ -81,3 +82,11 @@ class SignedLoad:
             self.ledger.acknowledged.append(event["id"])
         else:
             self.ledger.failures.append(f"{event['id']}: {response.status_code} {response.text[:200]}")
+
+
+def stored_rows(database_url: str) -> list[tuple]:
+    """(provider, event_id, event_type, status, attempts) of every stored event."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT provider, event_id, event_type, status, attempts FROM webhook_events ORDER BY id"
+        ).fetchall()

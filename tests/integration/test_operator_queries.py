@@ -9,10 +9,10 @@ import psycopg
 import pytest
 
 from tests.integration.test_migrate import fresh_database
-from webhook_server import admin
+from webhook_server.dev.localdb import free_port
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import IncomingEvent, insert_events
-from webhook_server.localdb import free_port
+from webhook_server.operator import queries
 
 
 def store(database_url: str, event_id: str, *, provider: str = "stripe", event_type: str = "invoice.paid", **columns):
@@ -39,11 +39,11 @@ def now() -> datetime:
 def test_replay_brings_a_dead_event_back_and_wakes_the_workers(clean_db: str) -> None:
     store(clean_db, "evt_dead", status="dead", attempts=8, last_error="HTTP 500 from billing", processed_at=now())
     store(clean_db, "evt_other_dead", status="dead", attempts=8)
-    with psycopg.connect(clean_db, autocommit=True) as listener, admin.connect(clean_db) as conn:
+    with psycopg.connect(clean_db, autocommit=True) as listener, queries.connect(clean_db) as conn:
         listener.execute("LISTEN webhook_events")
-        result = admin.replay(conn, event_ids=["evt_dead"], where=admin.EventFilter())
+        result = queries.replay(conn, event_ids=["evt_dead"], where=queries.EventFilter())
         notifies = list(listener.notifies(timeout=5, stop_after=1))
-    assert result == admin.ReplayResult([("stripe", "evt_dead")])
+    assert result == queries.ReplayResult([("stripe", "evt_dead")])
     assert [n.channel for n in notifies] == ["webhook_events"]
     replayed = row(clean_db, "evt_dead")
     assert (replayed["status"], replayed["attempts"], replayed["processed_at"]) == ("pending", 0, None)
@@ -57,8 +57,8 @@ def test_replay_by_status_takes_only_that_status_since_the_given_time(clean_db: 
     store(clean_db, "evt_old_dead", status="dead", attempts=8, received_at=now() - timedelta(days=5))
     store(clean_db, "evt_done", status="done", attempts=1)
     store(clean_db, "evt_skipped", status="skipped", attempts=1)
-    with admin.connect(clean_db) as conn:
-        result = admin.replay(conn, where=admin.EventFilter(status="dead", since=now() - timedelta(days=3)))
+    with queries.connect(clean_db) as conn:
+        result = queries.replay(conn, where=queries.EventFilter(status="dead", since=now() - timedelta(days=3)))
     assert result.replayed == [("stripe", "evt_recent_dead")]
     assert [row(clean_db, e)["status"] for e in ("evt_old_dead", "evt_done", "evt_skipped")] == [
         "dead",
@@ -71,8 +71,10 @@ def test_replay_leaves_an_event_under_a_live_lease_alone_and_reports_unknown_ids
     lease_end = now() + timedelta(minutes=5)
     store(clean_db, "evt_busy", status="failed", attempts=2, locked_until=lease_end, locked_by="worker-1")
     store(clean_db, "evt_stale_lease", status="dead", attempts=8, locked_until=now() - timedelta(minutes=1))
-    with admin.connect(clean_db) as conn:
-        result = admin.replay(conn, event_ids=["evt_busy", "evt_stale_lease", "evt_nowhere"], where=admin.EventFilter())
+    with queries.connect(clean_db) as conn:
+        result = queries.replay(
+            conn, event_ids=["evt_busy", "evt_stale_lease", "evt_nowhere"], where=queries.EventFilter()
+        )
     assert result.replayed == [("stripe", "evt_stale_lease")]
     assert [(e.event_id, e.locked_by) for e in result.leased] == [("evt_busy", "worker-1")]
     assert result.unknown == ["evt_nowhere"]
@@ -83,9 +85,9 @@ def test_replay_leaves_an_event_under_a_live_lease_alone_and_reports_unknown_ids
 
 def test_replay_with_nothing_selected_sends_no_notification(clean_db: str) -> None:
     store(clean_db, "evt_done", status="done")
-    with psycopg.connect(clean_db, autocommit=True) as listener, admin.connect(clean_db) as conn:
+    with psycopg.connect(clean_db, autocommit=True) as listener, queries.connect(clean_db) as conn:
         listener.execute("LISTEN webhook_events")
-        result = admin.replay(conn, where=admin.EventFilter(status="dead"))
+        result = queries.replay(conn, where=queries.EventFilter(status="dead"))
         notifies = list(listener.notifies(timeout=0.5, stop_after=1))
     assert result.replayed == []
     assert notifies == []
@@ -96,10 +98,10 @@ def test_list_filters_and_orders_newest_first(clean_db: str) -> None:
     store(clean_db, "evt_b", status="dead", event_type="charge.failed", received_at=now() - timedelta(hours=1))
     store(clean_db, "evt_c", status="done")
     store(clean_db, "msg_d", provider="standard", status="dead")
-    with admin.connect(clean_db) as conn:
+    with queries.connect(clean_db) as conn:
 
         def ids(limit: int = 50, **where) -> list[str]:
-            return [e.event_id for e in admin.list_events(conn, admin.EventFilter(**where), limit=limit)]
+            return [e.event_id for e in queries.list_events(conn, queries.EventFilter(**where), limit=limit)]
 
         assert ids() == ["msg_d", "evt_c", "evt_b", "evt_a"]
         assert ids(status="dead") == ["msg_d", "evt_b", "evt_a"]
@@ -112,16 +114,16 @@ def test_list_filters_and_orders_newest_first(clean_db: str) -> None:
 def test_show_finds_by_event_id_or_row_id_and_reports_ambiguity(clean_db: str) -> None:
     store(clean_db, "evt_x", last_error="boom")
     store(clean_db, "evt_x", provider="standard")
-    with admin.connect(clean_db) as conn:
-        both = admin.find_events(conn, "evt_x")
+    with queries.connect(clean_db) as conn:
+        both = queries.find_events(conn, "evt_x")
         assert sorted(e.provider for e in both) == ["standard", "stripe"]
-        (stripe_event,) = admin.find_events(conn, "evt_x", provider="stripe")
+        (stripe_event,) = queries.find_events(conn, "evt_x", provider="stripe")
         assert stripe_event.payload == {"id": "evt_x", "type": "invoice.paid"}
         assert stripe_event.last_error == "boom"
-        (by_row,) = admin.find_events(conn, str(stripe_event.id))
+        (by_row,) = queries.find_events(conn, str(stripe_event.id))
         assert by_row == stripe_event
-        assert admin.find_events(conn, "evt_none") == []
-        assert admin.find_events(conn, "9" * 30) == []  # too large for a row id: only an event id
+        assert queries.find_events(conn, "evt_none") == []
+        assert queries.find_events(conn, "9" * 30) == []  # too large for a row id: only an event id
 
 
 def test_stats_counts_ages_and_rates(clean_db: str) -> None:
@@ -133,46 +135,46 @@ def test_stats_counts_ages_and_rates(clean_db: str) -> None:
     store(clean_db, "evt_d2", status="done", processed_at=now() - timedelta(minutes=30))
     store(clean_db, "evt_d3", status="done", processed_at=now() - timedelta(hours=3))
     store(clean_db, "evt_x", status="dead", processed_at=now() - timedelta(seconds=20))
-    with admin.connect(clean_db) as conn:
-        found = admin.stats(conn)
+    with queries.connect(clean_db) as conn:
+        found = queries.stats(conn)
     assert found.counts == {
         "standard": {"pending": 1},
         "stripe": {"pending": 2, "failed": 1, "done": 3, "dead": 1},
     }
-    assert [found.total(s) for s in admin.STATUSES] == [3, 1, 3, 1, 0]
+    assert [found.total(s) for s in queries.STATUSES] == [3, 1, 3, 1, 0]
     assert timedelta(minutes=10) <= found.oldest_pending < timedelta(minutes=11)
     assert (found.processed_last_minute, found.processed_last_hour) == (2, 3)
 
 
 def test_stats_without_pending_events_has_no_oldest_pending(clean_db: str) -> None:
-    with admin.connect(clean_db) as conn:
-        assert admin.stats(conn) == admin.Stats({}, None, 0, 0)
+    with queries.connect(clean_db) as conn:
+        assert queries.stats(conn) == queries.Stats({}, None, 0, 0)
     store(clean_db, "evt_d", status="done", processed_at=now() - timedelta(hours=2))
-    with admin.connect(clean_db) as conn:
-        assert admin.stats(conn) == admin.Stats({"stripe": {"done": 1}}, None, 0, 0)
+    with queries.connect(clean_db) as conn:
+        assert queries.stats(conn) == queries.Stats({"stripe": {"done": 1}}, None, 0, 0)
 
 
 def test_stats_backlog_age_counts_events_nobody_holds(clean_db: str) -> None:
     """A held event's next_attempt_at is the end of its lease: it is being worked on, not waiting."""
     lease_end = now() + timedelta(seconds=60)
     store(clean_db, "evt_held", locked_until=lease_end, next_attempt_at=lease_end)
-    with admin.connect(clean_db) as conn:
-        assert admin.stats(conn).oldest_pending is None
+    with queries.connect(clean_db) as conn:
+        assert queries.stats(conn).oldest_pending is None
     expired = now() - timedelta(minutes=5)
     store(clean_db, "evt_orphaned", locked_until=expired, next_attempt_at=expired)
-    with admin.connect(clean_db) as conn:
-        assert timedelta(minutes=5) <= admin.stats(conn).oldest_pending < timedelta(minutes=6)
+    with queries.connect(clean_db) as conn:
+        assert timedelta(minutes=5) <= queries.stats(conn).oldest_pending < timedelta(minutes=6)
 
 
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
     url = fresh_database(database_url, "admin_unmigrated")
     expected = r"0001_webhook_events, 0002_processing: run `webhook-server migrate`"
-    with pytest.raises(admin.SchemaNotReady, match=expected), admin.connect(url):
+    with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):
         pass
     with psycopg.connect(url, autocommit=True) as conn:  # only the first migration applied
         conn.execute("CREATE TABLE webhook_schema_migrations (version integer PRIMARY KEY, name text)")
         conn.execute("INSERT INTO webhook_schema_migrations VALUES (1, 'webhook_events')")
-    with pytest.raises(admin.SchemaNotReady, match=r"lacks migrations 0002_processing:"), admin.connect(url):
+    with pytest.raises(queries.SchemaNotReady, match=r"lacks migrations 0002_processing:"), queries.connect(url):
         pass
 
 
@@ -181,7 +183,7 @@ def test_an_unreachable_database_fails_within_the_bound(database_url: str) -> No
     started = time.monotonic()
     with (
         pytest.raises(DatabaseUnavailable, match="is Postgres up and DATABASE_URL right"),
-        admin.connect(url, timeout=2),
+        queries.connect(url, timeout=2),
     ):
         pass
     assert time.monotonic() - started < 10

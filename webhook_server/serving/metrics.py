@@ -16,8 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from webhook_server.lifecycle import DRAINING
-from webhook_server.metrics_dir import MULTIPROC_ENV
+from webhook_server.serving.drain import DRAINING
+from webhook_server.serving.metrics_dir import MULTIPROC_ENV
 
 REQUESTS = Counter("webhook_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"])
 INGEST_SECONDS = Histogram(

@@ -33,7 +33,7 @@ from typing import Any
 from gunicorn.http.errors import InvalidHeader, UnsupportedTransferCoding
 from gunicorn.workers import gthread
 
-from webhook_server import metrics
+from webhook_server.serving import metrics
 
 logger = logging.getLogger(__name__)
 

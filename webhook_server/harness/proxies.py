@@ -20,14 +20,15 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import REPO_ROOT
-from webhook_server.haproxy import RuntimeAPI
-from webhook_server.localdb import free_port
+from webhook_server.deploy.haproxy import RuntimeAPI
+from webhook_server.dev.localdb import free_port
 
 NGINX = "/usr/sbin/nginx"
 HAPROXY = "/usr/sbin/haproxy"
-SHIPPED_NGINX = REPO_ROOT / "deploy" / "nginx" / "webhook-server.conf"
-SHIPPED_HAPROXY = REPO_ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+# The shipped configurations live in the checkout (deploy/), beside the package.
+CHECKOUT = Path(__file__).resolve().parents[2]
+SHIPPED_NGINX = CHECKOUT / "deploy" / "nginx" / "webhook-server.conf"
+SHIPPED_HAPROXY = CHECKOUT / "deploy" / "haproxy" / "haproxy.cfg"
 HAPROXY_BACKEND = "webhook_server"
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -66,7 +67,9 @@ class ConfigDrift(AssertionError):
 
 def _replace_once(text: str, old: str, new: str, source: Path) -> str:
     if text.count(old) != 1:
-        raise ConfigDrift(f"{source}: expected {old!r} exactly once; update tests/deploy/proxies.py with the config")
+        raise ConfigDrift(
+            f"{source}: expected {old!r} exactly once; update webhook_server/harness/proxies.py with the config"
+        )
     return text.replace(old, new)
 
 
@@ -80,7 +83,9 @@ def _replace_servers(
     """Put one server line per port where the shipped server lines were, with the first one's options."""
     first = pattern.search(text)
     if first is None:
-        raise ConfigDrift(f"{source}: no server lines matching {pattern.pattern!r}; update tests/deploy/proxies.py")
+        raise ConfigDrift(
+            f"{source}: no server lines matching {pattern.pattern!r}; update webhook_server/harness/proxies.py"
+        )
     servers = iter(["".join(line(first, number, port) for number, port in enumerate(ports, start=1))])
     return pattern.sub(lambda _: next(servers, ""), text)
 

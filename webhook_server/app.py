@@ -1,0 +1,30 @@
+"""The app factory: the request path's routes, error handlers and metrics on one Flask app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webhook_server import errors_http, health, providers, webhooks
+from webhook_server.inbox import Inbox
+from webhook_server.receiver import EXTENSION_KEY, Receiver
+from webhook_server.serving import metrics
+from webhook_server.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app; settings come from the environment unless given."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    # Werkzeug answers 413 from Content-Length before reading, and cuts chunked bodies at this
+    # limit without an error: one byte over ours tells a body at the limit from a longer one.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
+    app.extensions[EXTENSION_KEY] = Receiver(
+        settings=settings,
+        inbox=Inbox(settings.database_url, timeout=settings.db_timeout),
+        providers=providers.configured(settings),
+    )
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    errors_http.init_app(app)
+    metrics.init_app(app)
+    return app

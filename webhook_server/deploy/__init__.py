@@ -1,0 +1,1 @@
+"""The rolling deploy (scripts/rolling-deploy) and the HAProxy runtime API it drives."""

@@ -1,0 +1,1 @@
+"""What `webhook-server dev` and `send` use: a local Postgres, signed samples, logging handlers."""

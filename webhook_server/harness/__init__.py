@@ -1,0 +1,1 @@
+"""Real processes (gunicorn, nginx, HAProxy, socket activation, signed load) for proofs, benchmarks and tests."""

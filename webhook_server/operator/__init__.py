@@ -1,0 +1,1 @@
+"""The operator commands (events, replay, stats, reconcile): their queries and their output."""
