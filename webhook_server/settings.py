@@ -13,12 +13,14 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from webhook_server import endpoints_file
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
+from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
 # and exit; measured at about 0.1 s on a busy 2-core machine, so 1 s leaves room.
@@ -153,6 +155,9 @@ def _check_base64_key(secret: str) -> None:
         )
 
 
+_DEFAULT_RETENTION = parse_retention(DEFAULT_RETENTION)
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     """What ``webhook-server worker`` reads from the environment; no provider secret needed.
@@ -173,6 +178,8 @@ class WorkerSettings:
     lease_seconds: float = 60.0
     shutdown_cap: float = 10.0
     db_timeout: float = 5.0
+    # Finished events older than this are deleted by the worker's pruner; None keeps them all.
+    retention: timedelta | None = _DEFAULT_RETENTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -198,6 +205,7 @@ class WorkerSettings:
             lease_seconds=env.number("WEBHOOK_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            retention=_retention(env),
         )
         if settings.retry_cap < settings.retry_base:
             raise ConfigError(
@@ -212,3 +220,13 @@ class WorkerSettings:
                 f"WEBHOOK_DB_TIMEOUT={settings.db_timeout:g} s; make it more than 3 times the timeout",
             )
         return settings
+
+
+def _retention(env: Env) -> timedelta | None:
+    raw = env.text("WEBHOOK_RETENTION", DEFAULT_RETENTION)
+    try:
+        return parse_retention(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            "WEBHOOK_RETENTION", f"{exc}: how long finished events are kept (default {DEFAULT_RETENTION})"
+        ) from None

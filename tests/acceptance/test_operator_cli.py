@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -105,6 +106,25 @@ def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:
     assert nothing.returncode == 2 and "EVENT_ID… or --status dead" in nothing.stderr
 
 
+def test_prune_deletes_old_finished_events_and_says_how_many(clean_db: str) -> None:
+    old = datetime.now(UTC) - timedelta(days=31)
+    for status in ("done", "skipped", "dead", "failed", "pending"):
+        store(clean_db, stripe_event(event_id=f"evt_old_{status}"), status=status, received_at=old)
+    store(clean_db, stripe_event(event_id="evt_recent_done"), status="done")
+
+    pruned = cli("prune", "--older-than", "30d", database_url=clean_db)
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("deleted 2 events (done, skipped) received before ")
+    with_dead = json.loads(cli("prune", "--status", "dead", "--json", database_url=clean_db).stdout)
+    assert (with_dead["deleted"], with_dead["statuses"]) == (1, ["done", "skipped", "dead"])
+    with psycopg.connect(clean_db) as conn:
+        left = {row[0] for row in conn.execute("SELECT event_id FROM webhook_events")}
+    assert left == {"evt_old_failed", "evt_old_pending", "evt_recent_done"}
+
+    bad = cli("prune", "--older-than", "30", database_url=clean_db)
+    assert bad.returncode == 2 and "not a positive duration" in bad.stderr
+
+
 def test_reconcile_stripe_stores_the_missing_events_once(clean_db: str, fake_stripe: FakeStripe) -> None:
     events = [stripe_event(event_id=f"evt_api_{i:03d}") for i in range(120)]
     for event in events:
@@ -158,6 +178,7 @@ COMMANDS = [
     ("replay", "--status", "dead"),
     ("stats",),
     ("reconcile", "stripe"),
+    ("prune",),
 ]
 
 

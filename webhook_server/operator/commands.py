@@ -21,6 +21,7 @@ import stripe
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
 from webhook_server.operator import output, queries, reconcile
+from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -354,4 +355,44 @@ def reconcile_stripe(
         sys.exit(EXIT_FAILURE)
 
 
-OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
+@click.command("prune")
+@click.option(
+    "--older-than",
+    default=DEFAULT_RETENTION,
+    show_default=True,
+    help="Delete events received longer ago than this duration (12h, 30d, 2w).",
+)
+@click.option(
+    "--status",
+    "extra_statuses",
+    multiple=True,
+    type=click.Choice(["dead"]),
+    help="Also delete dead events (done and skipped ones always go; pending and failed never).",
+)
+@json_option
+@database_url_option
+def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: bool, database_url: str) -> None:
+    """Delete finished events: done and skipped (and dead with --status dead) received before then.
+
+    Pending and failed events, and events a worker holds, are never deleted. Deletes in batches
+    of short transactions, so ingest keeps going meanwhile; prints how many it deleted. The
+    worker does the same every hour with WEBHOOK_RETENTION (default 30d).
+    """
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    statuses = (*DEFAULT_STATUSES, *dict.fromkeys(extra_statuses))
+    before = datetime.now(UTC) - age
+    with database(database_url) as conn:
+        deleted = prune(conn, before=before, statuses=statuses)
+    if as_json:
+        output.echo_json({"deleted": deleted, "statuses": list(statuses), "received_before": before.isoformat()})
+        return
+    click.echo(
+        f"deleted {deleted} event{'' if deleted == 1 else 's'} ({', '.join(statuses)}) "
+        f"received before {output.utc(before)}"
+    )
+
+
+OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group, prune_command)

@@ -36,6 +36,7 @@ from webhook_server.errors import EXIT_STUCK
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
+from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class Worker:
         self._messages: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._pool = HandlerPool(settings.concurrency, settings.handler_timeout, self._messages)
         self._listener = _Listener(settings, self._messages)
+        self._pruner = Pruner(settings)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
         self._outcomes = _Outcomes()
@@ -112,6 +114,7 @@ class Worker:
             signal.signal(signum, self._on_signal)
         self._pool.start()
         self._listener.start()
+        self._pruner.start()
         logger.info(
             "worker %s started: %s handlers, %s threads, batches of %s",
             self.name,
@@ -330,6 +333,7 @@ class Worker:
             self._stop_deadline = min(self._stop_deadline, deadline)
             return
         self._stop_deadline = deadline
+        self._pruner.stop()
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
         self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
@@ -343,6 +347,7 @@ class Worker:
         if self._stop_deadline is None:  # leaving because handlers are stuck
             self._stop_deadline = time.monotonic()
             self._listener.stop()
+            self._pruner.stop()
             self._pool.take_queued()  # no thread starts them; they are held, given back below
         self._flush()
         self._release(list(self._held.values()))

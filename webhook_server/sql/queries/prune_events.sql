@@ -1,0 +1,15 @@
+-- Retention (`webhook-server prune`, the worker's pruner): delete one batch of finished events
+-- received before a cutoff, in their own short transaction. webhook_events_status_received_idx
+-- finds them; SKIP LOCKED passes over a row a replay or a worker holds right now (a concurrent
+-- replay makes it pending, so the status is checked again on the locked row before it goes).
+-- Tables that reference an event (its attempt history) delete their rows by ON DELETE CASCADE.
+WITH doomed AS (
+    SELECT id
+    FROM webhook_events
+    WHERE status = ANY(%(statuses)s::text[]) AND received_at < %(before)s
+    LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+)
+DELETE FROM webhook_events AS e
+USING doomed
+WHERE e.id = doomed.id AND e.status = ANY(%(statuses)s::text[])
