@@ -20,7 +20,7 @@ import stripe
 
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
-from webhook_server.operator import output, queries, reconcile
+from webhook_server.operator import output, queries, reconcile, reconcile_github
 from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -352,6 +352,88 @@ def reconcile_stripe(
         if result.refused:
             click.echo(f"refused by Postgres as jsonb, not stored: {', '.join(result.refused)}", err=True)
     if result.refused:
+        sys.exit(EXIT_FAILURE)
+
+
+@reconcile_group.command("github")
+@click.option("--repo", metavar="OWNER/NAME", help="The repository whose hook it is (or --org).")
+@click.option("--org", metavar="ORG", help="The organization whose hook it is (or --repo).")
+@click.option("--hook-id", type=click.IntRange(1), required=True, help="The hook's id (in its settings page's URL).")
+@click.option(
+    "--since",
+    type=Since(),
+    default="3d",
+    show_default=True,
+    help=f"Deliveries since then, at most 3 days back (what GitHub keeps): {SINCE_HELP}.",
+)
+@click.option("--dry-run", is_flag=True, help="List what is missing; ask for no redelivery.")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    default=reconcile_github.DEFAULT_MAX_WAIT_SECONDS,
+    show_default=True,
+    help="Longest rate-limit wait to sit out, in seconds; a longer one stops the run and says when to retry.",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    show_envvar=True,
+    help="A token with the hook's webhooks permission (read and write). Prefer the variable.",
+)
+@click.option(
+    "--api-base",
+    envvar="GITHUB_API_BASE",
+    show_envvar=True,
+    default=reconcile_github.DEFAULT_API_BASE,
+    show_default=True,
+    help="GitHub's API address (GitHub Enterprise Server: https://HOST/api/v3).",
+)
+@json_option
+@database_url_option
+def reconcile_github_command(
+    repo: str | None,
+    org: str | None,
+    hook_id: int,
+    since: datetime,
+    dry_run: bool,
+    max_wait: float,
+    token: str | None,
+    api_base: str,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Ask GitHub to redeliver each delivery of the hook that the inbox lacks, once.
+
+    Lists the hook's deliveries since --since and, for every delivery guid with no stored
+    github event, asks for one redelivery of its newest delivery; a stored guid is never
+    redelivered. The events then arrive as webhooks. Prints found, missing and requested.
+    """
+    if (repo is None) == (org is None):
+        raise click.UsageError("name the hook's owner: --repo OWNER/NAME or --org ORG (one of them)")
+    if repo is not None and repo.count("/") != 1:
+        raise click.BadParameter(f"{repo!r} is not OWNER/NAME", param_hint="--repo")
+    if not token:
+        raise click.UsageError("no GitHub token: set GITHUB_TOKEN (a token with the hook's webhooks permission)")
+    oldest = datetime.now(UTC) - reconcile_github.GITHUB_RETENTION
+    if since < oldest:
+        click.echo(f"note: GitHub keeps deliveries for 3 days; listing from {output.utc(oldest)}", err=True)
+        since = oldest
+    hook = reconcile_github.Hook(hook_id, repo=repo, org=org)
+    client = reconcile_github.GitHubClient(token, api_base=api_base, max_wait=max_wait)
+    try:
+        with database(database_url) as conn:
+            result = reconcile_github.reconcile_github(conn, client, hook, since=since, dry_run=dry_run)
+    finally:
+        client.close()
+    if as_json:
+        output.echo_json(result.as_dict())
+    else:
+        would = f" (dry run: would request {len(result.missing)})" if dry_run else ""
+        click.echo(f"found {result.found}, missing {len(result.missing)}, requested {len(result.requested)}{would}")
+        for guid in result.missing if dry_run else ():
+            click.echo(f"missing: {guid}")
+    if result.error:
+        click.echo(f"webhook-server: stopped early: {result.error}", err=True)
         sys.exit(EXIT_FAILURE)
 
 
