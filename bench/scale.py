@@ -123,7 +123,8 @@ def measure(url: str, rows: int, repeat: int) -> bool:
             seconds = timed(operation, repeat)
             within &= max(seconds) < queries.TIMEOUT_SECONDS
             print(f"| `{name}` | {min(seconds) * 1000:,.0f} ms | {max(seconds) * 1000:,.0f} ms | 15 s |")
-    print(f"\nstats said: {dict(found.counts)}")
+    estimated = f"estimated from a {found.sample_percent:.2g}% page sample" if found.estimated else "exact"
+    print(f"\nstats said: {dict(found.counts)} (done and skipped {estimated})")
     return within
 
 

@@ -20,8 +20,13 @@ from psycopg.rows import class_row
 from webhook_server import db, migrations, sql
 from webhook_server.errors import DatabaseUnavailable
 
-# Longest wait for the connection and for each statement (stats reads the whole table).
+# Longest wait for the connection and for each statement.
 TIMEOUT_SECONDS = 15.0
+# Above this many rows (the planner's estimate), stats estimates done and skipped from a sample
+# instead of counting them: an exact count reads every row, 0.5-0.7 s a million.
+EXACT_COUNT_ROWS = 1_000_000
+# About this many rows in that sample: a few per cent of error on counts in the millions.
+SAMPLE_ROWS = 100_000
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
 # What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
 REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
@@ -94,6 +99,10 @@ class Stats:
     oldest_pending: timedelta | None
     processed_last_minute: int
     processed_last_hour: int
+    # The statuses whose counts are estimates (done, skipped on a large table), and from what
+    # share of the table's pages.
+    estimated: tuple[str, ...] = ()
+    sample_percent: float | None = None
 
     def total(self, status: str) -> int:
         return sum(by_status.get(status, 0) for by_status in self.counts.values())
@@ -181,18 +190,33 @@ def replay(
     return ReplayResult(replayed, leased, unknown)
 
 
-def stats(conn: psycopg.Connection) -> Stats:
-    """Counts, the backlog's age and rates from one pass over the table."""
+def stats(
+    conn: psycopg.Connection, *, exact_count_rows: int = EXACT_COUNT_ROWS, sample_rows: int = SAMPLE_ROWS
+) -> Stats:
+    """Counts, the backlog's age and rates, each from an index except done and skipped.
+
+    Those two are counted exactly while the table has at most ``exact_count_rows`` rows; beyond,
+    they are estimated from a sample of about ``sample_rows`` and listed in ``Stats.estimated``.
+    """
     counts: dict[str, dict[str, int]] = {}
     waits: list[timedelta] = []
-    last_minute = last_hour = 0
-    for provider, status, events, pending_for, minute, hour in conn.execute(sql.query("event_stats")):
+    for provider, status, events, pending_for in conn.execute(sql.query("stats_unfinished")):
         counts.setdefault(provider, {})[status] = events
         if pending_for is not None:
             waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
-        last_minute += minute
-        last_hour += hour
-    return Stats(counts, max(waits, default=None), last_minute, last_hour)
+    rows = conn.execute(sql.query("estimated_rows")).fetchone()[0]
+    percent = None
+    if rows <= exact_count_rows:
+        finished = conn.execute(sql.query("stats_finished")).fetchall()
+    else:
+        percent = min(100.0, 100.0 * sample_rows / rows)
+        sampled = conn.execute(sql.query("stats_sampled"), {"percent": percent}).fetchall()
+        finished = [(provider, status, round(events * 100 / percent)) for provider, status, events in sampled]
+    for provider, status, events in finished:
+        counts.setdefault(provider, {})[status] = events
+    last_minute, last_hour = conn.execute(sql.query("stats_processed")).fetchone()
+    estimated = () if percent is None else ("done", "skipped")
+    return Stats(counts, max(waits, default=None), last_minute, last_hour, estimated, percent)
 
 
 def _first_line(exc: BaseException) -> str:
