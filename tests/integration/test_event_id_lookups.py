@@ -18,13 +18,17 @@ ONE_ID = "evt_lookup_0012345"
 
 @pytest.fixture
 def many_events(clean_db: str) -> str:
-    """Enough rows, with fresh planner statistics, that a whole-table read would cost a real plan."""
+    """Enough rows, received a second apart, mostly done, with fresh planner statistics, that a
+    whole-table read would cost a real plan."""
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO webhook_events (provider, event_id, event_type, payload, status) "
+            "INSERT INTO webhook_events (provider, event_id, event_type, payload, status, received_at, processed_at) "
             "SELECT CASE WHEN n %% 2 = 0 THEN 'stripe' ELSE 'github' END, 'evt_lookup_' || lpad(n::text, 7, '0'), "
-            "'invoice.paid', jsonb_build_object('n', n), 'done' FROM generate_series(1, %s) AS n",
-            (ROWS,),
+            "'invoice.paid', jsonb_build_object('n', n), "
+            "CASE WHEN n %% 100 = 0 THEN 'dead' WHEN n %% 10 = 0 THEN 'skipped' ELSE 'done' END, "
+            "now() - make_interval(secs => %s - n), now() - make_interval(secs => %s - n) "
+            "FROM generate_series(1, %s) AS n",
+            (ROWS, ROWS, ROWS),
         )
         conn.execute("ANALYZE webhook_events")
     return clean_db
@@ -42,6 +46,15 @@ QUERIES = {
         "since": None,
     },
     "stored_event_ids": {"provider": "github", "event_ids": [ONE_ID]},
+    # `events list`: the newest of each status from the status index, never a sort of the table.
+    "list_events": {
+        "statuses": ["pending", "failed", "done", "dead", "skipped"],
+        "status": None,
+        "provider": None,
+        "event_type": None,
+        "since": None,
+        "limit": 50,
+    },
     # `stats`: only done and skipped may be read whole, and only on a small table.
     "stats_unfinished": {},
     "stats_processed": {},

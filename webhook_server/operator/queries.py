@@ -25,8 +25,9 @@ TIMEOUT_SECONDS = 15.0
 # Above this many rows (the planner's estimate), stats estimates done and skipped from a sample
 # instead of counting them: an exact count reads every row, 0.5-0.7 s a million.
 EXACT_COUNT_ROWS = 1_000_000
-# About this many rows in that sample: a few per cent of error on counts in the millions.
-SAMPLE_ROWS = 100_000
+# About this many rows in that sample, about 1,500 random page reads (0.3-0.6 s from disk at 10 M
+# rows, measured); the error on a count in the millions is then about 3 %.
+SAMPLE_ROWS = 30_000
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
 # What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
 REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
@@ -142,7 +143,8 @@ def missing_migrations(conn: psycopg.Connection) -> list[str]:
 def list_events(conn: psycopg.Connection, where: EventFilter, *, limit: int) -> list[EventSummary]:
     """The newest events matching ``where``, at most ``limit``."""
     with conn.cursor(row_factory=class_row(EventSummary)) as cur:
-        return cur.execute(sql.query("list_events"), {**where.params(), "limit": limit}).fetchall()
+        params = {**where.params(), "statuses": list(STATUSES), "limit": limit}
+        return cur.execute(sql.query("list_events"), params).fetchall()
 
 
 def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = None) -> list[EventDetail]:

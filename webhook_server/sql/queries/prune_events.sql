@@ -1,7 +1,7 @@
 -- Retention (`webhook-server prune`, the worker's pruner): delete one batch of finished events
 -- received before a cutoff, in their own short transaction. webhook_events_status_received_idx
--- finds them; SKIP LOCKED passes over a row a replay or a worker holds right now (a concurrent
--- replay makes it pending, so the status is checked again on the locked row before it goes).
+-- finds them; SKIP LOCKED passes over a row another transaction is changing (a replay, another
+-- pruner) instead of waiting, and a row a replay just made pending no longer matches the status.
 -- Tables that reference an event (its attempt history) delete their rows by ON DELETE CASCADE.
 WITH doomed AS (
     SELECT id
