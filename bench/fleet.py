@@ -10,6 +10,11 @@ on); three wrks, one per instance, post signed Stripe deliveries with new ids at
 script: trigger on, off, on, off (``ALTER TABLE … DISABLE TRIGGER`` between them). At the end
 every acknowledged delivery must be stored.
 
+During each run a thread samples ``pg_stat_activity`` every 10 ms: of the instances' backends
+caught inside a statement, the share waiting on the NOTIFY lock (``Lock: object``, the
+database-wide lock a notifying commit holds) and on the WAL flush says whether the trigger
+serialises the fleet's commits.
+
     .venv/bin/python bench/fleet.py [--duration 15] [--connections 16] [--rounds 2]
 
 Exit status: 0 when the runs completed, 1 when a run got non-2xx answers or socket errors or an
@@ -24,6 +29,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +55,42 @@ from webhook_server.migrations import migrate
 INSTANCES = 3
 # A generous bound on one instance's rate, for how many deliveries to sign per run.
 RATE_BOUND = 3000
+SAMPLE_SECONDS = 0.01
+# What a backend of an instance is doing, as pg_stat_activity says ("CPU" when it waits on nothing).
+SAMPLE_ACTIVITY = """
+SELECT coalesce(wait_event_type || ': ' || wait_event, 'CPU')
+FROM pg_stat_activity
+WHERE application_name = 'webhook-server' AND state = 'active' AND pid <> pg_backend_pid()
+"""
+# The NOTIFY lock, and the waits of a commit's WAL flush.
+NOTIFY_LOCK = "Lock: object"
+WAL_WAITS = ("IO: WALSync", "IO: WALWrite", "LWLock: WALWrite")
+
+
+class WaitSampler:
+    """A thread that counts what the instances' busy backends wait on, until stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.waits: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wait-sampler", daemon=True)
+
+    def __enter__(self) -> WaitSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def share(self, *events: str) -> float:
+        return sum(self.waits[event] for event in events) / max(1, sum(self.waits.values()))
+
+    def _run(self) -> None:
+        with db.connect(self.url) as conn:
+            while not self._stop.wait(SAMPLE_SECONDS):
+                self.waits.update(event for (event,) in conn.execute(SAMPLE_ACTIVITY))
 
 
 @dataclass(frozen=True)
@@ -55,6 +98,7 @@ class FleetRun:
     notify: bool
     runs: list[Run]
     cpu: dict[str, float]
+    waits: WaitSampler
 
     @property
     def seconds(self) -> float:
@@ -117,8 +161,9 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
                 for notify in (True, False):
                     set_trigger(url, enabled=notify)
                     say(f"round {round_number + 1}: NOTIFY trigger {'on' if notify else 'off'}, {args.duration} s")
-                    runs, cpu = fleet.load(args.duration)
-                    results.append(FleetRun(notify, runs, cpu))
+                    with WaitSampler(url) as waits:
+                        runs, cpu = fleet.load(args.duration)
+                    results.append(FleetRun(notify, runs, cpu, waits))
             set_trigger(url, enabled=True)
         finally:
             for server in servers:
@@ -132,17 +177,25 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
     )
     print(
         "| NOTIFY trigger | fleet req/s | per instance | worst p50 ms | worst p99 ms | Postgres CPU µs/req "
-        "| other load |"
+        "| busy backends on the NOTIFY lock | on the WAL flush | other load |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for result in results:
         requests = sum(run.requests for run in result.runs)
         print(
             f"| {'on' if result.notify else 'off'} | {result.rps:,.0f} | "
             f"{' / '.join(f'{run.rps:,.0f}' for run in result.runs)} | "
             f"{max(run.p50_ms for run in result.runs):.1f} | {max(run.p99_ms for run in result.runs):.1f} | "
-            f"{result.cpu['postgres'] / requests * 1e6:.0f} | {result.cpu['other'] / result.seconds:.2f} |"
+            f"{result.cpu['postgres'] / requests * 1e6:.0f} | {result.waits.share(NOTIFY_LOCK):.0%} | "
+            f"{result.waits.share(*WAL_WAITS):.0%} | {result.cpu['other'] / result.seconds:.2f} |"
         )
+    print("waits of the busy backends, all runs:")
+    for result in results:
+        common = ", ".join(
+            f"{event} {count / sum(result.waits.waits.values()):.0%}"
+            for event, count in result.waits.waits.most_common(5)
+        )
+        print(f"  trigger {'on' if result.notify else 'off'}: {common}")
     every_run = [run for bench in benches for run in bench.post_runs]
     acknowledged = sum(run.ok - run.duplicates for run in every_run)
     in_flight = sum(run.sent - run.answered for run in every_run)
