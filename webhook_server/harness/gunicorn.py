@@ -111,6 +111,19 @@ class GunicornServer:
 
         return wait_for(ready_pids, BOOT_TIMEOUT_SECONDS, lambda: f"{count} workers ready:\n{self.log()}")
 
+    def worker_pids(self) -> set[int]:
+        """The master's live children, read from /proc (a worker that exited but is not reaped yet
+        is a zombie and left out)."""
+        pids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if fields[0] != "Z" and int(fields[1]) == self.process.pid:
+                pids.add(int(stat.parent.name))
+        return pids
+
     def send_signal(self, signum: int) -> float:
         """Signal the master; return the monotonic time it was sent."""
         sent = time.monotonic()
