@@ -119,6 +119,7 @@ def test_a_valid_change_on_sighup_replaces_the_workers_without_a_failed_delivery
     assert_each_acknowledged_event_stored_once(load.ledger, clean_db)
     assert deliver_generic(server, "beta").status_code == 200
     assert deliver_generic(server, "acme").status_code == 200
+    assert requests.get(server.url("/health"), timeout=5).status_code == 200  # the old workers' stop is no drain
 
 
 def events_total(server: GunicornServer) -> float:
