@@ -105,18 +105,13 @@ def standard_headers(body: bytes, secret: str, *, message_id: str, timestamp: in
     reference library, whose ``sign`` takes a datetime: tests sign timestamps no datetime holds."""
     stamp = int(time.time()) if timestamp is None else timestamp
     key = base64.b64decode(secret.removeprefix("whsec_") + "==")
-    digest = hmac.new(key, b"%s.%d.%s" % (message_id.encode(), stamp, body), "sha256").digest()
-    return {
-        **JSON,
-        "webhook-id": message_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-    }
+    signature = hmac_signature(key, b"%s.%d.%s" % (message_id.encode(), stamp, body), "sha256", "base64")
+    return {**JSON, "webhook-id": message_id, "webhook-timestamp": str(stamp), "webhook-signature": f"v1,{signature}"}
 
 
-def hmac_signature(secret: str, message: bytes, algorithm: str, encoding: str) -> str:
+def hmac_signature(secret: str | bytes, message: bytes, algorithm: str, encoding: str) -> str:
     """HMAC(secret, message) in hex or base64: the recipe of the senders that publish no signer."""
-    digest = hmac.new(secret.encode(), message, algorithm).digest()
+    digest = hmac.new(secret.encode() if isinstance(secret, str) else secret, message, algorithm).digest()
     return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
 
 
