@@ -12,8 +12,8 @@ import pytest
 from tests.acceptance.test_cli import CLI
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
+from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
 

@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.harness.proxies import (

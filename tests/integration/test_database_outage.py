@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import Headers
 
+from tests import signers
 from webhook_server import endpoints_file
 from webhook_server.errors import ConfigError
 from webhook_server.providers import Rejected
@@ -47,8 +47,10 @@ def endpoints(tmp_path: Path) -> dict[str, GenericProvider]:
 
 
 def acme_headers(body: bytes, secret: str = "acme-new") -> Headers:
-    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode()
-    return Headers({"X-Acme-Signature": f"v1={digest}", "X-Acme-Event": "payment.done"})
+    signature = signers.generic(
+        body, secret, header="X-Acme-Signature", algorithm="sha512", encoding="base64", prefix="v1="
+    )
+    return Headers({**signature, "X-Acme-Event": "payment.done"})
 
 
 def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> None:
@@ -83,7 +85,7 @@ def test_both_secrets_verify_during_a_rotation(endpoints: dict[str, GenericProvi
 
 
 def test_without_an_id_source_the_body_hash_is_the_id(endpoints: dict[str, GenericProvider]) -> None:
-    headers = Headers({"X-Signature": hmac.new(b"plain", BODY, hashlib.sha256).hexdigest()})
+    headers = Headers(signers.generic(BODY, "plain", header="X-Signature"))
     verified = endpoints["plain"].verify(BODY, headers)
     assert verified.event_id == "sha256:" + hashlib.sha256(BODY).hexdigest()
     assert verified.event_type == "plain"

@@ -19,10 +19,10 @@ from tests.worker.conftest import (
     create_runs_table,
     insert_events,
     query,
-    wait_for,
 )
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
+from webhook_server.harness.polling import wait_for
 from webhook_server.migrations import migrate
 
 CAP_SECONDS = 4.0
