@@ -45,6 +45,8 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         )
         assert settings["KillMode"] == "mixed", name
         assert int(settings["TimeoutStopSec"]) > 10, name  # above WEBHOOK_SHUTDOWN_CAP
+        # The process checks its cap against the unit's timeout, which it can only read from here.
+        assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}", name
         assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
@@ -58,5 +60,6 @@ def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_he
     )
     assert settings["ExecStart"].endswith("/.venv/bin/webhook-server worker")
     assert int(settings["TimeoutStopSec"]) > 10  # above WEBHOOK_SHUTDOWN_CAP
+    assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}"
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error

@@ -85,6 +85,10 @@ def test_an_idle_worker_stops_at_once(start_worker: Callable[..., WorkerProcess]
         ),
         ({"WEBHOOK_HANDLER_MODULES": ""}, "WEBHOOK_HANDLER_MODULES: not set"),
         ({"WEBHOOK_RETRY_CAP": "0.1"}, "WEBHOOK_RETRY_CAP: 0.1 s is below WEBHOOK_RETRY_BASE"),
+        (
+            {"INVOCATION_ID": "0" * 32, "WEBHOOK_SYSTEMD_TIMEOUT_STOP": "15", "WEBHOOK_SHUTDOWN_CAP": "20"},
+            "WEBHOOK_SHUTDOWN_CAP: 20 s does not end 1 s before the unit's TimeoutStopSec=15",
+        ),
     ],
 )
 def test_a_bad_configuration_stops_the_start_with_a_clear_error(env: dict[str, str], expected: str) -> None:
