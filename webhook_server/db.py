@@ -17,15 +17,16 @@ KEEPALIVE_INTERVAL_SECONDS = 10
 KEEPALIVE_COUNT = 3
 
 
-def connection_kwargs(timeout: float) -> dict[str, Any]:
-    """Connection parameters that bound each way a query can stall.
+def connection_kwargs(timeout: float, statement_timeout: float | None = None) -> dict[str, Any]:
+    """Connection parameters that bound each way a query can stall; statements get ``timeout``
+    too unless ``statement_timeout`` says otherwise.
 
     ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
     connection whose host vanished without a reset while data is unacknowledged, keepalives
     one that sits idle (both ignored on unix sockets); libpq's ``connect_timeout`` has a floor
     of 2 s, and connecting happens in the pool's background workers, off the request path.
     """
-    milliseconds = max(1, int(timeout * 1000))
+    milliseconds = _milliseconds(timeout)
     return {
         "autocommit": True,
         "application_name": "webhook-server",
@@ -35,7 +36,7 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
         "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
         "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
         "keepalives_count": KEEPALIVE_COUNT,
-        "options": f"-c statement_timeout={milliseconds}",
+        "options": f"-c statement_timeout={_milliseconds(timeout if statement_timeout is None else statement_timeout)}",
     }
 
 
@@ -63,6 +64,10 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
     return pool
 
 
-def connect(database_url: str, *, timeout: float = 10.0) -> psycopg.Connection:
-    """One connection for a command (migrate, send, tests), with the same bounds as the pool's."""
-    return psycopg.connect(database_url, **connection_kwargs(timeout))
+def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
+    """One connection for a command (migrate, send, tests) or a worker, with the same bounds as the pool's."""
+    return psycopg.connect(database_url, **connection_kwargs(timeout, statement_timeout))
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

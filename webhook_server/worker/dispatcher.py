@@ -95,6 +95,8 @@ class Worker:
         self._listener = _Listener(settings, self._messages)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
+        # Held events the stop took off the threads' queue: given back once the database takes them.
+        self._unstarted: list[Job] = []
         self._outcomes = _Outcomes()
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
@@ -138,6 +140,8 @@ class Worker:
             if self._stop_deadline is None:
                 self._renew_leases(now)
                 self._claim(now)
+            else:
+                self._give_back_unstarted()
         self._shut_down()
         return exit_code
 
@@ -149,7 +153,7 @@ class Worker:
         """
         now = time.monotonic()
         database_work = [now + self.settings.poll_interval]
-        if self._outcomes:
+        if self._outcomes or self._unstarted:
             database_work.append(now)
         if self._stop_deadline is None:
             database_work.append(self._next_poll)
@@ -313,14 +317,24 @@ class Worker:
         if renewed is not None:
             self._next_renewal = now + self.settings.lease_seconds / 3
 
-    def _release(self, jobs: list[Job]) -> None:
-        """Give ``jobs`` back to the table: due now, their attempt not counted."""
+    def _release(self, jobs: list[Job]) -> bool:
+        """Give ``jobs`` back to the table: due now, their attempt not counted.
+
+        They stay held until the statement succeeds, so a failure leaves them to the next try.
+        """
+        if not jobs:
+            return True
+        params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
+        if self._execute("release_events", params) is None:
+            return False
         for job in jobs:
             self._held.pop(job.id, None)
-        if jobs:
-            params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
-            if self._execute("release_events", params) is not None:
-                logger.info("gave back %s events for other workers", len(jobs))
+        logger.info("gave back %s events for other workers", len(jobs))
+        return True
+
+    def _give_back_unstarted(self) -> None:
+        if self._unstarted and self._release(self._unstarted):
+            self._unstarted = []
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -332,12 +346,13 @@ class Worker:
         self._stop_deadline = deadline
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
-        self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
+        if self._conn is not None and not self._conn.closed:
+            self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
         self._listener.stop()
-        queued = self._pool.take_queued()
+        self._unstarted = self._pool.take_queued()
         self._pool.stop()
         self._flush()
-        self._release(queued)
+        self._give_back_unstarted()
 
     def _shut_down(self) -> None:
         if self._stop_deadline is None:  # leaving because handlers are stuck
@@ -353,15 +368,23 @@ class Worker:
     # -- the database ------------------------------------------------------------------------
 
     def _execute(self, name: str, params: dict[str, object]) -> psycopg.Cursor | None:
-        """Run a named query; on failure log it, back off, and return None."""
+        """Run a named query; on failure log it, back off, and return None.
+
+        Once stopping, every write is tried at once whatever the backoff: the last outcomes and
+        give-backs are worth one more try, and waiting would only let the cap run out. The
+        dispatcher's sleep still honours the backoff, so a stop during an outage does not spin.
+        """
         now = time.monotonic()
-        if now < self._db_retry_at:
+        if now < self._db_retry_at and self._stop_deadline is None:
             return None
         try:
             if self._conn is None or self._conn.closed:
                 if self._stop_deadline is not None and self._stop_deadline - now < _connect_seconds(self.settings):
-                    return None  # no time left to connect within the cap; the leases will run out
-                self._conn = db.connect(self.settings.database_url, timeout=self.settings.db_timeout)
+                    # No time left to connect within the cap; the leases will run out. Nothing
+                    # to wake up for but handlers finishing and the deadline.
+                    self._db_retry_at = max(self._db_retry_at, self._stop_deadline)
+                    return None
+                self._conn = self._connect()
             cursor = self._conn.execute(sql.query(name), params)
         except pg_errors.UndefinedTable:
             self._database_failed(name, "table webhook_events does not exist; run `webhook-server migrate`")
@@ -373,6 +396,15 @@ class Worker:
             logger.info("database is back")
         self._db_backoff.reset()
         return cursor
+
+    def _connect(self) -> psycopg.Connection:
+        """A connection for the dispatcher; one made during the stop gets the stop's statement limit."""
+        stopping = self._stop_deadline is not None
+        return db.connect(
+            self.settings.database_url,
+            timeout=self.settings.db_timeout,
+            statement_timeout=STOP_STATEMENT_SECONDS if stopping else None,
+        )
 
     def _database_failed(self, query: str, problem: str) -> None:
         wait = self._db_backoff.failed()
