@@ -196,6 +196,8 @@ class WorkerSettings:
     lease_seconds: float = 60.0
     shutdown_cap: float = 10.0
     db_timeout: float = 5.0
+    # Where the worker's own /metrics listens; None: no endpoint.
+    metrics_bind: tuple[str, int] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -221,6 +223,7 @@ class WorkerSettings:
             lease_seconds=env.number("WEBHOOK_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            metrics_bind=env.address("WEBHOOK_WORKER_METRICS_BIND"),
         )
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.retry_cap < settings.retry_base:

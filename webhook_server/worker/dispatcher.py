@@ -32,9 +32,10 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from webhook_server import db, sql
-from webhook_server.errors import EXIT_STUCK
+from webhook_server.errors import EXIT_STUCK, ConfigError
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
+from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.retries import describe_error, retry_delay
 
@@ -105,6 +106,23 @@ class Worker:
         self._next_poll = 0.0
         self._next_renewal = 0.0
         self._stop_deadline: float | None = None
+        self.metrics = metrics.WorkerMetrics(registry.providers())
+        self._next_backlog_check: float | None = None  # None: no metrics endpoint, nobody reads it
+
+    def serve_metrics(self) -> None:
+        """Start the Prometheus endpoint when WEBHOOK_WORKER_METRICS_BIND is set; ConfigError if taken."""
+        if self.settings.metrics_bind is None:
+            return
+        host, port = self.settings.metrics_bind
+        try:
+            port = metrics.serve(host, port, self.metrics)
+        except OSError as exc:
+            raise ConfigError(
+                "WEBHOOK_WORKER_METRICS_BIND",
+                f"cannot listen on {host}:{port} ({exc.strerror}); give each worker on a host its own port",
+            ) from None
+        self._next_backlog_check = 0.0
+        logger.info("metrics on http://%s:%s/metrics", host, port)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -125,6 +143,7 @@ class Worker:
         exit_code = 0
         while self._stop_deadline is None or (self._held and time.monotonic() < self._stop_deadline):
             self._receive(self._wait_seconds())
+            self.metrics.beat()
             now = time.monotonic()
             for job in self._pool.expire(now):
                 self._timed_out(job)
@@ -140,6 +159,7 @@ class Worker:
             if self._stop_deadline is None:
                 self._renew_leases(now)
                 self._claim(now)
+                self._measure_backlog(now)
             else:
                 self._give_back_unstarted()
         self._shut_down()
@@ -199,6 +219,7 @@ class Worker:
             return  # given back or timed out before it finished
         if finished.error is None:
             self._outcomes.add(job.id, job.attempt, "done")
+            self.metrics.outcome(job.event.provider, "done")
         else:
             self._failed(job, describe_error(finished.error))
 
@@ -222,6 +243,7 @@ class Worker:
                 error.splitlines()[0],
             )
             self._outcomes.add(job.id, job.attempt, "dead", error)
+            self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
         logger.warning(
@@ -235,6 +257,7 @@ class Worker:
             error.splitlines()[0],
         )
         self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+        self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
         """Write every outcome gathered so far in one statement; keep them if the database is down."""
@@ -298,14 +321,38 @@ class Worker:
                     event_id,
                     event_type,
                 )
+                self.metrics.outcome(provider, "dead")
                 continue
             handler = lookup(provider, event_type)
             if handler is None:
                 self._outcomes.add(row_id, attempt, "skipped")
+                self._skipped(provider, event_type)
                 continue
             job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
             self._held[row_id] = job
             self._pool.submit(job)
+
+    def _skipped(self, provider: str, event_type: str) -> None:
+        """Count it; log the first of each type, so that a worker that lacks a handler (an old
+        version during a rollout, a module left out) says so once, not once per event."""
+        if self.metrics.skipped(provider, event_type):
+            logger.warning(
+                "%s events of type %s are skipped: no handler in %s takes them "
+                "(an older worker during a rollout? `webhook-server replay --status skipped` runs them later)",
+                provider,
+                event_type,
+                ", ".join(self.settings.handler_modules),
+                extra={"provider": provider, "event_type": event_type},
+            )
+
+    def _measure_backlog(self, now: float) -> None:
+        """For the metrics endpoint: the oldest due event's wait, at most once a poll interval."""
+        if self._next_backlog_check is None or now < self._next_backlog_check:
+            return
+        measured = self._execute("oldest_due", {})
+        if measured is not None:
+            self.metrics.oldest_due(measured.fetchone()[0])
+            self._next_backlog_check = now + self.settings.poll_interval
 
     def _renew_leases(self, now: float) -> None:
         if not self._held or now < self._next_renewal:
