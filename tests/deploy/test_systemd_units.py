@@ -15,11 +15,12 @@ UNITS = REPO_ROOT / "deploy" / "systemd"
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    (tmp_path / "env").write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
+    for env_file in ("server.env", "worker.env"):
+        (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
-    for unit in sorted(UNITS.iterdir()):
+    for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
         text = unit.read_text().replace("/opt/webhook-server", str(REPO_ROOT))
-        text = text.replace("/etc/webhook-server/env", str(tmp_path / "env"))
+        text = text.replace("/etc/webhook-server/", f"{tmp_path}/")
         target = tmp_path / unit.name.replace("@.", "@8001.")
         target.write_text(text)
         rendered.append(target)
