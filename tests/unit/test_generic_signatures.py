@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,8 @@ def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> 
     assert (acme.name, acme.algorithm, acme.encoding, acme.prefix) == ("acme", "sha512", "base64", "v1=")
     assert acme.secrets == ("hidden-1", "hidden-2")
     assert (acme.event_id, acme.event_type) == (
-        endpoints_file.Source("json", "data.id"),
-        endpoints_file.Source("header", "X-Acme-Event"),
+        (endpoints_file.Source("json", "data.id"),),
+        (endpoints_file.Source("header", "X-Acme-Event"),),
     )
     assert (plain.algorithm, plain.encoding, plain.prefix, plain.event_id, plain.event_type) == (
         "sha256",
@@ -173,3 +174,57 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         endpoints_file.load(tmp_path / "nope.toml", {}, reserved=SECRET_VARIABLES)
     assert "cannot read" in str(caught.value)
+
+
+CROSS_CHECKED = """
+[endpoints.acme]
+secret_env = "ACME_SECRET"
+header = "X-Acme-Signature"
+event_id = ["header:X-Acme-Delivery", "json:id"]
+event_type = ["header:X-Acme-Event", "json:type"]
+"""
+
+
+def cross_checked(tmp_path: Path) -> GenericProvider:
+    (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
+    return GenericProvider(spec)
+
+
+def signed(body: bytes, **headers: str) -> Headers:
+    signature = hmac.new(b"acme", body, hashlib.sha256).hexdigest()
+    return Headers({"X-Acme-Signature": signature, **{k.replace("_", "-"): v for k, v in headers.items()}})
+
+
+def test_a_header_listed_with_the_body_must_agree_with_it(tmp_path: Path) -> None:
+    provider = cross_checked(tmp_path)
+    body = json.dumps({"id": "evt_1", "type": "order.created"}).encode()
+    verified = provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+    assert (verified.event_id, verified.event_type) == ("evt_1", "order.created")
+
+    # A captured body replayed under another type, or another id to slip past deduplication.
+    for replayed in (
+        signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"),
+        signed(body, X_Acme_Delivery="evt_2", X_Acme_Event="order.created"),
+    ):
+        with pytest.raises(Rejected) as caught:
+            provider.verify(body, replayed)
+        assert caught.value.reason == "event_mismatch"
+        assert "the signature does not cover headers" in str(caught.value)
+    with pytest.raises(
+        Rejected, match=re.escape("'order.paid' by the X-Acme-Event header but 'order.created' by the body's 'type'")
+    ):
+        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"))
+
+
+def test_a_cross_checked_source_that_is_missing_is_refused(tmp_path: Path) -> None:
+    provider = cross_checked(tmp_path)
+    body = json.dumps({"id": "evt_1"}).encode()
+    with pytest.raises(Rejected) as caught:
+        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+    assert caught.value.reason == "event_malformed"
+
+
+def test_a_list_of_sources_is_checked_like_one(tmp_path: Path) -> None:
+    text = CROSS_CHECKED.replace('"json:type"]', '"body:type"]')
+    with pytest.raises(ConfigError, match=r"event_type must be .* or a list of them that must agree"):
+        load(text, tmp_path, ACME_SECRET="acme")
