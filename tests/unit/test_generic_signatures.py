@@ -13,6 +13,7 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from webhook_server import endpoints_file
+from webhook_server.dev import samples
 from webhook_server.errors import ConfigError
 from webhook_server.providers import Rejected
 from webhook_server.providers.generic import GenericProvider
@@ -228,3 +229,12 @@ def test_a_list_of_sources_is_checked_like_one(tmp_path: Path) -> None:
     text = CROSS_CHECKED.replace('"json:type"]', '"body:type"]')
     with pytest.raises(ConfigError, match=r"event_type must be .* or a list of them that must agree"):
         load(text, tmp_path, ACME_SECRET="acme")
+
+
+def test_send_fills_every_cross_checked_source(tmp_path: Path) -> None:
+    (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
+    sample = samples.signed_generic_sample(spec, "acme", "order.created", "evt_9")
+    verified = GenericProvider(spec).verify(sample.body, Headers(sample.headers))
+    assert (
+        (verified.event_id, verified.event_type) == (sample.event_id, sample.event_type) == ("evt_9", "order.created")
+    )
