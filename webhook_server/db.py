@@ -27,6 +27,7 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     of 2 s, and connecting happens in the pool's background workers, off the request path.
     """
     milliseconds = _milliseconds(timeout)
+    statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
     return {
         "autocommit": True,
         "application_name": "webhook-server",
@@ -36,7 +37,7 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
         "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
         "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
         "keepalives_count": KEEPALIVE_COUNT,
-        "options": f"-c statement_timeout={_milliseconds(timeout if statement_timeout is None else statement_timeout)}",
+        "options": f"-c statement_timeout={statement_milliseconds}",
     }
 
 
