@@ -18,11 +18,12 @@ STOP_MARGIN_SECONDS = 5
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    (tmp_path / "env").write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
+    for env_file in ("server.env", "worker.env"):
+        (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
-    for unit in sorted(UNITS.iterdir()):
+    for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
         text = unit.read_text().replace("/opt/webhook-server", str(REPO_ROOT))
-        text = text.replace("/etc/webhook-server/env", str(tmp_path / "env"))
+        text = text.replace("/etc/webhook-server/", f"{tmp_path}/")
         target = tmp_path / unit.name.replace("@.", "@8001.")
         target.write_text(text)
         rendered.append(target)
@@ -73,6 +74,8 @@ def test_the_service_stops_as_the_drain_needs() -> None:
     for name in ("webhook-server.service", "webhook-server@.service"):
         settings = unit_settings(name)
         assert settings["KillMode"] == "mixed", name
+        # The process checks its cap against the unit's timeout, which it can only read from here.
+        assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}", name
         assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
@@ -81,5 +84,6 @@ def test_the_service_stops_as_the_drain_needs() -> None:
 def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:
     settings = unit_settings("webhook-worker.service")
     assert settings["ExecStart"].endswith("/.venv/bin/webhook-server worker")
+    assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}"
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error

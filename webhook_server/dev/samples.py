@@ -22,7 +22,7 @@ import stripe
 from webhook_server.providers.base import body_digest
 
 if TYPE_CHECKING:
-    from webhook_server.endpoints_file import EndpointSpec
+    from webhook_server.endpoints_file import EndpointSpec, Source
 
 API_VERSION = "2025-10-29.clover"
 
@@ -221,25 +221,29 @@ _SIGNERS = {"stripe": _stripe, "github": _github, "shopify": _shopify, "slack": 
 
 
 def signed_generic_sample(spec: EndpointSpec, secret: str, event_type: str, event_id: str | None) -> SignedSample:
-    """A delivery to a generic endpoint, with its id and type where the endpoint reads them."""
+    """A delivery to a generic endpoint, with its id and type everywhere the endpoint reads them."""
     event_id = event_id or f"evt_{secrets.token_hex(12)}"
     document: dict[str, Any] = {"data": {"amount": 2000, "currency": "usd"}}
     headers = dict(JSON)
-    for source, value in ((spec.event_id, event_id), (spec.event_type, event_type)):
-        if source is None:
-            continue
-        if source.kind == "header":
-            headers[source.location] = value
-        else:
-            *parents, leaf = source.location.split(".")
-            node = document
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = value
+    for sources, value in ((spec.event_id, event_id), (spec.event_type, event_type)):
+        for source in sources or ():
+            _place(source, value, headers, document)
     body = _json(document)
     headers[spec.header] = spec.prefix + hmac_signature(secret, body, spec.algorithm, spec.encoding)
     stored_id = event_id if spec.event_id else body_digest(body)
     return SignedSample(stored_id, event_type if spec.event_type else spec.name, body, headers)
+
+
+def _place(source: Source, value: str, headers: dict[str, str], document: dict[str, Any]) -> None:
+    """Put ``value`` where ``source`` reads it: a header, or a dotted path in the body."""
+    if source.kind == "header":
+        headers[source.location] = value
+        return
+    *parents, leaf = source.location.split(".")
+    node = document
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
 
 
 def _json(document: dict[str, Any]) -> bytes:
