@@ -222,12 +222,13 @@ def replay(
 @json_option
 @database_url_option
 def stats(as_json: bool, database_url: str) -> None:
-    """Counts by status and provider, oldest pending age, processing rate.
+    """Counts by status and provider, oldest pending age, processing rate, skipped types.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
-    The rate counts events that reached done, dead or skipped. Pending, failed and dead are
-    exact; on a table of over a million rows done and skipped are estimated from a sample
-    (marked with *), since counting them would read every row.
+    The rate counts events that reached done, dead or skipped. Skipped types are those no
+    worker had a handler for (`replay --status skipped` runs them again). Pending, failed and
+    dead are exact; on a table of over a million rows done and skipped are estimated from a
+    sample (marked with *), since counting them would read every row.
     """
     with database(database_url) as conn:
         found = queries.stats(conn)
@@ -243,6 +244,7 @@ def stats(as_json: bool, database_url: str) -> None:
                 else found.oldest_pending.total_seconds(),
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
+                "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
             }
         )
         return
@@ -268,6 +270,10 @@ def stats(as_json: bool, database_url: str) -> None:
         f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
         f"({found.processed_last_hour / 60:.1f}/min)"
     )
+    if found.skipped_types:
+        click.echo("skipped, no handler:")
+        rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
+        click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
 
 
 @click.group("reconcile")

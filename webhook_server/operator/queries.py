@@ -29,6 +29,8 @@ EXACT_COUNT_ROWS = 1_000_000
 # rows, measured); the error on a count in the millions is then about 3 %.
 SAMPLE_ROWS = 30_000
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
+# The most skipped types `stats` lists.
+SKIPPED_TYPES_SHOWN = 20
 # What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
 REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
 
@@ -91,8 +93,18 @@ class ReplayResult:
 
 
 @dataclass(frozen=True)
+class SkippedType:
+    """Events of one provider's type that no handler took."""
+
+    provider: str
+    event_type: str
+    events: int
+    last_received_at: datetime
+
+
+@dataclass(frozen=True)
 class Stats:
-    """Counts by provider and status, the backlog's age and the processing rate."""
+    """Counts by provider and status, the backlog's age, the processing rate and the skipped types."""
 
     counts: dict[str, dict[str, int]]
     # How long the oldest pending event nobody holds has been due: since it arrived, was
@@ -100,6 +112,7 @@ class Stats:
     oldest_pending: timedelta | None
     processed_last_minute: int
     processed_last_hour: int
+    skipped_types: tuple[SkippedType, ...] = ()
     # The statuses whose counts are estimates (done, skipped on a large table), and from what
     # share of the table's pages.
     estimated: tuple[str, ...] = ()
@@ -195,7 +208,8 @@ def replay(
 def stats(
     conn: psycopg.Connection, *, exact_count_rows: int = EXACT_COUNT_ROWS, sample_rows: int = SAMPLE_ROWS
 ) -> Stats:
-    """Counts, the backlog's age and rates, each from an index except done and skipped.
+    """Counts, the backlog's age, rates and the most skipped types, each from an index except
+    done and skipped.
 
     Those two are counted exactly while the table has at most ``exact_count_rows`` rows; beyond,
     they are estimated from a sample of about ``sample_rows`` and listed in ``Stats.estimated``.
@@ -217,8 +231,10 @@ def stats(
     for provider, status, events in finished:
         counts.setdefault(provider, {})[status] = events
     last_minute, last_hour = conn.execute(sql.query("stats_processed")).fetchone()
+    with conn.cursor(row_factory=class_row(SkippedType)) as cur:
+        skipped = tuple(cur.execute(sql.query("skipped_types"), {"limit": SKIPPED_TYPES_SHOWN}))
     estimated = () if percent is None else ("done", "skipped")
-    return Stats(counts, max(waits, default=None), last_minute, last_hour, estimated, percent)
+    return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped, estimated, percent)
 
 
 def _first_line(exc: BaseException) -> str:
