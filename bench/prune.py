@@ -66,6 +66,7 @@ INSERT INTO webhook_events (provider, event_id, event_type, payload, received_at
 SELECT 'stripe', 'evt_old_' || n, 'payment_intent.succeeded', %(payload)s::jsonb || jsonb_build_object('n', n),
        now() - interval '40 days', 'done', 1, now() - interval '40 days'
 FROM generate_series(%(first)s::int, %(last)s::int) AS n
+ON CONFLICT (provider, event_id) DO NOTHING
 """
 
 
@@ -109,7 +110,8 @@ class PruneInBackground:
 
 
 def fill(url: str, rows: int) -> None:
-    """``rows`` done events received 40 days ago, each with a realistic payload."""
+    """``rows`` done events received 40 days ago, each with a realistic payload (the ones a stopped
+    prune left are kept, the rest made again)."""
     payload = json.dumps(samples.stripe_event())
     started = time.monotonic()
     with db.connect(url, timeout=600) as conn:

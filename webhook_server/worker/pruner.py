@@ -26,6 +26,11 @@ PRUNE_INTERVAL_SECONDS = 3600.0
 # Between two batches of a round: at most 20 batches a second, so a backlog of millions
 # goes at about 20,000 rows a second and leaves most of the database's time to ingest.
 PAUSE_SECONDS = 0.05
+# Each batch's statement limit: WEBHOOK_DB_TIMEOUT bounds the dispatcher's short statements, but a
+# batch of 1,000 deletes on a busy database can take longer, and a cut batch deletes nothing.
+STATEMENT_SECONDS = 30.0
+# After a failed round (the database down), the next try; a successful round waits the interval.
+RETRY_SECONDS = 60.0
 
 
 class Pruner:
@@ -47,18 +52,19 @@ class Pruner:
         self._stopped.set()
 
     def _run(self) -> None:
-        while not self._stopped.is_set():
-            self._round()
-            self._stopped.wait(PRUNE_INTERVAL_SECONDS)
+        while not self._stopped.wait(PRUNE_INTERVAL_SECONDS if self._round() else RETRY_SECONDS):
+            pass
 
-    def _round(self) -> None:
+    def _round(self) -> bool:
+        """One prune of everything past the retention; False when the database failed it."""
         retention = self._settings.retention
         assert retention is not None  # start() runs no thread without one
         before = datetime.now(UTC) - retention
         try:
-            with db.connect(self._settings.database_url, timeout=self._settings.db_timeout) as conn:
+            with db.connect(self._settings.database_url, timeout=STATEMENT_SECONDS) as conn:
                 deleted = prune(conn, before=before, pause=PAUSE_SECONDS, stop=self._stopped)
         except psycopg.Error as exc:
-            logger.warning("pruning failed, next try in %.0f s: %s", PRUNE_INTERVAL_SECONDS, str(exc).strip())
-            return
+            logger.warning("pruning failed, next try in %.0f s: %s", RETRY_SECONDS, str(exc).strip())
+            return False
         logger.info("pruned %s finished events received before %s", deleted, before.isoformat(timespec="seconds"))
+        return True
