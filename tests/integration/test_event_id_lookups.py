@@ -7,6 +7,8 @@ this file on the embedded Postgres 18 and again on Debian's (WEBHOOK_POSTGRES_BI
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 
@@ -58,6 +60,7 @@ QUERIES = {
     # `stats`: only done and skipped may be read whole, and only on a small table.
     "stats_unfinished": {},
     "stats_processed": {},
+    "skipped_types": {"since": datetime.now(UTC) - timedelta(days=1), "limit": 20},
 }
 
 

@@ -216,11 +216,13 @@ def test_stats_on_a_large_table_estimates_done_and_skipped_and_counts_the_rest(c
         )
         conn.execute("ANALYZE webhook_events")
     store(clean_db, "evt_waiting")
+    store(clean_db, "evt_old_skip", event_type="old.type", status="skipped", received_at=now() - timedelta(days=2))
     with queries.connect(clean_db) as conn:
         exact = queries.stats(conn)
         sampled = queries.stats(conn, exact_count_rows=10_000, sample_rows=10_000)
-    assert exact.counts == {"stripe": {"done": 44950, "skipped": 5000, "dead": 50, "pending": 1}}
-    assert (exact.estimated, exact.sample_percent) == ((), None)
+    assert exact.counts == {"stripe": {"done": 44950, "skipped": 5001, "dead": 50, "pending": 1}}
+    assert (exact.estimated, exact.sample_percent, exact.skipped_since) == ((), None, None)
+    assert [(s.event_type, s.events) for s in exact.skipped_types] == [("invoice.paid", 5000), ("old.type", 1)]
     assert sampled.estimated == ("done", "skipped")
     assert 15 <= sampled.sample_percent <= 25  # about 10,000 of 50,001 rows
     counts = sampled.counts["stripe"]
@@ -228,3 +230,6 @@ def test_stats_on_a_large_table_estimates_done_and_skipped_and_counts_the_rest(c
     assert abs(counts["done"] - 44950) < 44950 * 0.15
     assert abs(counts["skipped"] - 5000) < 5000 * 0.25
     assert (sampled.processed_last_minute, sampled.processed_last_hour) == (50000, 50000)
+    # Skipped types: exact, but only those received in the last day (an index range, not the table).
+    assert now() - timedelta(days=1, minutes=1) < sampled.skipped_since < now() - timedelta(hours=23)
+    assert [(s.event_type, s.events) for s in sampled.skipped_types] == [("invoice.paid", 5000)]

@@ -245,6 +245,7 @@ def stats(as_json: bool, database_url: str) -> None:
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
+                "skipped_types_since": found.skipped_since,
             }
         )
         return
@@ -271,7 +272,8 @@ def stats(as_json: bool, database_url: str) -> None:
         f"({found.processed_last_hour / 60:.1f}/min)"
     )
     if found.skipped_types:
-        click.echo("skipped, no handler:")
+        since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"
+        click.echo(f"skipped, no handler{since}:")
         rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
         click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -25,6 +25,8 @@ TIMEOUT_SECONDS = 15.0
 # Above this many rows (the planner's estimate), stats estimates done and skipped from a sample
 # instead of counting them: an exact count reads every row, 0.5-0.7 s a million.
 EXACT_COUNT_ROWS = 1_000_000
+# On such a table, the skipped types listed are those of the events received this recently.
+SKIPPED_TYPES_WINDOW = timedelta(days=1)
 # About this many rows in that sample, about 1,500 random page reads (0.3-0.6 s from disk at 10 M
 # rows, measured); the error on a count in the millions is then about 3 %.
 SAMPLE_ROWS = 30_000
@@ -113,6 +115,8 @@ class Stats:
     processed_last_minute: int
     processed_last_hour: int
     skipped_types: tuple[SkippedType, ...] = ()
+    # None: skipped_types counts every skipped event; else only those received since then.
+    skipped_since: datetime | None = None
     # The statuses whose counts are estimates (done, skipped on a large table), and from what
     # share of the table's pages.
     estimated: tuple[str, ...] = ()
@@ -231,10 +235,12 @@ def stats(
     for provider, status, events in finished:
         counts.setdefault(provider, {})[status] = events
     last_minute, last_hour = conn.execute(sql.query("stats_processed")).fetchone()
+    skipped_since = None if percent is None else datetime.now(UTC) - SKIPPED_TYPES_WINDOW
     with conn.cursor(row_factory=class_row(SkippedType)) as cur:
-        skipped = tuple(cur.execute(sql.query("skipped_types"), {"limit": SKIPPED_TYPES_SHOWN}))
+        params = {"since": skipped_since, "limit": SKIPPED_TYPES_SHOWN}
+        skipped = tuple(cur.execute(sql.query("skipped_types"), params))
     estimated = () if percent is None else ("done", "skipped")
-    return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped, estimated, percent)
+    return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped, skipped_since, estimated, percent)
 
 
 def _first_line(exc: BaseException) -> str:
