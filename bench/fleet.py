@@ -62,9 +62,10 @@ SELECT coalesce(wait_event_type || ': ' || wait_event, 'CPU')
 FROM pg_stat_activity
 WHERE application_name = 'webhook-server' AND state = 'active' AND pid <> pg_backend_pid()
 """
-# The NOTIFY lock, and the waits of a commit's WAL flush.
-NOTIFY_LOCK = "Lock: object"
-WAL_WAITS = ("IO: WALSync", "IO: WALWrite", "LWLock: WALWrite")
+# The NOTIFY lock, and the waits of a commit's WAL flush (Postgres 17 renamed WALSync WalSync:
+# compared without case).
+NOTIFY_LOCK = "lock: object"
+WAL_WAITS = ("io: walsync", "io: walwrite", "lwlock: walwrite")
 
 
 class WaitSampler:
@@ -85,7 +86,8 @@ class WaitSampler:
         self._thread.join(10)
 
     def share(self, *events: str) -> float:
-        return sum(self.waits[event] for event in events) / max(1, sum(self.waits.values()))
+        waiting = sum(count for event, count in self.waits.items() if event.lower() in events)
+        return waiting / max(1, sum(self.waits.values()))
 
     def _run(self) -> None:
         with db.connect(self.url) as conn:
