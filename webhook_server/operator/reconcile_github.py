@@ -165,11 +165,13 @@ def reconcile_github(
             if current is None or delivery["id"] > current["id"]:
                 newest[delivery["guid"]] = delivery
         result.found = len(newest)
-        result.missing = [guid for guid in newest if guid not in _stored(conn, list(newest))]
+        stored = _stored(conn, list(newest))
+        result.missing = [guid for guid in newest if guid not in stored]
         if dry_run:
             return result
         # Read again: a delivery (or another run's redelivery) may have arrived while listing.
-        for guid in [guid for guid in result.missing if guid not in _stored(conn, result.missing)]:
+        arrived = _stored(conn, result.missing)
+        for guid in [guid for guid in result.missing if guid not in arrived]:
             client.redeliver(hook, newest[guid]["id"])
             result.requested.append(guid)
     except GitHubError as exc:
