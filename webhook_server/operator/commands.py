@@ -228,7 +228,8 @@ def stats(as_json: bool, database_url: str) -> None:
     The rate counts events that reached done, dead or skipped. Skipped types are those no
     worker had a handler for (`replay --status skipped` runs them again). Pending, failed and
     dead are exact; on a table of over a million rows done and skipped are estimated from a
-    sample (marked with *), since counting them would read every row.
+    sample (marked with *), since counting them would read every row, and the skipped types
+    are those received in the last day.
     """
     with database(database_url) as conn:
         found = queries.stats(conn)
