@@ -2,7 +2,7 @@
 -- received before a cutoff, in their own short transaction. webhook_events_status_received_idx
 -- finds them; SKIP LOCKED passes over a row another transaction is changing (a replay, another
 -- pruner) instead of waiting, and a row a replay just made pending no longer matches the status.
--- Tables that reference an event (its attempt history) delete their rows by ON DELETE CASCADE.
+-- Rows that belong to an event (its attempt history) go with it, by their own table's rule.
 WITH doomed AS (
     SELECT id
     FROM webhook_events
