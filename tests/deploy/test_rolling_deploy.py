@@ -11,7 +11,6 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from webhook_server.harness.fleet import Fleet
-from webhook_server.harness.gunicorn import wait_until_healthy
 from webhook_server.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 
@@ -25,12 +24,7 @@ def fleet(clean_db: str, tmp_path: Path) -> Iterator[Fleet]:
     directory.mkdir()
     fleet = Fleet(directory, clean_db, NAMES)
     try:
-        for name in NAMES:
-            url = fleet.health_url(name)
-            deadline = time.monotonic() + 30
-            while fleet.pid(name) is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            wait_until_healthy(url, directory / f"{name}.log")  # the master is not our child
+        fleet.wait_until_healthy()
         yield fleet
     finally:
         fleet.kill()
