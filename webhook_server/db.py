@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
 
 def connection_kwargs(timeout: float) -> dict[str, Any]:
@@ -14,8 +13,8 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
 
     ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
     connection whose host vanished without a reset (ignored on unix sockets); libpq's
-    ``connect_timeout`` has a floor of 2 s, and connecting happens in the pool's background
-    workers, off the request path.
+    ``connect_timeout`` has a floor of 2 s, and the inbox connects in its writer thread, off the
+    request path.
     """
     milliseconds = max(1, int(timeout * 1000))
     return {
@@ -27,30 +26,6 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
     }
 
 
-def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool:
-    """A pool for this process, opened without waiting so that start-up never blocks on Postgres.
-
-    Must be called after fork: a connection shared by two processes corrupts both sessions.
-
-    psycopg_pool retries a failed connect in the background with backoff (1 s, 2 s, 4 s, …)
-    until ``reconnect_timeout``; only then does the next checkout start a fresh attempt. With
-    the default 300 s, a database back after a long outage could wait minutes for the next
-    attempt. Half the request's timeout means every waiting request sees an attempt in time.
-    """
-    pool = ConnectionPool(
-        database_url,
-        kwargs=connection_kwargs(timeout),
-        min_size=1,
-        max_size=1,
-        timeout=timeout,
-        reconnect_timeout=timeout / 2,
-        name=name,
-        open=False,
-    )
-    pool.open(wait=False)
-    return pool
-
-
 def connect(database_url: str, *, timeout: float = 10.0) -> psycopg.Connection:
-    """One connection for a command (migrate, send, tests), with the same bounds as the pool's."""
+    """One connection with every wait bounded: the inbox's writer, the worker, the commands, the tests."""
     return psycopg.connect(database_url, **connection_kwargs(timeout))

@@ -18,6 +18,11 @@ from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.
 DEADLINE_SECONDS = 2.5
+# Once the circuit is open a 503 needs no database at all.
+AT_ONCE_SECONDS = 0.1
+PROBE_INTERVAL = 0.25
+# After Postgres is back, a 503 lasts at most a probe interval; the margin is for a busy machine.
+BACK_WITHIN_SECONDS = PROBE_INTERVAL + 0.5
 
 
 @pytest.fixture
@@ -33,6 +38,27 @@ def deliver(client, event: dict) -> tuple[int, float, dict, dict]:
     started = time.monotonic()
     response = client.post("/webhooks/stripe", data=body, headers=headers)
     return response.status_code, time.monotonic() - started, response.get_json(), dict(response.headers)
+
+
+def deliver_until_stored(client, event: dict) -> tuple[int, float, dict, dict]:
+    """Deliver ``event`` until it is stored, as a sender retrying at once would; fail past BACK_WITHIN_SECONDS."""
+    back = time.monotonic()
+    while True:
+        answer = deliver(client, event)
+        if answer[0] == 200:
+            return answer
+        assert answer[2]["error"] == "database_unavailable"
+        assert time.monotonic() - back < BACK_WITHIN_SECONDS, "still 503 a probe interval after Postgres returned"
+        time.sleep(0.01)
+
+
+def circuit_metrics(client) -> dict[str, float]:
+    """The circuit's gauge and transition counters, as /metrics shows them."""
+    lines = client.get("/metrics").get_data(as_text=True).splitlines()
+    return {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in lines if line.startswith("webhook_database_circuit"))
+    }
 
 
 def test_database_down_is_a_fast_503_and_its_return_needs_no_restart(
@@ -53,12 +79,52 @@ def test_database_down_is_a_fast_503_and_its_return_needs_no_restart(
 
     own_postgres.start()
     event = stripe_event()
-    status, _, body, _ = deliver(client, event)
+    status, _, body, _ = deliver_until_stored(client, event)
     assert (status, body["duplicate"]) == (200, False)
     with psycopg.connect(own_postgres.url()) as conn:
         assert conn.execute("SELECT count(*) FROM webhook_events WHERE event_id = %s", (event["id"],)).fetchone() == (
             1,
         )
+
+
+def test_once_known_down_deliveries_are_refused_at_once_and_the_first_probe_that_succeeds_closes_it(
+    make_app: Callable[[Settings], Flask], own_postgres: LocalPostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        database_url=own_postgres.url(),
+        stripe_secrets=(STRIPE_SECRET,),
+        db_circuit_failures=3,
+        db_probe_interval=PROBE_INTERVAL,
+    )
+    client = make_app(settings).test_client()
+    assert deliver(client, stripe_event())[0] == 200
+    before = circuit_metrics(client)
+
+    own_postgres.stop()
+    for _ in range(3):  # the lost connection (retried at once), then two refused connects
+        assert deliver(client, stripe_event())[0] == 503
+    answers = [deliver(client, stripe_event()) for _ in range(50)]  # none of them asks the database
+    assert {(status, body["error"]) for status, _, body, _ in answers} == {(503, "database_unavailable")}
+    assert max(elapsed for _, elapsed, _, _ in answers) < AT_ONCE_SECONDS
+    assert all(int(headers["Retry-After"]) > 0 for _, _, _, headers in answers)
+    assert "3 failures in a row" in answers[-1][2]["message"]
+    opened = circuit_metrics(client)
+    assert opened["webhook_database_circuit_open"] == 1
+    assert (
+        opened['webhook_database_circuit_transitions_total{state="open"}']
+        == before.get('webhook_database_circuit_transitions_total{state="open"}', 0) + 1
+    )
+
+    own_postgres.start()
+    deliver_until_stored(client, stripe_event())
+    closed = circuit_metrics(client)
+    assert closed["webhook_database_circuit_open"] == 0
+    assert (
+        closed['webhook_database_circuit_transitions_total{state="closed"}']
+        == before.get('webhook_database_circuit_transitions_total{state="closed"}', 0) + 1
+    )
+    transitions = [r.message for r in caplog.records if r.name == "webhook_server.circuit"]
+    assert len(transitions) == 2 and "open after 3 failures" in transitions[0] and "closed" in transitions[1]
 
 
 def test_a_restart_between_requests_is_invisible_to_the_sender(
