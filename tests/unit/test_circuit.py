@@ -25,7 +25,7 @@ def test_it_opens_only_after_the_threshold_of_failures_in_a_row() -> None:
 
     breaker.record_failure(OSError("refused again"))
     assert breaker.state is CircuitState.OPEN and changes == [CircuitState.OPEN]
-    with pytest.raises(DatabaseUnavailable, match="3 failures in a row.*refused again.*every 0.25 s"):
+    with pytest.raises(DatabaseUnavailable, match=r"3 failures in a row.*refused again.*every 0\.25 s"):
         breaker.check()
 
 
