@@ -124,10 +124,6 @@ class Inbox:
             on_change=self._on_circuit_change,
         )
 
-    @property
-    def circuit_state(self) -> CircuitState:
-        return self._circuit.state
-
     def start(self) -> None:
         """Start the writer in this process, once; called lazily after fork. Never waits for Postgres."""
         with self._lock:

@@ -37,7 +37,9 @@ INGEST_SECONDS = Histogram(
 )
 EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", ["provider", "outcome"])
 REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx, by reason", ["provider", "reason"])
-DATABASE_ERRORS = Counter("webhook_database_errors_total", "Deliveries answered 503: no commit in time")
+DATABASE_ERRORS = Counter(
+    "webhook_database_errors_total", "Deliveries answered 503: no commit in time, or the database circuit open"
+)
 # Summed over live workers: each has its own circuit, and a dead worker's stops counting.
 DATABASE_CIRCUIT_OPEN = Gauge(
     "webhook_database_circuit_open",
