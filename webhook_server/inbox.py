@@ -18,7 +18,6 @@ which would have delayed the first store after an outage past the probe interval
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
@@ -180,8 +179,12 @@ class Inbox:
 
     def _probe(self) -> None:
         """An insert of no rows: it needs what a store needs and writes nothing. Reports to the circuit."""
-        with contextlib.suppress(DatabaseUnavailable, pg_errors.DataError):
+        try:
             self._insert([], deadline=time.monotonic() + self.timeout)
+        except (DatabaseUnavailable, pg_errors.DataError):
+            pass  # the circuit knows; while it is open, nothing more to say than its transitions
+        except Exception:  # the circuit knows too; the writer must outlive any one probe
+            logger.exception("inbox probe failed")
 
     def _write_next_batch(self) -> bool:
         """Commit the events waiting now, or probe when a probe is due; False once told to stop."""
@@ -252,11 +255,11 @@ class Inbox:
         """Run the insert and tell the circuit how the database did: the one place that does."""
         try:
             inserted = self._insert_retrying_once(events, deadline=deadline)
-        except DatabaseUnavailable as exc:
-            self._circuit.record_failure(exc)
-            raise
         except pg_errors.DataError:
             self._circuit.record_success()  # the database is fine; the payload is not
+            raise
+        except Exception as exc:  # DatabaseUnavailable, or a surprise: either way no commit
+            self._circuit.record_failure(exc)
             raise
         self._circuit.record_success()
         return inserted
