@@ -2,8 +2,8 @@
 
 It deliberately touches no dependency: a health check that fails when the database is slow
 fails on every instance at once, and the balancer then answers 502 for all of them. Under
-gunicorn a health check never reaches this route: the worker's main loop answers it without a
-request thread (serving/health_check.py); the route serves the test client, the dev server and
+gunicorn a balancer's check does not reach this route: the worker's main loop answers it without
+a request thread (serving/health_check.py); the route serves the test client, the dev server and
 whatever the main loop hands on (a head split over packets, TLS).
 """
 
