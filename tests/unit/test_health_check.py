@@ -47,6 +47,11 @@ def test_keep_alive_follows_http_1_0_and_1_1(head: bytes, keep_alive: bool) -> N
         b"GET /health HTTP/1.1\r\nHost : x\r\n\r\n",
         b"GET /health HTTP/1.1\r\n folded: x\r\n\r\n",
         b"GET /health HTTP/1.1\n\n",
+        b"GET /health HTTP/1.1\r\nX(y): 1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET /health?\xff HTTP/1.1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\n" + b"".join(b"X%d: 1\r\n" % i for i in range(33)) + b"\r\n",
         b"\x16\x03\x01\x02\x00",  # a TLS hello
         b"",
     ],

@@ -42,8 +42,13 @@ from gunicorn.util import http_date
 
 # A balancer's check is ~100 bytes; a longer head goes to a thread like any other request.
 MAX_HEAD_BYTES = 4096
-_REQUEST_LINE = re.compile(rb"(GET|HEAD) (/health(?:\?[^ \r\n]*)?) HTTP/1\.([01])\r\n")
+MAX_HEADERS = 32
+_REQUEST_LINE = re.compile(rb"(GET|HEAD) (/health(?:\?[!-~]{0,1000})?) HTTP/1\.([01])\r\n")
 _HEAD_END = b"\r\n\r\n"
+# What gunicorn accepts (gunicorn/http/message.py): a header name is an RFC 9110 token, and a
+# value holds no control character but a tab.
+_HEADER_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,15 @@ def parse(data: bytes) -> HealthCheck | None:
     end = data.find(_HEAD_END, line.end() - 2)
     if end < 0:
         return None  # the rest of the head is still on its way
+    lines = data[line.end() : end].split(b"\r\n") if end > line.end() - 2 else []
     headers: dict[str, str] = {}
-    for raw in data[line.end() : end].split(b"\r\n") if end > line.end() - 2 else ():
+    for raw in lines[:MAX_HEADERS]:
         name, colon, value = raw.partition(b":")
-        if not colon or not name or name != name.strip() or not name.isascii():
-            return None
-        headers[name.decode().lower()] = value.strip().decode("latin-1")
-    if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
+        key = name.decode("latin-1").lower()
+        if not colon or not _HEADER_NAME.fullmatch(name) or _BAD_VALUE.search(value) or key in headers:
+            return None  # including a repeated header, which gunicorn refuses for some names
+        headers[key] = value.strip(b" \t").decode("latin-1")
+    if len(lines) > MAX_HEADERS or headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
         return None
     return HealthCheck(
         method=line[1].decode(),
