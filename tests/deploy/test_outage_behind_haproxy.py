@@ -32,6 +32,8 @@ def test_a_database_outage_under_load_takes_no_instance_out_and_every_answer_is_
     # HAProxy never took a server out, and never answered a delivery itself.
     assert {name: server["chkdown"] for name, server in run.servers.items()} == dict.fromkeys(outage.NAMES, "0")
     assert run.haproxy_trouble == []
+    checks = [c for c in run.watch.checks if run.stopped_at <= c.sent_at <= run.back_at]
+    assert checks and {c.status for c in checks} == {200}, "an instance did not answer /health during the outage"
     assert run.not_from_the_app() == []
     refused = [a for a in run.answers if a.status != 200]
     assert refused, "no delivery met the outage"
