@@ -65,14 +65,25 @@ class UnstorablePayload(Exception):
     """Postgres refused the body as jsonb (a ``\\u0000`` escape, ``NaN``): nothing was stored."""
 
 
+class _NoTimeLeft(Exception):
+    """The writer ran out of a group's time (its oldest event's deadline); each event's answer
+    then says how long that event waited."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+
 class _Waiter:
     """One request's event and the slot the writer fills with its outcome."""
 
-    __slots__ = ("deadline", "done", "duplicate", "error", "event")
+    __slots__ = ("deadline", "done", "duplicate", "error", "event", "queued_at")
 
-    def __init__(self, event: IncomingEvent, deadline: float) -> None:
+    def __init__(self, event: IncomingEvent, queued_at: float, timeout: float) -> None:
         self.event = event
-        self.deadline = deadline
+        self.queued_at = queued_at
+        self.deadline = queued_at + timeout
         self.done = threading.Event()
         self.duplicate = False
         self.error: Exception | None = None
@@ -145,25 +156,40 @@ class Inbox:
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
         self._circuit.check()
-        waiter = _Waiter(event, time.monotonic() + self.timeout)
+        waiter = _Waiter(event, time.monotonic(), self.timeout)
         self._queue.put(waiter)
         if not waiter.done.wait(self.timeout):
-            raise self._too_late()
+            raise self._too_late(waiter, _NoTimeLeft("the database did not commit"))
         if waiter.error is not None:
             raise waiter.error
         return waiter.duplicate
 
-    def _too_late(self) -> DatabaseUnavailable:
-        return DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+    def _too_late(self, waiter: _Waiter, cause: _NoTimeLeft) -> DatabaseUnavailable:
+        """The wait this event really had: less than the timeout for one that joined a group late,
+        more when a busy process wakes its request thread late."""
+        waited = time.monotonic() - waiter.queued_at
+        return DatabaseUnavailable(
+            f"{cause.what} after {waited:.2f} s (WEBHOOK_DB_TIMEOUT={self.timeout:g} s){cause.hint}"
+        )
 
     def close(self) -> None:
-        """Let the writer finish what is queued and close its connection (it does so as it leaves)."""
+        """Let the writer finish what is queued; it closes its connection as it leaves.
+
+        A writer still busy after ``CLOSE_TIMEOUT_SECONDS`` (a commit stuck on a lock, say) is
+        left behind with a warning: its requests get their 503 at their own deadline.
+        """
         with self._lock:
             if self._owner_pid != os.getpid():
                 return
             self._queue.put(_STOP)
             assert self._writer is not None
             self._writer.join(CLOSE_TIMEOUT_SECONDS)
+            if self._writer.is_alive():
+                logger.warning(
+                    "inbox writer %s did not stop within %.1f s; leaving it behind",
+                    self._writer.name,
+                    CLOSE_TIMEOUT_SECONDS,
+                )
             self._owner_pid = None
 
     # -- the writer thread -------------------------------------------------------------------
@@ -181,7 +207,7 @@ class Inbox:
         """An insert of no rows: it needs what a store needs and writes nothing. Reports to the circuit."""
         try:
             self._insert([], deadline=time.monotonic() + self.timeout)
-        except (DatabaseUnavailable, pg_errors.DataError):
+        except (DatabaseUnavailable, _NoTimeLeft, pg_errors.DataError):
             pass  # the circuit knows; while it is open, nothing more to say than its transitions
         except Exception:  # the circuit knows too; the writer must outlive any one probe
             logger.exception("inbox probe failed")
@@ -229,6 +255,10 @@ class Inbox:
         except pg_errors.DataError:
             # One bad payload fails the whole statement: store the others one by one.
             inserted = self._insert_each(first_of.values())
+        except _NoTimeLeft as exc:
+            for waiter in live:
+                waiter.fail(self._too_late(waiter, exc))
+            return
         except DatabaseUnavailable as exc:
             for waiter in live:
                 waiter.fail(exc)
@@ -247,18 +277,23 @@ class Inbox:
                 inserted |= self._insert([waiter.event], deadline=waiter.deadline)
             except pg_errors.DataError as exc:
                 waiter.fail(UnstorablePayload(str(exc).splitlines()[0]))
+            except _NoTimeLeft as exc:
+                waiter.fail(self._too_late(waiter, exc))
             except DatabaseUnavailable as exc:
                 waiter.fail(exc)
         return inserted
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
-        """Run the insert and tell the circuit how the database did: the one place that does."""
+        """Run the insert and tell the circuit how the database did: the one place that does.
+
+        Raises _NoTimeLeft once ``deadline`` (the group's oldest event's) has passed.
+        """
         try:
             inserted = self._insert_retrying_once(events, deadline=deadline)
         except pg_errors.DataError:
             self._circuit.record_success()  # the database is fine; the payload is not
             raise
-        except Exception as exc:  # DatabaseUnavailable, or a surprise: either way no commit
+        except Exception as exc:  # DatabaseUnavailable, _NoTimeLeft, or a surprise: no commit
             self._circuit.record_failure(exc)
             raise
         self._circuit.record_success()
@@ -269,7 +304,7 @@ class Inbox:
         retried = False
         while True:
             if deadline - time.monotonic() <= 0:
-                raise self._too_late()
+                raise _NoTimeLeft("the database did not commit")
             reused = self._conn is not None and not self._conn.closed
             try:
                 if not reused:
@@ -280,12 +315,14 @@ class Inbox:
                 raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
             except pg_errors.DataError:
                 raise
+            except pg_errors.QueryCanceled:  # statement_timeout: a lock, or a server too busy
+                raise _NoTimeLeft("the database did not commit", "; the statement timed out") from None
             except psycopg.OperationalError as exc:
                 if not reused:
                     raise DatabaseUnavailable(
                         f"cannot connect to the database ({_first_line(exc)}); is Postgres up and DATABASE_URL right?"
                     ) from None
-                if retried or not self._conn.broken:  # a statement timeout leaves the connection usable
+                if retried or not self._conn.broken:
                     raise DatabaseUnavailable(f"the database failed the insert: {_first_line(exc)}") from None
                 logger.warning("inbox connection lost, reconnecting: %s", _first_line(exc))
                 self._conn.close()

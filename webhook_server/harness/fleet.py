@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, wait_until_healthy
+from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
 STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
@@ -67,9 +69,7 @@ class Fleet:
     def wait_until_healthy(self, timeout: float = BOOT_TIMEOUT_SECONDS) -> None:
         """Until every instance has written its pidfile and answers /health (the masters are not our children)."""
         for name in self.names:
-            deadline = time.monotonic() + timeout
-            while self.pid(name) is None and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_for(partial(self.pid, name), timeout, f"{name}'s pid file")
             wait_until_healthy(self.health_url(name), self.directory / f"{name}.log", timeout=timeout)
 
     def pid(self, name: str) -> int | None:

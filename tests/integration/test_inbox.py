@@ -1,0 +1,77 @@
+"""The inbox's writer when the database is slow or gone: what a waiting request is told, and a
+close that cannot wait forever."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import socket
+import threading
+import time
+
+import psycopg
+import pytest
+
+from tests.integration.test_ingest import lock_waiters
+from webhook_server.errors import DatabaseUnavailable
+from webhook_server.harness.polling import wait_for
+from webhook_server.inbox import CLOSE_TIMEOUT_SECONDS, Inbox, IncomingEvent, insert_events
+
+TIMEOUT = 1.0
+WAITED = re.compile(r"after (\d+\.\d+) s \(WEBHOOK_DB_TIMEOUT=1 s\)")
+
+
+def event(event_id: str) -> IncomingEvent:
+    return IncomingEvent("stripe", event_id, "x", f'{{"id": "{event_id}"}}')
+
+
+def test_a_timeout_reports_the_wait_each_event_really_had() -> None:
+    """Events queued behind a stalled writer each wait their own timeout, and are told the wait
+    they really had, not the whole timeout nor the writer's."""
+    outcomes: dict[str, tuple[str, float]] = {}
+
+    def store(event_id: str) -> None:
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable) as caught:
+            inbox.store(event(event_id))
+        outcomes[event_id] = (str(caught.value), time.monotonic() - started)
+
+    # A server that accepts connections and never answers: the writer's connect waits in vain
+    # (libpq's connect_timeout has a floor of 2 s, longer than TIMEOUT).
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        inbox = Inbox(f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/none", timeout=TIMEOUT)
+        threads = {name: threading.Thread(target=store, args=(name,)) for name in ("first", "early", "late")}
+        try:
+            inbox.start()
+            wait_for(lambda: select.select([silent], [], [], 0)[0], 5, "the writer connecting")
+            threads["first"].start()
+            threads["early"].start()
+            time.sleep(TIMEOUT * 0.7)  # the scenario: "late" arrives while the first group still waits
+            threads["late"].start()
+            for thread in threads.values():
+                thread.join(10)
+        finally:
+            inbox.close()
+    for name, (message, measured) in outcomes.items():
+        reported = WAITED.search(message)
+        assert reported, message
+        assert TIMEOUT <= float(reported[1]) <= measured + 0.05, (name, message, measured)
+
+
+def test_close_warns_about_a_writer_that_does_not_stop_in_time(clean_db: str, caplog: pytest.LogCaptureFixture) -> None:
+    inbox = Inbox(clean_db, timeout=CLOSE_TIMEOUT_SECONDS + 3)  # its statement may wait that long
+    stuck = event("evt_stuck")
+    storing = threading.Thread(target=inbox.store, args=(stuck,))
+    with psycopg.connect(clean_db) as holder:  # holds the key the writer's insert needs
+        insert_events(holder, [stuck])
+        storing.start()
+        wait_for(lambda: lock_waiters(clean_db) == 1, 5, "the writer waiting on the row lock")
+        with caplog.at_level(logging.WARNING, logger="webhook_server.inbox"):
+            inbox.close()
+        holder.rollback()
+    storing.join(10)
+    assert [record.getMessage() for record in caplog.records if "did not stop" in record.getMessage()] == [
+        f"inbox writer inbox-writer-{os.getpid()} did not stop within {CLOSE_TIMEOUT_SECONDS:.1f} s; leaving it behind"
+    ]
