@@ -12,15 +12,15 @@ import pytest
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
+from tests.integration.test_ingest import lock_waiters
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.harness.polling import wait_for
 from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.
 DEADLINE_SECONDS = 2.5
-# Once the circuit is open a 503 needs no database at all.
-AT_ONCE_SECONDS = 0.1
 PROBE_INTERVAL = 0.25
 # After Postgres is back, a 503 lasts at most a probe interval; the margin is for a busy machine.
 BACK_WITHIN_SECONDS = PROBE_INTERVAL + 0.5
@@ -90,9 +90,13 @@ def test_database_down_is_a_fast_503_and_its_return_needs_no_restart(
 def test_once_known_down_deliveries_are_refused_at_once_and_the_first_probe_that_succeeds_closes_it(
     make_app: Callable[[Settings], Flask], own_postgres: LocalPostgres, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A table locked by someone else: without the circuit every delivery would wait its whole
+    WEBHOOK_DB_TIMEOUT on the lock; with it only the first three do, and one probe at a time."""
+    db_timeout = 1.0
     settings = Settings(
         database_url=own_postgres.url(),
         stripe_secrets=(STRIPE_SECRET,),
+        db_timeout=db_timeout,
         db_circuit_failures=3,
         db_probe_interval=PROBE_INTERVAL,
     )
@@ -100,24 +104,27 @@ def test_once_known_down_deliveries_are_refused_at_once_and_the_first_probe_that
     assert deliver(client, stripe_event())[0] == 200
     before = circuit_metrics(client)
 
-    own_postgres.stop()
-    for _ in range(3):  # the lost connection (retried at once), then two refused connects
-        assert deliver(client, stripe_event())[0] == 503
-    answers = [deliver(client, stripe_event()) for _ in range(50)]  # none of them asks the database
+    with psycopg.connect(own_postgres.url()) as locker:
+        locker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")  # held until the rollback
+        for _ in range(3):
+            status, elapsed, _, _ = deliver(client, stripe_event())
+            assert status == 503 and elapsed >= db_timeout * 0.9  # each waited on the lock
+        wait_for(lambda: circuit_metrics(client)["webhook_database_circuit_open"] == 1, 5, "the circuit open")
+        answers = [deliver(client, stripe_event()) for _ in range(50)]
+        waiting_on_the_lock = lock_waiters(own_postgres.url())
+        locker.rollback()
     assert {(status, body["error"]) for status, _, body, _ in answers} == {(503, "database_unavailable")}
-    assert max(elapsed for _, elapsed, _, _ in answers) < AT_ONCE_SECONDS
+    assert max(elapsed for _, elapsed, _, _ in answers) < db_timeout / 2, "a delivery waited on the database"
+    assert waiting_on_the_lock <= 1, "more than the one probe waits on the database"
     assert all(int(headers["Retry-After"]) > 0 for _, _, _, headers in answers)
     refusals = [r.getMessage() for r in caplog.records if r.name == "webhook_server.errors_http"]
     assert re.search(r"\d+ failures in a row .*checked every 0.25 s", refusals[-1])  # the detail: the log's
-    opened = circuit_metrics(client)
-    assert opened["webhook_database_circuit_open"] == 1
     assert (
-        opened['webhook_database_circuit_transitions_total{state="open"}']
+        circuit_metrics(client)['webhook_database_circuit_transitions_total{state="open"}']
         == before.get('webhook_database_circuit_transitions_total{state="open"}', 0) + 1
     )
 
-    own_postgres.start()
-    deliver_until_stored(client, stripe_event())
+    deliver_until_stored(client, stripe_event())  # the probe waiting on the lock gets it first
     closed = circuit_metrics(client)
     assert closed["webhook_database_circuit_open"] == 0
     assert (
