@@ -105,6 +105,8 @@ def peek(sock: socket.socket) -> HealthCheck | None:
         data = sock.recv(MAX_HEAD_BYTES, socket.MSG_PEEK)
     except OSError:  # nothing after all, or reset: the pool's usual path deals with it
         return None
+    except ValueError:  # a TLS socket (gunicorn's own TLS) cannot peek: its checks go to the threads
+        return None
     return parse(data)
 
 
