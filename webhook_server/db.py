@@ -12,7 +12,9 @@ from psycopg_pool import ConnectionPool
 def connection_kwargs(timeout: float) -> dict[str, Any]:
     """Connection parameters that bound each way a query can stall.
 
-    ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
+    ``statement_timeout`` cuts a statement stuck on a lock; ``synchronous_commit=on`` makes every
+    commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
+    deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a
     connection whose host vanished without a reset (ignored on unix sockets); libpq's
     ``connect_timeout`` has a floor of 2 s, and connecting happens in the pool's background
     workers, off the request path.
@@ -23,7 +25,7 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
         "application_name": "webhook-server",
         "connect_timeout": max(2, math.ceil(timeout)),
         "tcp_user_timeout": milliseconds,
-        "options": f"-c statement_timeout={milliseconds}",
+        "options": f"-c statement_timeout={milliseconds} -c synchronous_commit=on",
     }
 
 

@@ -1,0 +1,206 @@
+"""The spool's SQLite file: durable before the 200, shared by every process on the host.
+
+Each commit is fsynced (WAL, ``synchronous=FULL``): an event answered ``"spooled": true``
+survives ``kill -9`` and a power cut. Writers take SQLite's write lock up front
+(``BEGIN IMMEDIATE``) and wait at most ``BUSY_TIMEOUT_SECONDS`` for another process to release
+it. The file is bounded by SQLite itself (``max_page_count``): at ``WEBHOOK_SPOOL_MAX_BYTES`` an
+insert fails as if the disk were full, and the request gets today's 503.
+
+A process opens its own connection on first use, so a Spool built before gunicorn forks is safe;
+one lock per process serialises its threads on that connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from webhook_server import sql
+from webhook_server.errors import DatabaseUnavailable
+from webhook_server.inbox import IncomingEvent
+from webhook_server.spool import record
+
+logger = logging.getLogger(__name__)
+
+FILE_NAME = "spool.sqlite3"
+# Every write is a short transaction; longer than this means a stuck process or a sick disk.
+BUSY_TIMEOUT_SECONDS = 5.0
+# SQLite's default page size; max_page_count is counted in pages.
+PAGE_SIZE = 4096
+# After a checkpoint, the write-ahead log is cut back to this size.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+class SpoolUnavailable(DatabaseUnavailable):
+    """Postgres could not commit and the spool could not take the event either: a 503, as without one."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A spooled event held by one drainer; ``id`` is its spool row."""
+
+    id: int
+    event: IncomingEvent
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the spool holds: events, and the age of the oldest in seconds (None when empty)."""
+
+    events: int
+    oldest_age: float | None
+
+
+def _query(name: str) -> str:
+    return sql.query(name, folder="spool")
+
+
+class Spool:
+    """Verified events waiting for Postgres, in ``<directory>/spool.sqlite3``."""
+
+    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+        self.path = directory / FILE_NAME
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        # The process that opened ``_conn``; a forked child opens its own.
+        self._owner_pid: int | None = None
+        self._claims = 0
+
+    def put(self, event: IncomingEvent) -> bool:
+        """Keep ``event`` durably; True if it was spooled already (a redelivery during the outage).
+
+        Raises SpoolUnavailable when the spool is full or its disk fails.
+        """
+        fields, blobs = record.to_rows(event)
+        params = {"provider": event.provider, "event_id": event.event_id, "fields": fields, "spooled_at": time.time()}
+        try:
+            with self._transaction() as conn:
+                cursor = conn.execute(_query("put_event"), params)
+                if cursor.rowcount == 0:
+                    return True
+                for field, value in blobs.items():
+                    conn.execute(_query("put_bytes"), {"event": cursor.lastrowid, "field": field, "value": value})
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from None
+        return False
+
+    def claimable(self) -> bool:
+        """Whether an event waits that no live claim holds."""
+        with self._connection() as conn:
+            return bool(conn.execute(_query("claimable"), {"now": time.time()}).fetchone()[0])
+
+    def claim(self, limit: int, lease: float) -> tuple[str, list[Claimed]]:
+        """Hold up to ``limit`` of the oldest unclaimed events for ``lease`` seconds; returns the claim's name."""
+        with self._transaction() as conn:
+            self._claims += 1
+            claim = f"{os.getpid()}/{self._claims}"
+            now = time.time()
+            conn.execute(_query("claim_events"), {"claim": claim, "until": now + lease, "now": now, "limit": limit})
+            rows = conn.execute(_query("claimed_events"), {"claim": claim}).fetchall()
+            blobs: dict[int, list[tuple[str, bytes]]] = {}
+            for event, field, value in conn.execute(_query("claimed_bytes"), {"claim": claim}):
+                blobs.setdefault(event, []).append((field, value))
+        return claim, [Claimed(row_id, record.from_rows(fields, blobs.get(row_id, ()))) for row_id, fields in rows]
+
+    def remove(self, ids: list[int]) -> int:
+        """Delete events committed to Postgres; returns how many were still here."""
+        with self._transaction() as conn:
+            return conn.execute(_query("remove_events"), {"ids": json.dumps(ids)}).rowcount
+
+    def release(self, claim: str) -> None:
+        """Give a claim's events back at once (their insert failed)."""
+        with self._transaction() as conn:
+            conn.execute(_query("release_claim"), {"claim": claim})
+
+    def defer(self, ids: list[int], seconds: float) -> None:
+        """Leave these events alone for ``seconds`` (Postgres refused them)."""
+        with self._transaction() as conn:
+            conn.execute(_query("defer_events"), {"ids": json.dumps(ids), "until": time.time() + seconds})
+
+    def summary(self) -> Summary:
+        with self._connection() as conn:
+            return _summary(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._owner_pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+            self._owner_pid = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:  # critical section: one statement or transaction at a time per process
+            if self._owner_pid != os.getpid():
+                self._conn = self._open()
+                self._owner_pid = os.getpid()
+            assert self._conn is not None
+            yield self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock now, or wait for it up to the busy timeout
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            conn.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // PAGE_SIZE)}")
+            conn.executescript(_query("schema"))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _unavailable(self, exc: sqlite3.Error) -> SpoolUnavailable:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            logger.error("spool full at %s: answering 503 until it drains", self.path)
+            return SpoolUnavailable(
+                f"the database is unavailable and the spool at {self.path} is full "
+                f"(WEBHOOK_SPOOL_MAX_BYTES={self.max_bytes}, or the disk)"
+            )
+        logger.error("spool at %s failed: %s", self.path, exc)
+        return SpoolUnavailable(f"the database is unavailable and the spool at {self.path} failed: {exc}")
+
+
+def read_summary(directory: Path) -> Summary:
+    """The spool's summary for an operator command, read without writing a byte.
+
+    A read-only SQLite connection still creates the ``-wal`` and ``-shm`` files when they are
+    missing, owned by whoever runs the command (root, say), and the server could then no longer
+    open them. They are missing only when no process has the file open and it is fully
+    checkpointed, and then the file alone is the truth: it is read as immutable.
+    """
+    path = directory / FILE_NAME
+    if not path.exists():
+        return Summary(0, None)
+    immutable = "" if path.with_name(FILE_NAME + "-wal").exists() else "&immutable=1"
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro{immutable}", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        return _summary(conn)
+    finally:
+        conn.close()
+
+
+def _summary(conn: sqlite3.Connection) -> Summary:
+    events, oldest = conn.execute(_query("summary")).fetchone()
+    return Summary(events, None if oldest is None else max(0.0, time.time() - oldest))
