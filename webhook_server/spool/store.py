@@ -3,8 +3,9 @@
 Each commit is fsynced (WAL, ``synchronous=FULL``): an event answered ``"spooled": true``
 survives ``kill -9`` and a power cut. Writers take SQLite's write lock up front
 (``BEGIN IMMEDIATE``) and wait at most ``BUSY_TIMEOUT_SECONDS`` for another process to release
-it. The file is bounded by SQLite itself (``max_page_count``): at ``WEBHOOK_SPOOL_MAX_BYTES`` an
-insert fails as if the disk were full, and the request gets today's 503.
+it. An event that would take the rows past ``WEBHOOK_SPOOL_MAX_BYTES`` is refused, and the
+request gets today's 503; only new events are bounded, so a full spool still drains (claiming a
+row writes to it too, which SQLite's own ``max_page_count`` would refuse).
 
 A process opens its own connection on first use, so a Spool built before gunicorn forks is safe;
 one lock per process serialises its threads on that connection.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -33,8 +35,6 @@ logger = logging.getLogger(__name__)
 FILE_NAME = "spool.sqlite3"
 # Every write is a short transaction; longer than this means a stuck process or a sick disk.
 BUSY_TIMEOUT_SECONDS = 5.0
-# SQLite's default page size; max_page_count is counted in pages.
-PAGE_SIZE = 4096
 # After a checkpoint, the write-ahead log is cut back to this size.
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
@@ -73,7 +73,6 @@ class Spool:
         self._conn: sqlite3.Connection | None = None
         # The process that opened ``_conn``; a forked child opens its own.
         self._owner_pid: int | None = None
-        self._claims = 0
 
     def put(self, event: IncomingEvent) -> bool:
         """Keep ``event`` durably; True if it was spooled already (a redelivery during the outage).
@@ -82,8 +81,11 @@ class Spool:
         """
         fields, blobs = record.to_rows(event)
         params = {"provider": event.provider, "event_id": event.event_id, "fields": fields, "spooled_at": time.time()}
+        size = len(fields) + sum(len(blob) for blob in blobs.values())
         try:
             with self._transaction() as conn:
+                if conn.execute(_query("used_bytes")).fetchone()[0] + size > self.max_bytes:
+                    raise self._full()
                 cursor = conn.execute(_query("put_event"), params)
                 if cursor.rowcount == 0:
                     return True
@@ -101,8 +103,7 @@ class Spool:
     def claim(self, limit: int, lease: float) -> tuple[str, list[Claimed]]:
         """Hold up to ``limit`` of the oldest unclaimed events for ``lease`` seconds; returns the claim's name."""
         with self._transaction() as conn:
-            self._claims += 1
-            claim = f"{os.getpid()}/{self._claims}"
+            claim = f"{os.getpid()}/{secrets.token_hex(6)}"
             now = time.time()
             conn.execute(_query("claim_events"), {"claim": claim, "until": now + lease, "now": now, "limit": limit})
             rows = conn.execute(_query("claimed_events"), {"claim": claim}).fetchall()
@@ -153,7 +154,8 @@ class Spool:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite has rolled back already after some errors (a full disk)
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
@@ -164,20 +166,20 @@ class Spool:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-            conn.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // PAGE_SIZE)}")
             conn.executescript(_query("schema"))
         except BaseException:
             conn.close()
             raise
         return conn
 
+    def _full(self) -> SpoolUnavailable:
+        logger.error("spool full at %s (WEBHOOK_SPOOL_MAX_BYTES=%s): answering 503", self.path, self.max_bytes)
+        return SpoolUnavailable(
+            f"the database is unavailable and the spool at {self.path} is full "
+            f"(WEBHOOK_SPOOL_MAX_BYTES={self.max_bytes})"
+        )
+
     def _unavailable(self, exc: sqlite3.Error) -> SpoolUnavailable:
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-            logger.error("spool full at %s: answering 503 until it drains", self.path)
-            return SpoolUnavailable(
-                f"the database is unavailable and the spool at {self.path} is full "
-                f"(WEBHOOK_SPOOL_MAX_BYTES={self.max_bytes}, or the disk)"
-            )
         logger.error("spool at %s failed: %s", self.path, exc)
         return SpoolUnavailable(f"the database is unavailable and the spool at {self.path} failed: {exc}")
 

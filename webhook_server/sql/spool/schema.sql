@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS spooled_events (
     event_id TEXT NOT NULL,
     fields TEXT NOT NULL,
     spooled_at REAL NOT NULL,                -- unix seconds
-    claimed_by TEXT,                         -- the drainer inserting it now: "<pid>/<claim number>"
+    claimed_by TEXT,                         -- the drainer inserting it now: "<pid>/<random>"
     claimed_until REAL NOT NULL DEFAULT 0,   -- unix seconds; afterwards any drainer may take it
     UNIQUE (provider, event_id)
 );
