@@ -130,5 +130,5 @@ def test_a_spool_directory_without_write_access_is_refused(tmp_path: Path) -> No
     locked.mkdir(mode=0o500)
     if os.access(locked, os.W_OK):  # root writes anywhere: take it from a read-only mount instead
         locked = Path("/proc")
-    with pytest.raises(ConfigError, match="WEBHOOK_SPOOL_DIR: .* is not a directory this process can write in"):
+    with pytest.raises(ConfigError, match=r"WEBHOOK_SPOOL_DIR: .* is not a directory this process can write in"):
         Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(locked)})

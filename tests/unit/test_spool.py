@@ -31,7 +31,7 @@ def test_an_event_comes_back_as_it_went_in_and_goes_only_when_removed(spool: Spo
     sent = event(payload='{"id": "evt_1", "text": "\\u0000 ünïcode"}')
     assert spool.put(sent) is False
     assert spool.summary().events == 1
-    claim, batch = spool.claim(10, lease=60)
+    _, batch = spool.claim(10, lease=60)
     assert [item.event for item in batch] == [sent]
     assert spool.summary().events == 1  # claimed is not removed: a crash here loses nothing
     assert spool.remove([item.id for item in batch]) == 1
