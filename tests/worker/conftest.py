@@ -129,13 +129,5 @@ def query(database_url: str, statement: str, *params: Any) -> list[tuple]:
         return conn.execute(statement, params).fetchall()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
-
-
 def count_status(database_url: str, *statuses: str) -> int:
     return query(database_url, "SELECT count(*) FROM webhook_events WHERE status = ANY(%s)", list(statuses))[0][0]

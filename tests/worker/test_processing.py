@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query, wait_for
+from tests.conftest import wait_for
+from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query
 from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_STUCK
 from webhook_server.harness.gunicorn import GunicornServer

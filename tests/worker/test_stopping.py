@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, wait_for
 from tests.worker.conftest import (
     TEST_ENV,
     WORKER_SCRIPT,
@@ -19,7 +19,6 @@ from tests.worker.conftest import (
     create_runs_table,
     insert_events,
     query,
-    wait_for,
 )
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
