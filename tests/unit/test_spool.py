@@ -135,6 +135,7 @@ def test_operators_read_it_without_creating_a_file(spool: Spool, tmp_path: Path)
     assert not (tmp_path / FILE_NAME).exists()
     spool.put(event(1))
     assert read_summary(tmp_path).events == 1  # the server's WAL is open: read through it
+    assert read_summary(Path(os.path.relpath(tmp_path))).events == 1  # as typed on a command line
     spool.close()
     files = sorted(os.listdir(tmp_path))
     assert read_summary(tmp_path).events == 1

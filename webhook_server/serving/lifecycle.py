@@ -103,12 +103,14 @@ def worker_started(worker: Any) -> None:
 
 
 def worker_exiting(worker: Any) -> None:
-    """From ``worker_exit``: stop draining, commit what is queued and close this worker's pool."""
+    """From ``worker_exit``: stop draining, commit what is queued, close the pool and the spool's file."""
     receiver = _receiver_of(worker)
     if receiver is not None:
         if receiver.drainer is not None:
             receiver.drainer.stop()
         receiver.inbox.close()
+        if receiver.spool is not None:
+            receiver.spool.close()
 
 
 def worker_gone(worker: Any) -> None:

@@ -192,7 +192,7 @@ def read_summary(directory: Path) -> Summary:
     open them. They are missing only when no process has the file open and it is fully
     checkpointed, and then the file alone is the truth: it is read as immutable.
     """
-    path = directory / FILE_NAME
+    path = (directory / FILE_NAME).resolve()
     if not path.exists():
         return Summary(0, None)
     immutable = "" if path.with_name(FILE_NAME + "-wal").exists() else "&immutable=1"
