@@ -6,6 +6,7 @@ import dataclasses
 import multiprocessing
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,21 @@ def test_a_redelivery_during_the_outage_is_spooled_once(spool: Spool) -> None:
     assert spool.put(event(1)) is False
     assert spool.put(event(1)) is True
     assert spool.summary().events == 1
+
+
+def test_threads_putting_at_once_share_commits_and_each_gets_its_own_answer(spool: Spool) -> None:
+    answers: dict[int, list[bool]] = {}
+
+    def put_twice(number: int) -> None:
+        answers[number] = [spool.put(event(number)), spool.put(event(number))]
+
+    threads = [threading.Thread(target=put_twice, args=(number,)) for number in range(200)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert answers == {number: [False, True] for number in range(200)}
+    assert spool.summary().events == 200
 
 
 def test_claims_keep_two_drainers_apart_until_released_or_expired(spool: Spool, tmp_path: Path) -> None:

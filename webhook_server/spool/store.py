@@ -59,6 +59,25 @@ class Summary:
     oldest_age: float | None
 
 
+class _Put:
+    """One thread's event on its way into the spool, and the outcome the writing thread leaves."""
+
+    __slots__ = ("blobs", "done", "duplicate", "error", "params", "size")
+
+    def __init__(self, event: IncomingEvent) -> None:
+        fields, self.blobs = record.to_rows(event)
+        self.params = {
+            "provider": event.provider,
+            "event_id": event.event_id,
+            "fields": fields,
+            "spooled_at": time.time(),
+        }
+        self.size = len(fields) + sum(len(blob) for blob in self.blobs.values())
+        self.done = False
+        self.duplicate = False
+        self.error: SpoolUnavailable | None = None
+
+
 def _query(name: str) -> str:
     return sql.query(name, folder="spool")
 
@@ -70,6 +89,9 @@ class Spool:
         self.path = directory / FILE_NAME
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        # Events waiting for the next group commit (see ``put``), guarded by their own lock.
+        self._waiting: list[_Put] = []
+        self._waiting_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         # The process that opened ``_conn``; a forked child opens its own.
         self._owner_pid: int | None = None
@@ -77,23 +99,47 @@ class Spool:
     def put(self, event: IncomingEvent) -> bool:
         """Keep ``event`` durably; True if it was spooled already (a redelivery during the outage).
 
-        Raises SpoolUnavailable when the spool is full or its disk fails.
+        Raises SpoolUnavailable when the spool is full or its disk fails. Threads that put at
+        the same moment share one transaction and one fsync (group commit): the thread that
+        gets the connection writes every event waiting at that moment, its own included.
         """
-        fields, blobs = record.to_rows(event)
-        params = {"provider": event.provider, "event_id": event.event_id, "fields": fields, "spooled_at": time.time()}
-        size = len(fields) + sum(len(blob) for blob in blobs.values())
+        put = _Put(event)
+        with self._waiting_lock:
+            self._waiting.append(put)
+        with self._connection() as conn:
+            if not put.done:
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                self._write(conn, batch)
+        if put.error is not None:
+            raise put.error
+        return put.duplicate
+
+    def _write(self, conn: sqlite3.Connection, batch: list[_Put]) -> None:
+        """One transaction for the batch; every event gets its outcome, and none is told "stored" unless
+        the commit happened (whatever interrupts this thread)."""
+        error: SpoolUnavailable | None = SpoolUnavailable(f"writing to the spool at {self.path} was interrupted")
         try:
-            with self._transaction() as conn:
-                if conn.execute(_query("used_bytes")).fetchone()[0] + size > self.max_bytes:
-                    raise self._full()
-                cursor = conn.execute(_query("put_event"), params)
-                if cursor.rowcount == 0:
-                    return True
-                for field, value in blobs.items():
-                    conn.execute(_query("put_bytes"), {"event": cursor.lastrowid, "field": field, "value": value})
-        except sqlite3.Error as exc:
-            raise self._unavailable(exc) from None
-        return False
+            with _transaction(conn):
+                used = conn.execute(_query("used_bytes")).fetchone()[0]
+                for put in batch:
+                    if used + put.size > self.max_bytes:
+                        put.error = self._full()
+                        continue
+                    cursor = conn.execute(_query("put_event"), put.params)
+                    put.duplicate = cursor.rowcount == 0
+                    if not put.duplicate:
+                        used += put.size
+                        for field, value in put.blobs.items():
+                            blob = {"event": cursor.lastrowid, "field": field, "value": value}
+                            conn.execute(_query("put_bytes"), blob)
+            error = None
+        except Exception as exc:  # a disk error, or anything else: a 503, never a 200 for an event not written
+            error = self._unavailable(exc)
+        finally:
+            for put in batch:
+                put.error = put.error or error
+                put.done = True
 
     def claimable(self) -> bool:
         """Whether an event waits that no live claim holds."""
@@ -149,15 +195,8 @@ class Spool:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")  # the write lock now, or wait for it up to the busy timeout
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:  # SQLite has rolled back already after some errors (a full disk)
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._connection() as conn, _transaction(conn):
+            yield conn
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
@@ -179,9 +218,21 @@ class Spool:
             f"(WEBHOOK_SPOOL_MAX_BYTES={self.max_bytes})"
         )
 
-    def _unavailable(self, exc: sqlite3.Error) -> SpoolUnavailable:
+    def _unavailable(self, exc: Exception) -> SpoolUnavailable:
         logger.error("spool at %s failed: %s", self.path, exc)
         return SpoolUnavailable(f"the database is unavailable and the spool at {self.path} failed: {exc}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")  # the write lock now, or wait for it up to the busy timeout
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # SQLite has rolled back already after some errors (a full disk)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def read_summary(directory: Path) -> Summary:
