@@ -3,7 +3,9 @@
 A field added to the dataclass is spooled with no change here, as long as its value is text,
 a number, a bool, None, bytes, or tuples and dicts of those: bytes become BLOBs of their own
 (``spooled_bytes``), everything else one JSON object. JSON has no tuples, so lists come back
-as tuples, the type a frozen dataclass holds.
+as tuples, the type a frozen dataclass holds. A field added later needs a default: rows spooled
+by an older release lack it (without one, ``from_rows`` raises TypeError and the drainer keeps
+such rows, logging why, until a release that can read them).
 """
 
 from __future__ import annotations
