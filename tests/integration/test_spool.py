@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -64,6 +65,11 @@ def rows_of(database_url: str, event_id: str) -> int:
     return sum(1 for row in stored_rows(database_url) if row[1] == event_id)
 
 
+def count_rows(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0]
+
+
 def spooled(spool_dir: Path) -> int:
     return read_summary(spool_dir).events
 
@@ -113,12 +119,12 @@ def test_kill_9_in_the_middle_of_a_drain_loses_nothing_and_stores_nothing_twice(
     serve: Callable[..., GunicornServer], own_postgres: LocalPostgres, spool_dir: Path
 ) -> None:
     spool = Spool(spool_dir, max_bytes=MIN_SPOOL_BYTES * 64)
-    ids = [f"evt_spooled_{number:05d}" for number in range(3000)]
-    for event_id in ids:
-        spool.put(IncomingEvent("stripe", event_id, "invoice.paid", f'{{"id": "{event_id}", "type": "invoice.paid"}}'))
+    ids = [f"evt_spooled_{number:05d}" for number in range(10_000)]
+    with ThreadPoolExecutor(64) as pool:  # many at once: they share commits, as deliveries do
+        list(pool.map(lambda event_id: spool.put(IncomingEvent("stripe", event_id, "t", "{}")), ids))
     spool.close()
     first = serve()
-    wait_for(lambda: len(stored_rows(own_postgres.url())) > 0, 20, "the drain started")
+    wait_for(lambda: count_rows(own_postgres.url()) > 0, 20, "the drain started")
     first.kill()
     assert spooled(spool_dir) > 0, "the drain ended before the kill: nothing was tested"
     serve()
