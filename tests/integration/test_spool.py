@@ -22,6 +22,7 @@ from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once, stored_rows
 from webhook_server.inbox import IncomingEvent
 from webhook_server.settings import MIN_SPOOL_BYTES
+from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool, SpoolUnavailable, read_summary
 
 # Short, so that a delivery during the outage is spooled quickly (the circuit breaker makes it at once).
@@ -214,3 +215,18 @@ def test_the_drain_session_commits_durably_whatever_the_role_says(own_postgres: 
         conn.execute("ALTER ROLE postgres SET synchronous_commit = off")
     with db.connect(own_postgres.url()) as conn:  # how the drainer (and the inbox) connect
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)
+
+
+def test_an_event_postgres_refuses_stays_spooled_and_the_others_drain(clean_db: str, spool_dir: Path) -> None:
+    spool = Spool(spool_dir, max_bytes=MIN_SPOOL_BYTES)
+    good = [IncomingEvent("stripe", f"evt_good_{number}", "invoice.paid", "{}") for number in range(3)]
+    refused = IncomingEvent("stripe", "evt_nul", "invoice.paid\x00", "{}")  # text cannot hold NUL
+    for event in (good[0], refused, *good[1:]):
+        spool.put(event)
+    drained: list[int] = []
+    assert Drainer(spool, clean_db, timeout=1.0, on_drained=drained.append).drain() == 3
+    assert sum(drained) == 3
+    assert sorted(row[1] for row in stored_rows(clean_db)) == [event.event_id for event in good]
+    assert spool.summary().events == 1  # kept, not lost, and left alone for a while
+    assert not spool.claimable()
+    spool.close()
