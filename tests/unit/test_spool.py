@@ -117,6 +117,16 @@ def test_a_full_spool_refuses_with_a_503_error_and_takes_events_again_once_drain
     spool.close()
 
 
+def test_a_spool_whose_file_cannot_be_opened_refuses_with_a_503_error(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "gone", max_bytes=MIN_SPOOL_BYTES)  # its directory was removed
+    with pytest.raises(SpoolUnavailable, match="unable to open"):
+        spool.put(event(1))
+    (tmp_path / "gone").mkdir()
+    assert spool.put(event(2)) is False  # the refused event is not written later
+    assert [item.event.event_id for item in spool.claim(10, lease=60)[1]] == ["evt_2"]
+    spool.close()
+
+
 def test_the_file_is_durable_wal_and_shared(spool: Spool, tmp_path: Path) -> None:
     spool.put(event(1))
     assert (tmp_path / FILE_NAME).exists()

@@ -106,11 +106,17 @@ class Spool:
         put = _Put(event)
         with self._waiting_lock:
             self._waiting.append(put)
-        with self._connection() as conn:
-            if not put.done:
-                with self._waiting_lock:
-                    batch, self._waiting = self._waiting, []
-                self._write(conn, batch)
+        try:
+            with self._connection() as conn:
+                if not put.done:
+                    with self._waiting_lock:
+                        batch, self._waiting = self._waiting, []
+                    self._write(conn, batch)
+        except sqlite3.Error as exc:  # the file cannot be opened: this event is answered 503, not written later
+            with self._waiting_lock:
+                if put in self._waiting:
+                    self._waiting.remove(put)
+            raise self._unavailable(exc) from None
         if put.error is not None:
             raise put.error
         return put.duplicate
