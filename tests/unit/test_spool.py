@@ -179,6 +179,13 @@ class _Richer:
     mapping: dict[str, str]
 
 
+def test_an_event_with_a_field_records_cannot_keep_is_refused_with_a_503_error(spool: Spool) -> None:
+    unkeepable = IncomingEvent("stripe", "evt_1", "invoice.paid", object())  # type: ignore[arg-type]
+    with pytest.raises(SpoolUnavailable, match="not JSON serializable"):
+        spool.put(unkeepable)
+    assert spool.summary().events == 0
+
+
 def test_records_keep_bytes_and_tuples_of_fields_they_do_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(record, "IncomingEvent", _Richer)
     sent = _Richer("stripe", "evt_1", b"\x00\xff raw", (("X-A", "1"), ("X-B", "2")), {"k": "v"})

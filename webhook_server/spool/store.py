@@ -103,7 +103,10 @@ class Spool:
         the same moment share one transaction and one fsync (group commit): the thread that
         gets the connection writes every event waiting at that moment, its own included.
         """
-        put = _Put(event)
+        try:
+            put = _Put(event)
+        except (TypeError, ValueError) as exc:  # a field record.py cannot keep: a 503, and the log says why
+            raise self._unavailable(exc) from None
         with self._waiting_lock:
             self._waiting.append(put)
         try:
