@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -16,7 +15,6 @@ from tests.integration.test_ingest import lock_waiters
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.harness.polling import wait_for
-from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.
@@ -24,14 +22,6 @@ DEADLINE_SECONDS = 2.5
 PROBE_INTERVAL = 0.25
 # After Postgres is back, a 503 lasts at most a probe interval; the margin is for a busy machine.
 BACK_WITHIN_SECONDS = PROBE_INTERVAL + 0.5
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
-    """A server this test may stop and start without disturbing the others."""
-    with LocalPostgres(tmp_path / "data", durable=False) as server:
-        migrate(server.url())
-        yield server
 
 
 def deliver(client, event: dict) -> tuple[int, float, dict, dict]:
