@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -123,6 +124,31 @@ def test_once_known_down_deliveries_are_refused_at_once_and_the_first_probe_that
     )
     transitions = [r.message for r in caplog.records if r.name == "webhook_server.circuit"]
     assert len(transitions) == 2 and "open after 3 failures" in transitions[0] and "closed" in transitions[1]
+
+
+def test_with_the_spool_an_open_circuit_hands_deliveries_to_it_at_once(
+    make_app: Callable[[Settings], Flask], own_postgres: LocalPostgres, tmp_path: Path
+) -> None:
+    """The interface with the spool: CircuitOpen is a DatabaseUnavailable, so the route spools it."""
+    db_timeout = 1.0
+    (tmp_path / "spool").mkdir()
+    settings = Settings(
+        database_url=own_postgres.url(),
+        stripe_secrets=(STRIPE_SECRET,),
+        db_timeout=db_timeout,
+        spool_dir=tmp_path / "spool",
+    )
+    client = make_app(settings).test_client()
+    with psycopg.connect(own_postgres.url()) as locker:
+        locker.execute("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE")
+        for _ in range(settings.db_circuit_failures):  # each spooled after waiting on the lock
+            status, elapsed, body, _ = deliver(client, stripe_event())
+            assert (status, body.get("spooled")) == (200, True) and elapsed >= db_timeout * 0.9
+        wait_for(lambda: circuit_metrics(client)["webhook_database_circuit_open"] == 1, 5, "the circuit open")
+        answers = [deliver(client, stripe_event()) for _ in range(20)]
+        locker.rollback()
+    assert {(status, body.get("spooled")) for status, _, body, _ in answers} == {(200, True)}
+    assert max(elapsed for _, elapsed, _, _ in answers) < db_timeout / 2, "a delivery waited on the database"
 
 
 def test_a_restart_between_requests_is_invisible_to_the_sender(
