@@ -19,7 +19,8 @@ from webhook_server.harness.outage import percentile
 STUCK = 64  # deliveries in flight at once, against 2 workers x 4 threads
 DB_TIMEOUT = 1.5
 HEALTH_EVERY_SECONDS = 0.02
-WATCH_SECONDS = 4.0
+WATCH_SECONDS = 6.0
+MIN_CHECKS = 100  # enough for a p99 to mean something
 P99_LIMIT_SECONDS = 0.050
 
 
@@ -43,7 +44,7 @@ def test_health_answers_in_milliseconds_while_every_thread_waits_on_a_locked_tab
     assert {(a.status, a.error) for a in load.ledger.answers} == {(503, "database_unavailable")}
     assert min(a.seconds for a in during) >= DB_TIMEOUT * 0.9, "the deliveries were not stuck on the lock"
     checks = [c for c in watch.checks if started <= c.sent_at <= ended]
-    assert len(checks) >= WATCH_SECONDS / HEALTH_EVERY_SECONDS / 2
+    assert len(checks) >= MIN_CHECKS, f"only {len(checks)} checks: the watcher itself was starved of CPU"
     assert {c.status for c in checks} == {200}
     latencies = watch.latencies(started, ended)
     assert percentile(latencies, 0.99) < P99_LIMIT_SECONDS, (
