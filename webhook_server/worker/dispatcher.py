@@ -69,13 +69,24 @@ class _Outcomes:
     ids: list[int] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
+    results: list[str | None] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
     retry_in: list[float] = field(default_factory=list)
 
-    def add(self, row_id: int, attempt: int, status: str, error: str | None = None, retry_in: float = 0.0) -> None:
+    def add(
+        self,
+        row_id: int,
+        attempt: int,
+        status: str,
+        result: str | None,
+        error: str | None = None,
+        retry_in: float = 0.0,
+    ) -> None:
         self.ids.append(row_id)
         self.attempts.append(attempt)
         self.statuses.append(status)
+        self.results.append(result)
         self.errors.append(error)
         self.retry_in.append(retry_in)
 
@@ -194,9 +205,9 @@ class Worker:
         if self._held.pop(job.id, None) is not job:
             return  # given back or timed out before it finished
         if finished.error is None:
-            self._outcomes.add(job.id, job.attempt, "done")
+            self._outcomes.add(job.id, job.attempt, "done", "done")
         else:
-            self._failed(job, describe_error(finished.error))
+            self._failed(job, describe_error(finished.error), "failed")
 
     def _timed_out(self, job: Job) -> None:
         if self._held.pop(job.id, None) is job:
@@ -204,9 +215,10 @@ class Worker:
                 job,
                 f"TimeoutError: the handler ran past WEBHOOK_HANDLER_TIMEOUT={self.settings.handler_timeout:g} s; "
                 "its thread was abandoned",
+                "timed_out",
             )
 
-    def _failed(self, job: Job, error: str) -> None:
+    def _failed(self, job: Job, error: str, result: str) -> None:
         event = job.event
         if job.attempt >= self.settings.max_attempts:
             logger.error(
@@ -217,7 +229,7 @@ class Worker:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.add(job.id, job.attempt, "dead", error)
+            self._outcomes.add(job.id, job.attempt, "dead", result, error)
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
         logger.warning(
@@ -230,7 +242,7 @@ class Worker:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+        self._outcomes.add(job.id, job.attempt, "failed", result, error, delay)
 
     def _flush(self) -> None:
         """Write every outcome gathered so far in one statement; keep them if the database is down."""
@@ -241,6 +253,7 @@ class Worker:
             "ids": outcomes.ids,
             "attempts": outcomes.attempts,
             "statuses": outcomes.statuses,
+            "results": outcomes.results,
             "errors": outcomes.errors,
             "retry_in": outcomes.retry_in,
             "worker": self.name,
@@ -248,10 +261,11 @@ class Worker:
         recorded = self._execute("record_outcomes", params)
         if recorded is None:
             return
-        if recorded.rowcount < len(outcomes):
+        (count,) = recorded.fetchone() or (0,)
+        if count < len(outcomes):
             logger.warning(
                 "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
-                len(outcomes) - recorded.rowcount,
+                len(outcomes) - count,
                 len(outcomes),
             )
         self._outcomes = _Outcomes()
@@ -297,7 +311,7 @@ class Worker:
                 continue
             handler = lookup(provider, event_type)
             if handler is None:
-                self._outcomes.add(row_id, attempt, "skipped")
+                self._outcomes.add(row_id, attempt, "skipped", None)
                 continue
             job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
             self._held[row_id] = job

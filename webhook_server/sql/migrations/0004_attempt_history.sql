@@ -1,0 +1,36 @@
+-- The history of every attempt, kept beside the event: an operator reads why each try failed,
+-- not only the last error, and a replay adds to it instead of erasing it. Rows are written by
+-- the statements that end an attempt (record_outcomes, release_events) and by those that find
+-- a lease run out (claim_events, replay_events): never by a round trip of their own.
+-- outcome: done, failed (the handler raised; the event may be dead after it), timed_out (it ran
+-- past WEBHOOK_HANDLER_TIMEOUT), given_back (a stopping worker handed it on unfinished), lost
+-- (the worker's lease ran out with no outcome: killed, out of memory, cut off from the database).
+-- An event skipped for want of a handler has no attempt: no handler ran.
+CREATE TABLE webhook_event_attempts (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_row   bigint      NOT NULL REFERENCES webhook_events (id) ON DELETE CASCADE,
+    attempt     integer     NOT NULL,
+    worker      text        NOT NULL,
+    started_at  timestamptz NOT NULL,
+    finished_at timestamptz NOT NULL,
+    outcome     text        NOT NULL
+        CHECK (outcome IN ('done', 'failed', 'timed_out', 'given_back', 'lost')),
+    error       text
+);
+
+-- An event's timeline, and the cascade when retention deletes the event.
+CREATE INDEX webhook_event_attempts_event_idx ON webhook_event_attempts (event_row, id);
+
+-- When the current claim began: the started_at of the attempt its outcome will record.
+ALTER TABLE webhook_events ADD COLUMN attempt_started_at timestamptz;
+
+-- The dashboard's event list with no status filter, newest first, paged by (received_at, id);
+-- and its chart of the last 24 hours. The status index cannot serve a range on received_at alone.
+CREATE INDEX webhook_events_received_idx ON webhook_events (received_at, id);
+
+-- The history's reason for a lost attempt, one wording for every statement that finds one.
+CREATE FUNCTION webhook_lost_attempt_error(attempt integer, worker text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'attempt ' || attempt || ' got no outcome: worker ' || coalesce(worker, '?')
+        || ' stopped without recording one (killed? out of memory?) and its lease ran out'
+$$;
