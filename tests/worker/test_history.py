@@ -110,7 +110,8 @@ def test_a_killed_workers_attempt_is_lost_and_a_stopping_workers_queue_given_bac
         assert error.startswith("attempt 1 got no outcome: worker ")
     outcomes = query(
         worker_db,
-        "SELECT outcome, attempt, worker, count(*) FROM webhook_event_attempts WHERE outcome <> 'lost' GROUP BY 1, 2, 3",
+        "SELECT outcome, attempt, worker, count(*) FROM webhook_event_attempts "
+        "WHERE outcome <> 'lost' GROUP BY 1, 2, 3",
     )
     # The one it ran finished; the two queued behind it went back to the table, their attempt 2 uncounted.
     assert sorted(outcomes) == [("done", 2, worker_name(stopping), 1), ("given_back", 2, worker_name(stopping), 2)]
