@@ -60,3 +60,14 @@ def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_he
     assert int(settings["TimeoutStopSec"]) > 10  # above WEBHOOK_SHUTDOWN_CAP
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
+
+
+def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configuration_error() -> None:
+    settings = dict(
+        line.split("=", 1)
+        for line in (UNITS / "webhook-dashboard.service").read_text().splitlines()
+        if "=" in line and line[0] != "#"
+    )
+    assert settings["ExecStart"].endswith("/.venv/bin/webhook-server dashboard")  # its own gunicorn config
+    assert settings["RestartPreventExitStatus"] == "78"  # no password, or the webhook port
+    assert settings["KillMode"] == "mixed"
