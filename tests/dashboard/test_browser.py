@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import psycopg
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -35,7 +36,18 @@ def rows(browser: Chrome) -> list[str]:
 
 
 def until(browser: Chrome, condition: Callable[[Chrome], object], what: str) -> None:
-    WebDriverWait(browser, PAGE_TIMEOUT_SECONDS, poll_frequency=0.1).until(condition, what)
+    """Poll the page: after a click the old page's elements may go stale, or the new page not be there yet."""
+    WebDriverWait(
+        browser,
+        PAGE_TIMEOUT_SECONDS,
+        poll_frequency=0.1,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(condition, what)
+
+
+def shows(css: str, expected: str) -> Callable[[Chrome], bool]:
+    """Whether the element at ``css`` holds ``expected``."""
+    return lambda browser: expected in browser.find_element(By.CSS_SELECTOR, css).text
 
 
 def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
@@ -48,7 +60,7 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
     wait_for(lambda: count_status(worker_db, "dead") == 3 and count_status(worker_db, "done") == 3, 30, "all finished")
 
     sign_in(browser, dashboard, password="a wrong password!")
-    assert "Wrong password" in text(browser, "[role=alert]")
+    until(browser, shows("[role=alert]", "Wrong password"), "the wrong password refused")
     sign_in(browser, dashboard)
     until(browser, lambda b: b.find_elements(By.ID, "oldest-pending"), "the overview")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
@@ -57,6 +69,7 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
     assert sorted(rows(browser)) == sorted(doomed)  # the newest dead events
 
     browser.find_element(By.LINK_TEXT, "Events").click()
+    until(browser, shows("h1", "Events"), "the event list")
     assert rows(browser) == list(reversed(doomed + fine + hostile))  # newest first
     Select(browser.find_element(By.ID, "status")).select_by_value("dead")
     browser.find_element(By.ID, "event_id").send_keys(doomed[1], Keys.ENTER)
@@ -64,14 +77,14 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
     assert "status=dead" in browser.current_url
 
     browser.find_element(By.LINK_TEXT, doomed[1]).click()
-    assert text(browser, "#event-status") == "dead"
+    until(browser, shows("#event-status", "dead"), "the event's page")
     history = browser.find_elements(By.CSS_SELECTOR, "#history li")
     assert [item.get_attribute("class") for item in history] == ["attempt failed"] * 3
     assert "RuntimeError: planned failure of attempt 3" in history[2].text
     # The operator fixes the handler (here: the events stop asking it to fail), then replays.
     query(worker_db, "UPDATE webhook_events SET payload = jsonb_set(payload, '{test,fail_attempts}', '0') RETURNING 1")
     browser.find_element(By.ID, "replay").click()
-    assert "Replayed" in text(browser, ".flash.ok")
+    until(browser, shows(".flash.ok", "Replayed"), "the replay confirmed")
     # A real worker runs it again; the attempt is added below the first three.
     wait_for(lambda: count_status(worker_db, "done") == 4, 30, "the replayed event done")
     browser.refresh()
@@ -82,9 +95,9 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
     # Bulk: the two still dead, confirmed with their count first.
     browser.get(dashboard.url("/events?status=dead"))
     browser.find_element(By.PARTIAL_LINK_TEXT, "Replay the dead and failed events").click()
-    assert text(browser, "#replay-count").startswith("2 events would go back to pending")
+    until(browser, shows("#replay-count", "2 events would go back to pending"), "the count to confirm")
     browser.find_element(By.ID, "bulk-replay").click()
-    assert "Replayed 2 events" in text(browser, ".flash.ok")
+    until(browser, shows(".flash.ok", "Replayed 2 events"), "the bulk replay confirmed")
     wait_for(lambda: count_status(worker_db, "done") == 6, 30, "the bulk-replayed events done")
 
     # An attacker-controlled payload is shown as text, never run.
@@ -108,5 +121,5 @@ def test_a_forged_post_from_the_signed_in_browser_is_refused(
     # The page's own form, its token taken out, as a forged form on another page would post it.
     browser.execute_script("document.querySelector('form[action$=\"/replay\"] input[name=csrf_token]').remove()")
     browser.find_element(By.ID, "replay").click()
-    assert "400" in browser.find_element(By.TAG_NAME, "h1").text
+    until(browser, shows("h1", "400"), "the forged POST refused")
     assert query(clean_db, "SELECT status FROM webhook_events") == [("dead",)]

@@ -12,17 +12,17 @@ from webhook_server.operator import queries
 def test_keyset_pages_walk_every_match_once_newest_first(clean_db: str) -> None:
     base = now() - timedelta(hours=1)
     for number in range(25):
-        # Pairs share a received_at: the row id breaks the tie, as the index orders them.
+        # Pairs share a received_at: the order is the row id's, the order of arrival.
         store(clean_db, f"evt_{number:02d}", received_at=base + timedelta(minutes=number // 2))
     seen: list[str] = []
-    after = None
+    before = None
     with queries.connect(clean_db) as conn:
         while True:
-            page = queries.list_events(conn, queries.EventFilter(), limit=4, after=after)
+            page = queries.list_events(conn, queries.EventFilter(), limit=4, before=before)
             if not page:
                 break
             seen += [event.event_id for event in page]
-            after = queries.PageStart(page[-1].received_at, page[-1].id)
+            before = page[-1].id
         assert seen == [f"evt_{number:02d}" for number in reversed(range(25))]
 
         window = queries.EventFilter(since=base + timedelta(minutes=2), until=base + timedelta(minutes=4))

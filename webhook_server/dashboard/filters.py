@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import abort
 
 from webhook_server.durations import parse_since
-from webhook_server.operator.queries import STATUSES, EventFilter, PageStart
+from webhook_server.operator.queries import STATUSES, EventFilter
 
 FIELDS = ("status", "provider", "type", "since", "until", "event_id")
 
@@ -39,19 +39,13 @@ def as_args(args: Mapping[str, str]) -> dict[str, str]:
     return {name: args[name].strip() for name in FIELDS if args.get(name, "").strip()}
 
 
-def page_start(raw: str | None) -> PageStart | None:
-    """``before=<ISO time>~<row id>``: the last row of the previous page."""
+def page_start(raw: str | None) -> int | None:
+    """``before=<row id>``: the last row of the previous page."""
     if not raw:
         return None
-    moment, _, row_id = raw.rpartition("~")
-    try:
-        return PageStart(datetime.fromisoformat(moment), int(row_id))
-    except ValueError:
-        abort(400, "before must be <ISO 8601 time>~<row id>, as the Older link writes it")
-
-
-def page_token(received_at: datetime, row_id: int) -> str:
-    return f"{received_at.isoformat()}~{row_id}"
+    if not raw.isdigit() or len(raw) > 18:
+        abort(400, "before must be a row id, as the Older link writes it")
+    return int(raw)
 
 
 def _moment(name: str, raw: str | None) -> datetime | None:

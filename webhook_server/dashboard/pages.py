@@ -36,19 +36,19 @@ def overview() -> str:
 @bp.get("/events")
 def events() -> str:
     where = filters.from_args(request.args)
-    after = filters.page_start(request.args.get("before"))
+    before = filters.page_start(request.args.get("before"))
     with connection() as conn:
-        found = queries.list_events(conn, where, limit=PAGE_SIZE + 1, after=after)
+        found = queries.list_events(conn, where, limit=PAGE_SIZE + 1, before=before)
     older = None
     if len(found) > PAGE_SIZE:
         found = found[:PAGE_SIZE]
-        older = filters.page_token(found[-1].received_at, found[-1].id)
+        older = found[-1].id
     return render_template(
         "events.html",
         events=found,
         args=filters.as_args(request.args),
         older=older,
-        paged=after is not None,
+        paged=before is not None,
         statuses=queries.STATUSES,
     )
 

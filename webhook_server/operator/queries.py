@@ -98,14 +98,6 @@ class EventFilter:
 
 
 @dataclass(frozen=True)
-class PageStart:
-    """Where a keyset page starts: below this row of the previous page (newest first)."""
-
-    received_at: datetime
-    id: int
-
-
-@dataclass(frozen=True)
 class LeasedEvent:
     provider: str
     event_id: str
@@ -167,17 +159,12 @@ def missing_migrations(conn: psycopg.Connection) -> list[str]:
 
 
 def list_events(
-    conn: psycopg.Connection, where: EventFilter, *, limit: int, after: PageStart | None = None
+    conn: psycopg.Connection, where: EventFilter, *, limit: int, before: int | None = None
 ) -> list[EventSummary]:
-    """The newest events matching ``where``, at most ``limit``; older than ``after`` when given."""
-    params = {
-        **where.params(),
-        "limit": limit,
-        "before_at": after.received_at if after else None,
-        "before_id": after.id if after else None,
-    }
+    """The newest events matching ``where``, at most ``limit``; only rows below row id ``before`` when given
+    (the next keyset page)."""
     with conn.cursor(row_factory=class_row(EventSummary)) as cur:
-        return cur.execute(sql.query("list_events"), params).fetchall()
+        return cur.execute(sql.query("list_events"), {**where.params(), "limit": limit, "before": before}).fetchall()
 
 
 def count_replayable(conn: psycopg.Connection, where: EventFilter, statuses: Sequence[str]) -> int:

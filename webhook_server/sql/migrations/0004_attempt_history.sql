@@ -6,27 +6,23 @@
 -- past WEBHOOK_HANDLER_TIMEOUT), given_back (a stopping worker handed it on unfinished), lost
 -- (the worker's lease ran out with no outcome: killed, out of memory, cut off from the database).
 -- An event skipped for want of a handler has no attempt: no handler ran.
+-- The primary key is the only index: it orders an event's timeline, finds the rows a deleted
+-- event takes with it, and identifies rows for logical replication. Every attempt pays for it.
 CREATE TABLE webhook_event_attempts (
-    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_row   bigint      NOT NULL REFERENCES webhook_events (id) ON DELETE CASCADE,
+    id          bigint      GENERATED ALWAYS AS IDENTITY,
     attempt     integer     NOT NULL,
     worker      text        NOT NULL,
     started_at  timestamptz NOT NULL,
     finished_at timestamptz NOT NULL,
     outcome     text        NOT NULL
         CHECK (outcome IN ('done', 'failed', 'timed_out', 'given_back', 'lost')),
-    error       text
+    error       text,
+    PRIMARY KEY (event_row, id)
 );
-
--- An event's timeline, and the cascade when retention deletes the event.
-CREATE INDEX webhook_event_attempts_event_idx ON webhook_event_attempts (event_row, id);
 
 -- When the current claim began: the started_at of the attempt its outcome will record.
 ALTER TABLE webhook_events ADD COLUMN attempt_started_at timestamptz;
-
--- The dashboard's event list with no status filter, newest first, paged by (received_at, id);
--- and its chart of the last 24 hours. The status index cannot serve a range on received_at alone.
-CREATE INDEX webhook_events_received_idx ON webhook_events (received_at, id);
 
 -- The history's reason for a lost attempt, one wording for every statement that finds one.
 CREATE FUNCTION webhook_lost_attempt_error(attempt integer, worker text) RETURNS text
