@@ -223,7 +223,7 @@ def _unfinished(conn: psycopg.Connection) -> bool:
 
 def _truncate(url: str) -> None:
     with db.connect(url) as conn:
-        conn.execute("TRUNCATE webhook_events CASCADE")  # and the attempt history
+        conn.execute("TRUNCATE webhook_events")
 
 
 def _postgres_cpu(postgres: LocalPostgres) -> float:
