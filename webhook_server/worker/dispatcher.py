@@ -261,7 +261,7 @@ class Worker:
         recorded = self._execute("record_outcomes", params)
         if recorded is None:
             return
-        (count,) = recorded.fetchone() or (0,)
+        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
         if count < len(outcomes):
             logger.warning(
                 "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
