@@ -18,7 +18,7 @@ STOP_MARGIN_SECONDS = 5
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    for env_file in ("server.env", "worker.env"):
+    for env_file in ("server.env", "worker.env", "dashboard.env"):
         (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
     for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
@@ -94,3 +94,12 @@ def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_he
     assert f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}" in settings["Environment"].split()
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
+
+
+def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configuration_error() -> None:
+    settings = unit_settings("webhook-dashboard.service")
+    assert settings["ExecStart"].endswith("/.venv/bin/webhook-server dashboard")  # its own gunicorn config
+    assert settings["EnvironmentFile"] == "/etc/webhook-server/dashboard.env"  # no signing secret in it
+    assert settings["User"] == "webhook-dashboard"
+    assert settings["RestartPreventExitStatus"] == "78"  # no password, or the webhook port
+    assert settings["KillMode"] == "mixed"
