@@ -37,6 +37,7 @@ from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.retries import describe_error, retry_delay
+from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +98,14 @@ class _Outcomes:
 class Worker:
     """One worker process: a dispatcher, its handler threads and a NOTIFY listener."""
 
-    def __init__(self, settings: WorkerSettings, registry: Registry) -> None:
+    def __init__(self, settings: WorkerSettings, registry: Registry, runtime: RuntimeFactory) -> None:
         self.settings = settings
         self.registry = registry
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._messages: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._pool = HandlerPool(settings.concurrency, settings.handler_timeout, self._messages)
+        self._pool = HandlerPool(
+            settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
+        )
         self._listener = _Listener(settings, self._messages)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
@@ -205,7 +208,10 @@ class Worker:
         if self._held.pop(job.id, None) is not job:
             return  # given back or timed out before it finished
         if finished.error is None:
-            self._outcomes.add(job.id, job.attempt, "done", "done")
+            if not job.transactional:  # a transactional handler's thread committed done with its writes
+                self._outcomes.add(job.id, job.attempt, "done", "done")
+        elif isinstance(finished.error, LeaseLost):
+            logger.warning("%s", finished.error)
         else:
             self._failed(job, describe_error(finished.error), "failed")
 
@@ -309,11 +315,12 @@ class Worker:
                     event_type,
                 )
                 continue
-            handler = lookup(provider, event_type)
-            if handler is None:
+            registered = lookup(provider, event_type)
+            if registered is None:
                 self._outcomes.add(row_id, attempt, "skipped", None)
                 continue
-            job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
+            event = Event(provider, event_id, event_type, payload, attempt, received_at)
+            job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
 

@@ -1,0 +1,77 @@
+"""Transactional handlers: their writes and the event's outcome commit together or not at all."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+
+HANDLERS = {"WEBHOOK_HANDLER_MODULES": "tests.worker.transactional_handlers"}
+
+
+@pytest.fixture
+def effects_db(worker_db: str) -> str:
+    """The tests' database with an empty ``worker_effects`` table: no unique key, so duplicates show."""
+    with psycopg.connect(worker_db, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS worker_effects")
+        conn.execute("CREATE TABLE worker_effects (event_id text NOT NULL, attempt int NOT NULL, pid int NOT NULL)")
+    return worker_db
+
+
+def test_killing_the_worker_repeatedly_leaves_exactly_one_effect_per_event(
+    effects_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    ids = insert_events(effects_db, 1000, sleep=0.01)
+    kills = 0
+    deadline = time.monotonic() + 240
+    while count_status(effects_db, "done") < len(ids):
+        assert time.monotonic() < deadline, f"{count_status(effects_db, 'done')} of {len(ids)} done in time"
+        worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="8", WEBHOOK_WORKER_BATCH="50", **HANDLERS)
+        time.sleep(random.uniform(0.3, 1.2))  # the kill lands wherever the handlers are, in their transactions
+        worker.kill()  # SIGKILL to the group, waited for: open transactions roll back as their connections drop
+        kills += 1
+
+    effects = query(effects_db, "SELECT event_id, count(*) FROM worker_effects GROUP BY 1 HAVING count(*) <> 1")
+    assert effects == []
+    assert query(effects_db, "SELECT count(DISTINCT event_id) FROM worker_effects") == [(len(ids),)]
+    assert count_status(effects_db, "done") == len(ids)
+    # Kills did land mid-event: attempts were lost (their leases ran out), and their writes with them.
+    (lost,) = query(effects_db, "SELECT count(*) FROM webhook_event_attempts WHERE outcome = 'lost'")[0]
+    assert kills >= 3 and lost > 0, (kills, lost)
+    # Each done event's one effect is from the attempt that recorded done.
+    assert query(
+        effects_db,
+        "SELECT count(*) FROM worker_effects f JOIN webhook_events e ON e.event_id = f.event_id "
+        "WHERE f.attempt <> e.attempts",
+    ) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "first_outcome"),
+    [({"fail_attempts": 1}, "failed"), ({"sleep": 3, "sleep_attempts": 1}, "timed_out")],
+    ids=["raised", "timed out"],
+)
+def test_an_attempt_that_fails_or_times_out_keeps_none_of_its_writes(
+    effects_db: str, start_worker: Callable[..., WorkerProcess], behaviour: dict, first_outcome: str
+) -> None:
+    (event_id,) = insert_events(effects_db, 1, **behaviour)
+    start_worker(WEBHOOK_HANDLER_TIMEOUT="1", WEBHOOK_WORKER_POLL="0.05", **HANDLERS)
+
+    wait_for(lambda: count_status(effects_db, "done") == 1, 20, "the event done on its retry")
+    assert query(effects_db, "SELECT event_id, attempt FROM worker_effects") == [(event_id, 2)]
+    assert query(effects_db, "SELECT attempt, outcome FROM webhook_event_attempts ORDER BY id") == [
+        (1, first_outcome),
+        (2, "done"),
+    ]
+
+
+def test_plain_and_transactional_handlers_are_told_apart_in_the_start_log(
+    effects_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    worker = start_worker(**HANDLERS)
+    assert "transactional_handlers.insert_effect (transactional)" in worker.log()
