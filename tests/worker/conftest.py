@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -139,3 +140,19 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def count_status(database_url: str, *statuses: str) -> int:
     return query(database_url, "SELECT count(*) FROM webhook_events WHERE status = ANY(%s)", list(statuses))[0][0]
+
+
+def run_under_kills(database_url: str, start: Callable[..., WorkerProcess], total: int, **env: str) -> int:
+    """Start workers and SIGKILL each a random 0.3 to 1.2 s later until ``total`` events are done; return the kills.
+
+    Each kill lands wherever the handlers are, in their transactions or between them.
+    """
+    kills = 0
+    deadline = time.monotonic() + 240
+    while (done := count_status(database_url, "done")) < total:
+        assert time.monotonic() < deadline, f"{done} of {total} events done in time"
+        worker = start(**env)
+        time.sleep(random.uniform(0.3, 1.2))
+        worker.kill()  # to the group, waited for: open transactions roll back as their connections drop
+        kills += 1
+    return kills

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 
 import psycopg
 import pytest
 
-from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills, wait_for
 
 HANDLERS = {"WEBHOOK_HANDLER_MODULES": "tests.worker.transactional_handlers"}
 
@@ -27,14 +25,9 @@ def test_killing_the_worker_repeatedly_leaves_exactly_one_effect_per_event(
     effects_db: str, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     ids = insert_events(effects_db, 1000, sleep=0.01)
-    kills = 0
-    deadline = time.monotonic() + 240
-    while count_status(effects_db, "done") < len(ids):
-        assert time.monotonic() < deadline, f"{count_status(effects_db, 'done')} of {len(ids)} done in time"
-        worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="8", WEBHOOK_WORKER_BATCH="50", **HANDLERS)
-        time.sleep(random.uniform(0.3, 1.2))  # the kill lands wherever the handlers are, in their transactions
-        worker.kill()  # SIGKILL to the group, waited for: open transactions roll back as their connections drop
-        kills += 1
+    kills = run_under_kills(
+        effects_db, start_worker, len(ids), WEBHOOK_WORKER_CONCURRENCY="8", WEBHOOK_WORKER_BATCH="50", **HANDLERS
+    )
 
     effects = query(effects_db, "SELECT event_id, count(*) FROM worker_effects GROUP BY 1 HAVING count(*) <> 1")
     assert effects == []
