@@ -43,14 +43,15 @@ def start_django_worker(
 ) -> Callable[..., WorkerProcess]:
     """Start ``webhook-server worker`` with DJANGO_SETTINGS_MODULE set to the shop's settings."""
 
-    def start(**env: str) -> WorkerProcess:
+    def start(*, wait: bool = True, **env: str) -> WorkerProcess:
         return start_worker(
+            wait=wait,
             **{
                 "DJANGO_SETTINGS_MODULE": "shop_settings",
                 "PYTHONPATH": f"{REPO_ROOT}:{settings_dir}",
                 "WEBHOOK_HANDLER_MODULES": HANDLERS,
                 **env,
-            }
+            },
         )
 
     return start

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from tests.contrib_django.shop.config import settings_module
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills, wait_for
+from webhook_server.errors import EXIT_CONFIG
 
 
 def test_orm_handlers_get_a_fresh_connection_per_handler_as_in_a_request(
@@ -61,3 +67,17 @@ def test_a_timed_out_atomic_handler_keeps_none_of_its_writes(
         (1, "timed_out"),
         (2, "done"),
     ]
+
+
+def test_a_django_database_other_than_database_url_stops_the_worker_with_the_fix(
+    shop_db: str, settings_dir: Path, start_django_worker: Callable[..., WorkerProcess]
+) -> None:
+    with psycopg.connect(shop_db, autocommit=True) as conn:
+        if not conn.execute("SELECT FROM pg_database WHERE datname = 'shop_elsewhere'").fetchone():
+            conn.execute("CREATE DATABASE shop_elsewhere")
+    elsewhere = make_conninfo(shop_db, dbname="shop_elsewhere")
+    (settings_dir / "elsewhere_settings.py").write_text(settings_module(elsewhere))
+
+    worker = start_django_worker(wait=False, DJANGO_SETTINGS_MODULE="elsewhere_settings")
+    assert worker.process.wait(30) == EXIT_CONFIG
+    assert "WEBHOOK_DATABASE: Django's database 'default' is not the one DATABASE_URL names" in worker.log()
