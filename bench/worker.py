@@ -229,7 +229,7 @@ def _unfinished(conn: psycopg.Connection) -> bool:
 
 def _truncate(url: str) -> None:
     with db.connect(url) as conn:
-        conn.execute("TRUNCATE webhook_events CASCADE")  # and the attempt history
+        conn.execute("TRUNCATE webhook_events")
         conn.execute("CREATE TABLE IF NOT EXISTS bench_effects (event_id text NOT NULL)")
         conn.execute("TRUNCATE bench_effects")
 

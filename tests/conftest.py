@@ -42,7 +42,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def clean_db(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE webhook_events CASCADE")  # and the attempt history
+        conn.execute("TRUNCATE webhook_events")
     return database_url
 
 

@@ -12,8 +12,8 @@ import pytest
 from tests.acceptance.test_cli import CLI
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
+from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
 
@@ -65,11 +65,26 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     assert [e["event_id"] for e in as_json] == ["evt_new_1", "evt_done_1", "evt_dead_1"]
     assert as_json[2]["status"] == "dead" and as_json[2]["attempts"] == 8
 
+    with psycopg.connect(clean_db, autocommit=True) as conn:  # what a worker's attempts leave
+        conn.execute(
+            "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
+            "SELECT id, n, 'host-a:41', now(), now(), (ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
+            "FROM webhook_events, generate_series(1, 2) AS n WHERE event_id = 'evt_dead_1'"
+        )
     shown = cli("events", "show", "evt_dead_1", database_url=clean_db)
     assert shown.returncode == 0, shown.stderr
     assert "traceback …" in shown.stdout
+    history = shown.stdout.split("history:\n", 1)[1].split("payload:", 1)[0].splitlines()
+    assert history[0].split() == ["ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR"]
+    assert [line.split()[:3] for line in history[1:]] == [["1", "lost", "host-a:41"], ["2", "timed_out", "host-a:41"]]
+    assert history[1].endswith("reason 1") and "more" not in history[1]  # the error's first line
     assert json.loads(shown.stdout.split("payload:\n", 1)[1]) == dead
-    assert json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)["payload"] == dead
+    shown_json = json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)
+    assert shown_json["payload"] == dead
+    assert [(a["attempt"], a["outcome"], a["error"]) for a in shown_json["history"]] == [
+        (1, "lost", "reason 1\nmore"),
+        (2, "timed_out", "reason 2\nmore"),
+    ]
 
     replayed = cli("replay", "evt_dead_1", database_url=clean_db)
     assert (replayed.returncode, replayed.stdout.strip()) == (0, "replayed 1 event"), replayed.stderr
@@ -86,7 +101,15 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
         "skipped": ["0", "0"],
     }
     assert "oldest pending:" in stats.stdout and "in the last hour" in stats.stdout
+    assert "skipped, no handler" not in stats.stdout
     assert json.loads(cli("stats", "--json", database_url=clean_db).stdout)["totals"]["pending"] == 2
+
+    store(clean_db, stripe_event("payout.paid", event_id="evt_unhandled"), status="skipped")
+    skipped = cli("stats", database_url=clean_db).stdout
+    assert skipped.splitlines()[-2].split() == ["PROVIDER", "TYPE", "EVENTS", "LAST", "RECEIVED"]
+    assert skipped.splitlines()[-1].split()[:3] == ["stripe", "payout.paid", "1"]
+    (listed,) = json.loads(cli("stats", "--json", database_url=clean_db).stdout)["skipped_types"]
+    assert (listed["provider"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
 
 
 def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:

@@ -117,3 +117,21 @@ def test_filters_that_make_no_sense_are_a_400_naming_the_field(dashboard: Dashbo
     for query, field in (("status=gone", "status"), ("since=yesterday", "since"), ("before=x", "before")):
         answer = session.get(dashboard.url(f"/events?{query}"), timeout=10)
         assert answer.status_code == 400 and field in answer.text, query
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent_to"),
+    [("/events?status=dead", "/events?status=dead"), ("//evil.example", "/"), ("/\\evil.example", "/"), ("", "/")],
+)
+def test_sign_in_returns_to_the_page_asked_for_on_this_site_only(
+    dashboard: DashboardServer, asked: str, sent_to: str
+) -> None:
+    session = requests.Session()
+    token = csrf_token(session.get(dashboard.url("/login"), timeout=10).text)
+    answer = session.post(
+        dashboard.url("/login"),
+        data={"csrf_token": token, "password": DASHBOARD_PASSWORD, "next": asked},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.headers["Location"]) == (302, sent_to)

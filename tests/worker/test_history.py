@@ -8,6 +8,8 @@ import socket
 import subprocess
 from collections.abc import Callable
 
+import psycopg
+
 from tests.conftest import REPO_ROOT
 from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query, wait_for
 from webhook_server.operator import queries
@@ -74,6 +76,21 @@ def test_each_attempt_is_recorded_and_a_replay_adds_to_the_history(
 
     query(worker_db, "DELETE FROM webhook_events WHERE event_id = %s RETURNING id", event_id)
     assert query(worker_db, "SELECT count(*) FROM webhook_event_attempts") == [(0,)]  # gone with its event
+
+
+def test_the_history_goes_with_its_events_deleted_or_truncated(worker_db: str) -> None:
+    kept, deleted = insert_events(worker_db, 2)
+    query(
+        worker_db,
+        "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome) "
+        "SELECT id, 1, 'host:1', now(), now(), 'done' FROM webhook_events RETURNING 1",
+    )
+    query(worker_db, "DELETE FROM webhook_events WHERE event_id = %s RETURNING 1", deleted)
+    assert [row[0] for row in history(worker_db, kept)] == [1]
+    assert query(worker_db, "SELECT count(*) FROM webhook_event_attempts") == [(1,)]
+    with psycopg.connect(worker_db, autocommit=True) as conn:
+        conn.execute("TRUNCATE webhook_events")
+    assert query(worker_db, "SELECT count(*) FROM webhook_event_attempts") == [(0,)]
 
 
 def test_a_timeout_is_recorded_as_timed_out(worker_db: str, start_worker: Callable[..., WorkerProcess]) -> None:

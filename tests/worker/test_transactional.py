@@ -7,7 +7,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills, wait_for
+from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills
+from webhook_server.harness.polling import wait_for
 
 HANDLERS = {"WEBHOOK_HANDLER_MODULES": "tests.worker.transactional_handlers"}
 

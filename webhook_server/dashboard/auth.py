@@ -86,6 +86,7 @@ def logout() -> Response:
 def _safe_next(target: str) -> str:
     """Only a path on this site: never an open redirect to another host."""
     parts = urlsplit(target)
-    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
+    # Browsers read "/\\host" as "//host": another site.
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or parts.scheme or parts.netloc:
         return "/"
     return target

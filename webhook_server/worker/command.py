@@ -22,7 +22,8 @@ def worker() -> None:
     comma-separated modules that register handlers with @handles) and the optional
     WEBHOOK_WORKER_CONCURRENCY, WEBHOOK_WORKER_BATCH, WEBHOOK_WORKER_POLL, WEBHOOK_MAX_ATTEMPTS,
     WEBHOOK_RETRY_BASE, WEBHOOK_RETRY_CAP, WEBHOOK_HANDLER_TIMEOUT, WEBHOOK_LEASE_SECONDS,
-    WEBHOOK_SHUTDOWN_CAP and WEBHOOK_DB_TIMEOUT. With DJANGO_SETTINGS_MODULE set, Django is set up
+    WEBHOOK_SHUTDOWN_CAP, WEBHOOK_DB_TIMEOUT and WEBHOOK_WORKER_METRICS_BIND (host:port of its
+    Prometheus /metrics). No provider secret. With DJANGO_SETTINGS_MODULE set, Django is set up
     first and handlers use its ORM (webhook_server.contrib.django). Run as many as you like, on any hosts.
     """
     # Like gunicorn, find modules in the working directory without a PYTHONPATH.
@@ -32,7 +33,9 @@ def worker() -> None:
         settings = WorkerSettings.from_env()
         runtime = load_runtime(settings)  # django.setup() first when DJANGO_SETTINGS_MODULE is set
         load_modules(settings.handler_modules)
+        worker = Worker(settings, registry, runtime)
+        worker.serve_metrics()
     except ConfigError as exc:
         click.echo(f"webhook-server worker: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
-    sys.exit(Worker(settings, registry, runtime).run())
+    sys.exit(worker.run())
