@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills
+from tests.worker.transactional_handlers import insert_effect
+from webhook_server import sql
+from webhook_server.handlers import Event
 from webhook_server.harness.polling import wait_for
+from webhook_server.worker.handler_pool import Job
+from webhook_server.worker.runtime import LeaseLost, record_done
 
 HANDLERS = {"WEBHOOK_HANDLER_MODULES": "tests.worker.transactional_handlers"}
 
@@ -69,3 +75,31 @@ def test_plain_and_transactional_handlers_are_told_apart_in_the_start_log(
 ) -> None:
     worker = start_worker(**HANDLERS)
     assert "transactional_handlers.insert_effect (transactional)" in worker.log()
+
+
+@pytest.mark.parametrize(
+    ("worker", "attempt", "kept"),
+    [("w1", 1, True), ("w2", 1, False), ("w1", 2, False)],
+    ids=["the claim's own", "another worker's", "an older attempt"],
+)
+def test_the_outcome_commits_only_with_the_claim_that_is_still_its_own(
+    effects_db: str, worker: str, attempt: int, kept: bool
+) -> None:
+    (event_id,) = insert_events(effects_db, 1)
+    with psycopg.connect(effects_db, autocommit=True) as conn:
+        claim = {"limit": 1, "max_attempts": 3, "lease": 60, "worker": "w1"}
+        ((row_id, *_),) = conn.execute(sql.query("claim_events"), claim).fetchall()  # attempt 1, held by w1
+        event = Event("test", event_id, "test.event", {}, attempt, datetime.now(UTC))
+        job = Job(row_id, attempt, event, insert_effect, transactional=True)
+        try:
+            with conn.transaction():
+                insert_effect(event, conn)
+                record_done(conn, job, worker)
+        except LeaseLost:
+            assert not kept
+
+    assert query(effects_db, "SELECT count(*) FROM worker_effects") == [(int(kept),)]
+    assert query(effects_db, "SELECT status, locked_by FROM webhook_events") == [
+        ("done", None) if kept else ("pending", "w1")
+    ]
+    assert query(effects_db, "SELECT outcome FROM webhook_event_attempts") == ([("done",)] if kept else [])

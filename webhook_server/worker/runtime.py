@@ -96,9 +96,9 @@ def record_done(conn: psycopg.Connection, job: Job, worker: str) -> None:
 class PsycopgRuntime:
     """Transactional handlers get this thread's own connection to the webhook database.
 
-    Its statements are bounded by the handler's timeout, and so is any time it sits idle inside
-    the transaction: Postgres ends such a session itself, so an abandoned handler that hangs
-    between statements cannot hold its locks for ever.
+    Connecting is bounded by WEBHOOK_DB_TIMEOUT; its statements by the handler's timeout, and so
+    is any time it sits idle inside the transaction: Postgres ends such a session itself, so an
+    abandoned handler that hangs between statements cannot hold its locks for ever.
     """
 
     def __init__(self, settings: WorkerSettings, worker: str) -> None:
@@ -127,9 +127,9 @@ class PsycopgRuntime:
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self.close()
-            timeout = self._settings.handler_timeout
-            kwargs = db.connection_kwargs(timeout)
-            kwargs["options"] += f" -c idle_in_transaction_session_timeout={int(timeout * 1000)}"
+            limit = self._settings.handler_timeout
+            kwargs = db.connection_kwargs(self._settings.db_timeout, statement_timeout=limit)
+            kwargs["options"] += f" -c idle_in_transaction_session_timeout={int(limit * 1000)}"
             self._conn = psycopg.connect(self._settings.database_url, **kwargs)
         return self._conn
 
