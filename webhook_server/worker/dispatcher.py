@@ -10,7 +10,8 @@ LOCKED``, so workers on any number of hosts share the table, and the lease is re
 worker holds the event. A worker killed with ``kill -9`` renews nothing; its events are due
 again when the lease runs out. Outcomes are written in batches too (``record_outcomes.sql``),
 one statement for every result that arrived meanwhile: at low load that is one event, under
-load a few hundred.
+load a few hundred. The exception is a transactional handler's ``done``: its thread commits it
+with the handler's writes (webhook_server.worker.runtime), and the dispatcher only forgets the event.
 
 On SIGTERM it stops claiming, gives back the events no thread has started, lets running
 handlers finish until the shutdown cap (less a margin to write and exit), gives back the rest
