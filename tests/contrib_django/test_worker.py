@@ -82,3 +82,11 @@ def test_a_django_database_other_than_database_url_stops_the_worker_with_the_fix
     worker = start_django_worker(wait=False, DJANGO_SETTINGS_MODULE="elsewhere_settings")
     assert worker.process.wait(30) == EXIT_CONFIG
     assert "WEBHOOK_DATABASE: Django's database 'default' is not the one DATABASE_URL names" in worker.log()
+
+
+def test_settings_django_cannot_load_stop_the_worker_with_the_reason(
+    start_django_worker: Callable[..., WorkerProcess],
+) -> None:
+    worker = start_django_worker(wait=False, DJANGO_SETTINGS_MODULE="shop_settings_misspelt")
+    assert worker.process.wait(30) == EXIT_CONFIG
+    assert "DJANGO_SETTINGS_MODULE: django.setup() failed: No module named 'shop_settings_misspelt'" in worker.log()
