@@ -37,6 +37,9 @@ class AttemptInline(_ReadOnly, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEventAttempt]:
+        return super().get_queryset(request).using(database_alias())
+
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(_ReadOnly, admin.ModelAdmin):
