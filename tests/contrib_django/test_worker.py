@@ -42,6 +42,23 @@ def test_a_transaction_a_handler_leaves_open_is_rolled_back_not_inherited_by_the
     assert len({pid for _, pid in effects}) == 1
 
 
+def test_a_timed_out_handlers_connection_stays_with_its_abandoned_thread(
+    shop_db: str, start_django_worker: Callable[..., WorkerProcess]
+) -> None:
+    insert_events(shop_db, 1, provider="orm", sleep=2, sleep_attempts=1)
+    start_django_worker(
+        WEBHOOK_WORKER_CONCURRENCY="1",
+        WEBHOOK_HANDLER_TIMEOUT="1",
+        WEBHOOK_WORKER_POLL="0.05",
+        SHOP_CONN_MAX_AGE="none",
+    )
+
+    wait_for(lambda: count_status(shop_db, "done") == 1, 20, "the event done on its retry")
+    # A plain handler's write is its own (at least once): both attempts wrote, each on its thread's connection.
+    pids = dict(query(shop_db, "SELECT attempt, backend_pid FROM shop_effects"))
+    assert set(pids) == {1, 2} and pids[1] != pids[2]
+
+
 def test_transactional_orm_handlers_under_kill_9_leave_exactly_one_effect_per_event(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
