@@ -21,10 +21,12 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     """Connection parameters that bound each way a query can stall; statements get ``timeout``
     too unless ``statement_timeout`` says otherwise.
 
-    ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
-    connection whose host vanished without a reset while data is unacknowledged, keepalives
-    one that sits idle (both ignored on unix sockets); libpq's ``connect_timeout`` has a floor
-    of 2 s, and connecting happens in the pool's background workers, off the request path.
+    ``statement_timeout`` cuts a statement stuck on a lock; ``synchronous_commit=on`` makes every
+    commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
+    deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a connection whose host
+    vanished without a reset while data is unacknowledged, keepalives one that sits idle (both
+    ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and connecting
+    happens in the pool's background workers, off the request path.
     """
     milliseconds = _milliseconds(timeout)
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
@@ -37,7 +39,7 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
         "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
         "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
         "keepalives_count": KEEPALIVE_COUNT,
-        "options": f"-c statement_timeout={statement_milliseconds}",
+        "options": f"-c statement_timeout={statement_milliseconds} -c synchronous_commit=on",
     }
 
 

@@ -135,3 +135,16 @@ def test_sign_in_returns_to_the_page_asked_for_on_this_site_only(
         timeout=10,
     )
     assert (answer.status_code, answer.headers["Location"]) == (302, sent_to)
+
+
+def test_the_overview_counts_charts_and_names_what_needs_attention(dashboard: DashboardServer, clean_db: str) -> None:
+    store(clean_db, "evt_dead_new", status="dead", attempts=3, last_error="boom\nTraceback")
+    store(clean_db, "evt_ok", status="done")
+    store(clean_db, "evt_unhandled", provider="github", event_type="push", status="skipped")
+    store(clean_db, "evt_waiting")
+    page = dashboard.sign_in().get(dashboard.url("/"), timeout=10).text
+    assert "4 events, 1 of them failed or dead now" in page
+    assert page.count('<rect class="all"') == 24  # a bar for every hour of the day
+    assert "evt_dead_new" in page and "boom" in page and "Traceback" not in page  # the newest dead, first line
+    assert "/events?status=skipped&amp;provider=github&amp;type=push" in page  # the skipped type, one click away
+    assert 'id="oldest-pending">due for 0m' in page
