@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 # TCP keepalive on every connection: a NAT or firewall that drops idle flows silently would
 # otherwise leave a worker's LISTEN waiting on a dead socket for hours, and the first delivery
@@ -40,6 +41,37 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
         "keepalives_count": KEEPALIVE_COUNT,
         "options": f"-c statement_timeout={statement_milliseconds} -c synchronous_commit=on",
     }
+
+
+def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, prepare: bool = True) -> ConnectionPool:
+    """A pool for this process (the dashboard's), opened without waiting so that start-up never blocks on Postgres.
+
+    ``prepare=False`` turns psycopg's server-side prepared statements off: a query whose filters
+    are optional (``%(x)s IS NULL OR …``) then gets a plan for the values given every time, never a
+    generic plan that scans because one filter might be NULL.
+
+    Must be called after fork: a connection shared by two processes corrupts both sessions.
+
+    psycopg_pool retries a failed connect in the background with backoff (1 s, 2 s, 4 s, …)
+    until ``reconnect_timeout``; only then does the next checkout start a fresh attempt. With
+    the default 300 s, a database back after a long outage could wait minutes for the next
+    attempt. Half the request's timeout means every waiting request sees an attempt in time.
+    """
+    kwargs = connection_kwargs(timeout)
+    if not prepare:
+        kwargs["prepare_threshold"] = None
+    pool = ConnectionPool(
+        database_url,
+        kwargs=kwargs,
+        min_size=1,
+        max_size=size,
+        timeout=timeout,
+        reconnect_timeout=timeout / 2,
+        name=name,
+        open=False,
+    )
+    pool.open(wait=False)
+    return pool
 
 
 def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
