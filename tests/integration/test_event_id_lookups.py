@@ -42,19 +42,25 @@ QUERIES = {
     "leased_events": {"event_ids": [ONE_ID, "evt_lookup_0000007"], "provider": None},
     "replay_events": {
         "event_ids": [ONE_ID],
+        "row_ids": None,
         "status": None,
+        "statuses": None,
         "provider": None,
         "event_type": None,
         "since": None,
+        "until": None,
+        "event_id": None,
     },
     "stored_event_ids": {"provider": "github", "event_ids": [ONE_ID]},
-    # `events list`: the newest of each status from the status index, never a sort of the table.
+    # `events list`: the primary key read backwards (arrival order), never a sort of the table.
     "list_events": {
-        "statuses": ["pending", "failed", "done", "dead", "skipped"],
         "status": None,
         "provider": None,
         "event_type": None,
         "since": None,
+        "until": None,
+        "event_id": None,
+        "before": None,
         "limit": 50,
     },
     # `stats`: only done and skipped may be read whole, and only on a small table.
