@@ -221,12 +221,16 @@ class CpuMeter:
 class Bench:
     """Runs wrk against one server and keeps every POST run for the final stored-rows check."""
 
-    def __init__(self, workdir: Path, base_url: str, connections: int, secret: str, meter: CpuMeter) -> None:
+    def __init__(
+        self, workdir: Path, base_url: str, connections: int, secret: str, meter: CpuMeter, id_prefix: str = "evt_bench"
+    ) -> None:
+        """``id_prefix`` starts every event id: benches that share a database each need their own."""
         self.workdir = workdir
         self.base_url = base_url
         self.connections = connections
         self.secret = secret
         self.meter = meter
+        self.id_prefix = id_prefix
         self.script = workdir / "ingest.lua"
         self.script.write_text(LUA_SCRIPT)
         self.post_runs: list[Run] = []
@@ -255,7 +259,7 @@ class Bench:
         return run
 
     def _record(self) -> bytes:
-        event = samples.stripe_event(event_id=f"evt_bench{next(self._event_numbers):015d}")
+        event = samples.stripe_event(event_id=f"{self.id_prefix}{next(self._event_numbers):015d}")
         body, headers = samples.signed_stripe_request(event, self.secret)
         fields = [str(len(body)), *(f"{name}: {value}" for name, value in headers.items())]
         if any(char in field for field in fields for char in "\t\n"):
@@ -408,7 +412,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_healthy(server, base_url + "/health", log_path)
-            meter = CpuMeter({"gunicorn": server.pid, "postgres": _postmaster_pid(postgres)})
+            meter = CpuMeter({"gunicorn": server.pid, "postgres": postmaster_pid(postgres)})
             bench = Bench(workdir, base_url, args.connections, secret, meter)
             results = run_loads(bench, args.duration)
         finally:
@@ -482,7 +486,7 @@ def print_checks(results: Results, rows: int, post_runs: list[Run]) -> list[str]
     return problems
 
 
-def _postmaster_pid(postgres: LocalPostgres) -> int:
+def postmaster_pid(postgres: LocalPostgres) -> int:
     return int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
 
 

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.fake_github import FakeGitHub
 from tests.fake_stripe import FakeStripe, serve
 from webhook_server.app import create_app
 from webhook_server.dev.localdb import LocalPostgres
@@ -99,6 +100,13 @@ def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., Gunico
 def fake_stripe() -> Iterator[FakeStripe]:
     """Stripe's Events API, served on a free loopback port for `reconcile stripe`."""
     with serve(FakeStripe()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """GitHub's hook deliveries API, served on a free loopback port for `reconcile github`."""
+    with serve(FakeGitHub()) as fake:
         yield fake
 
 

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from webhook_server.circuit import DEFAULT_FAILURE_THRESHOLD, DEFAULT_PROBE_INTE
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
+from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
 # and exit; measured at about 0.1 s on a busy 2-core machine, so 1 s leaves room.
@@ -193,6 +195,9 @@ def _check_base64_key(secret: str) -> None:
         )
 
 
+_DEFAULT_RETENTION = parse_retention(DEFAULT_RETENTION)
+
+
 @dataclass(frozen=True)
 class WorkerSettings:
     """What ``webhook-server worker`` reads from the environment; no provider secret needed.
@@ -215,6 +220,8 @@ class WorkerSettings:
     db_timeout: float = 5.0
     # Where the worker's own /metrics listens; None: no endpoint.
     metrics_bind: tuple[str, int] | None = None
+    # Finished events older than this are deleted by the worker's pruner; None keeps them all.
+    retention: timedelta | None = _DEFAULT_RETENTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -241,6 +248,7 @@ class WorkerSettings:
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
             metrics_bind=env.address("WEBHOOK_WORKER_METRICS_BIND"),
+            retention=_retention(env),
         )
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.retry_cap < settings.retry_base:
@@ -256,3 +264,13 @@ class WorkerSettings:
                 f"WEBHOOK_DB_TIMEOUT={settings.db_timeout:g} s; make it more than 3 times the timeout",
             )
         return settings
+
+
+def _retention(env: Env) -> timedelta | None:
+    raw = env.text("WEBHOOK_RETENTION", DEFAULT_RETENTION)
+    try:
+        return parse_retention(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            "WEBHOOK_RETENTION", f"{exc}: how long finished events are kept (default {DEFAULT_RETENTION})"
+        ) from None

