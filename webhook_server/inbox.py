@@ -14,7 +14,6 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psycopg
@@ -44,10 +43,6 @@ class IncomingEvent:
     @property
     def key(self) -> tuple[str, str]:
         return (self.provider, self.event_id)
-
-
-class UnstorablePayload(Exception):
-    """Postgres refused the body as jsonb (a ``\\u0000`` escape, ``NaN``): nothing was stored."""
 
 
 class _Waiter:
@@ -101,8 +96,7 @@ class Inbox:
     def store(self, event: IncomingEvent) -> bool:
         """Commit ``event`` and return True if it was stored before (a redelivery).
 
-        Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
-        and UnstorablePayload when Postgres refuses the payload.
+        Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds.
         """
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
@@ -163,30 +157,12 @@ class Inbox:
             first_of.setdefault(waiter.event.key, waiter)
         try:
             inserted = self._insert([w.event for w in first_of.values()], deadline=min(w.deadline for w in live))
-        except pg_errors.DataError:
-            # One bad payload fails the whole statement: store the others one by one.
-            inserted = self._insert_each(first_of.values())
         except DatabaseUnavailable as exc:
             for waiter in live:
                 waiter.fail(exc)
             return
         for waiter in live:
-            first = first_of[waiter.event.key]
-            if first.error is not None:
-                waiter.fail(first.error)  # a twin of a refused event is refused too, not a duplicate
-            else:
-                waiter.resolve(duplicate=waiter is not first or waiter.event.key not in inserted)
-
-    def _insert_each(self, waiters: Iterable[_Waiter]) -> set[tuple[str, str]]:
-        inserted: set[tuple[str, str]] = set()
-        for waiter in waiters:
-            try:
-                inserted |= self._insert([waiter.event], deadline=waiter.deadline)
-            except pg_errors.DataError as exc:
-                waiter.fail(UnstorablePayload(str(exc).splitlines()[0]))
-            except DatabaseUnavailable as exc:
-                waiter.fail(exc)
-        return inserted
+            waiter.resolve(duplicate=waiter is not first_of[waiter.event.key] or waiter.event.key not in inserted)
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
         """Run the insert, retrying once on a fresh connection if the pooled one went stale."""
@@ -203,10 +179,10 @@ class Inbox:
                 raise DatabaseUnavailable(
                     f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
                 ) from None
-            except pg_errors.UndefinedTable:
-                raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
-            except pg_errors.DataError:
-                raise
+            except (pg_errors.UndefinedTable, pg_errors.UndefinedColumn):
+                raise DatabaseUnavailable(
+                    "table webhook_events is missing or not up to date; run `webhook-server migrate`"
+                ) from None
             except psycopg.OperationalError as exc:
                 # A connection broken by a database restart fails at once; the pool replaces it.
                 logger.warning("inbox insert failed (attempt %s): %s", attempt, exc)
@@ -217,17 +193,44 @@ class Inbox:
 
 
 def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:
-    """Store ``events`` with one statement and return the keys stored now; the rest were there already.
+    """Store ``events`` and return the keys stored now; the rest were there already.
 
     The one idempotent insert of the inbox, shared by ingest and reconcile: an event stored by
-    either is a duplicate for the other. Raises psycopg's DataError when Postgres refuses a
-    payload as jsonb (the whole statement then stores nothing).
+    either is a duplicate for the other. Every event is stored, whatever its JSON holds: one
+    statement for the batch; when Postgres refuses a payload as jsonb (which fails the whole
+    statement), each event again, those it refuses with their body only. ``conn`` must be in
+    autocommit mode, so that a refused statement leaves nothing to roll back.
     """
+    try:
+        return _insert(conn, events, as_jsonb=True)
+    except psycopg.Error as exc:
+        if not _jsonb_refused(exc):
+            raise
+    inserted: set[tuple[str, str]] = set()
+    for event in events:
+        try:
+            inserted |= _insert(conn, [event], as_jsonb=True)
+        except psycopg.Error as exc:
+            if not _jsonb_refused(exc):
+                raise
+            logger.warning("%s event %s stored without jsonb payload: %s", event.provider, event.event_id, exc)
+            inserted |= _insert(conn, [event], as_jsonb=False)
+    return inserted
+
+
+def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: bool) -> set[tuple[str, str]]:
     params = {
         "providers": [e.provider for e in events],
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
         "payloads": [e.payload for e in events],
+        "as_jsonb": as_jsonb,
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()
     return {(provider, event_id) for provider, event_id in rows}
+
+
+def _jsonb_refused(exc: psycopg.Error) -> bool:
+    """Postgres could not turn a payload into jsonb: a bad value (class 22: a ``\\u0000`` escape,
+    a lone surrogate, a number beyond numeric's range) or a limit (class 54: nesting, size)."""
+    return (exc.sqlstate or "")[:2] in ("22", "54")

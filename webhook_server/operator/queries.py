@@ -7,9 +7,10 @@ rather than with a missing column halfway through.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,12 +49,14 @@ class EventSummary:
 
 @dataclass(frozen=True)
 class EventDetail(EventSummary):
-    """Everything ``events show`` prints, the payload included."""
+    """Everything ``events show`` prints: ``payload`` is the JSON as a handler gets it (parsed from
+    ``body``, the bytes that were signed; from the stored jsonb for rows that predate the body)."""
 
     locked_until: datetime | None
     locked_by: str | None
     processed_at: datetime | None
     payload: Any
+    body: bytes | None
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,8 @@ def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = 
     row_id = int(ident) if ident.isdigit() and len(ident) < 19 else None  # a bigint has at most 19 digits
     params = {"event_id": ident, "row_id": row_id, "provider": provider}
     with conn.cursor(row_factory=class_row(EventDetail)) as cur:
-        return cur.execute(sql.query("find_events"), params).fetchall()
+        found = cur.execute(sql.query("find_events"), params).fetchall()
+    return [replace(event, payload=json.loads(event.body)) if event.body is not None else event for event in found]
 
 
 def replay(
