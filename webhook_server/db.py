@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from webhook_server import sql
+
 
 def connection_kwargs(timeout: float) -> dict[str, Any]:
     """Connection parameters that bound each way a query can stall.
@@ -16,6 +18,10 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
     connection whose host vanished without a reset (ignored on unix sockets); libpq's
     ``connect_timeout`` has a floor of 2 s, and connecting happens in the pool's background
     workers, off the request path.
+
+    ``synchronous_commit=on`` is pinned too: a role or database default of ``off`` (or
+    ``local`` on a primary with synchronous standbys) would let a 200 precede the WAL flush,
+    and every 200 promises a durable event.
     """
     milliseconds = max(1, int(timeout * 1000))
     return {
@@ -23,7 +29,7 @@ def connection_kwargs(timeout: float) -> dict[str, Any]:
         "application_name": "webhook-server",
         "connect_timeout": max(2, math.ceil(timeout)),
         "tcp_user_timeout": milliseconds,
-        "options": f"-c statement_timeout={milliseconds}",
+        "options": f"-c statement_timeout={milliseconds} -c synchronous_commit=on",
     }
 
 
@@ -54,3 +60,10 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
 def connect(database_url: str, *, timeout: float = 10.0) -> psycopg.Connection:
     """One connection for a command (migrate, send, tests), with the same bounds as the pool's."""
     return psycopg.connect(database_url, **connection_kwargs(timeout))
+
+
+def durability(conn: psycopg.Connection) -> dict[str, str]:
+    """``synchronous_commit`` of this session and ``fsync`` of its server: both ``on`` for a
+    commit to survive a crash. Read on the connection itself, so a pooler that drops the
+    startup options (pgbouncer without them in ``ignore_startup_parameters``) shows here."""
+    return dict(conn.execute(sql.query("durability")).fetchall())

@@ -2,12 +2,21 @@
 
 It deliberately touches no dependency: a health check that fails when the database is slow
 fails on every instance at once, and the balancer then answers 502 for all of them.
+
+``/ready`` is for deploy scripts only (scripts/rolling-deploy asks it before putting a
+restarted instance back), never for a balancer: it answers 200 once this process reaches
+Postgres through its own pool, finds the schema it needs, and commits with
+``synchronous_commit=on``; else 503 with the problems, each with its fix.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
+from flask import Blueprint, current_app
+
+from webhook_server import migrations
+from webhook_server.receiver import receiver_of
 from webhook_server.serving.drain import DRAINING
 
 bp = Blueprint("health", __name__)
@@ -18,3 +27,16 @@ def health() -> tuple[dict[str, str], int]:
     if DRAINING.is_set():
         return {"status": "draining"}, 503
     return {"status": "ok"}, 200
+
+
+@bp.get("/ready")
+def ready() -> tuple[dict[str, Any], int]:
+    missing, durability = receiver_of(current_app).inbox.readiness()  # 503 via DatabaseUnavailable
+    problems = [migrations.missing_message(missing)] if missing else []
+    if durability.get("synchronous_commit") != "on":
+        problems.append(
+            f"synchronous_commit is {durability.get('synchronous_commit')!r} in this process's sessions although "
+            "they ask for on: does a pooler between it and Postgres drop startup options? connect directly"
+        )
+    status = {"status": "not_ready" if problems else "ready", "problems": problems, **durability}
+    return status, 503 if problems else 200

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from webhook_server import db, sql
+from webhook_server import db, migrations, sql
 from webhook_server.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,28 @@ class Inbox:
             raise waiter.error
         return waiter.duplicate
 
+    def readiness(self) -> tuple[list[str], dict[str, str]]:
+        """The migrations this database lacks and the durability settings, read through this
+        process's own pool (its URL, its session options): what ``/ready`` reports to a deploy.
+
+        Raises DatabaseUnavailable when no connection comes within ``timeout`` seconds.
+        """
+        if self._owner_pid != os.getpid():
+            self.start()
+        assert self._pool is not None
+        try:
+            with self._pool.connection(timeout=self.timeout) as conn:
+                return migrations.missing(conn), db.durability(conn)
+        except PoolTimeout:
+            raise self._unreachable() from None
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"the database failed the readiness query: {exc}") from None
+
+    def _unreachable(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
+        )
+
     def _too_late(self) -> DatabaseUnavailable:
         return DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
 
@@ -176,9 +198,7 @@ class Inbox:
                 with self._pool.connection(timeout=remaining) as conn:
                     return insert_events(conn, events)
             except PoolTimeout:
-                raise DatabaseUnavailable(
-                    f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
-                ) from None
+                raise self._unreachable() from None
             except (pg_errors.UndefinedTable, pg_errors.UndefinedColumn):
                 raise DatabaseUnavailable(
                     "table webhook_events is missing or not up to date; run `webhook-server migrate`"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import psycopg
+from psycopg import errors as pg_errors
 
 from webhook_server import db, sql
 
@@ -36,3 +37,16 @@ def pending(conn: psycopg.Connection) -> list[sql.Migration]:
     """The shipped migrations this database has not applied, in order (its migrations table must exist)."""
     applied = {version for (version,) in conn.execute(sql.query("applied_migrations"))}
     return [migration for migration in sql.migrations() if migration.version not in applied]
+
+
+def missing(conn: psycopg.Connection) -> list[str]:
+    """Labels of the shipped migrations this database lacks: all of them when it was never migrated."""
+    try:
+        return [migration.label for migration in pending(conn)]
+    except pg_errors.UndefinedTable:
+        return [migration.label for migration in sql.migrations()]
+
+
+def missing_message(labels: list[str]) -> str:
+    """What to tell whoever meets a database that lacks ``labels``."""
+    return f"the database lacks migrations {', '.join(labels)}: run `webhook-server migrate` with the same DATABASE_URL"

@@ -21,6 +21,7 @@ import stripe
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
 from webhook_server.operator import output, queries, reconcile
+from webhook_server.operator.check import check
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -369,4 +370,4 @@ def reconcile_stripe(
         click.echo(f"found {result.found}, inserted {result.inserted}, already present {result.already_present}")
 
 
-OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
+OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group, check)

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.rows import class_row
 
 from webhook_server import db, migrations, sql
@@ -116,21 +115,10 @@ def connect(database_url: str, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[
             f"cannot connect to the database: {_first_line(exc)}; is Postgres up and DATABASE_URL right?"
         ) from None
     with conn:
-        missing = missing_migrations(conn)
+        missing = migrations.missing(conn)
         if missing:
-            raise SchemaNotReady(
-                f"the database lacks migrations {', '.join(missing)}: run `webhook-server migrate` "
-                "with the same DATABASE_URL"
-            )
+            raise SchemaNotReady(migrations.missing_message(missing))
         yield conn
-
-
-def missing_migrations(conn: psycopg.Connection) -> list[str]:
-    """Names of the shipped migrations not applied to this database."""
-    try:
-        return [migration.label for migration in migrations.pending(conn)]
-    except pg_errors.UndefinedTable:  # never migrated
-        return [migration.label for migration in sql.migrations()]
 
 
 def list_events(conn: psycopg.Connection, where: EventFilter, *, limit: int) -> list[EventSummary]:
