@@ -1,4 +1,4 @@
-"""Operator commands: ``events list|show``, ``replay``, ``stats``, ``reconcile stripe``.
+"""Operator commands: ``events list|show``, ``replay``, ``stats``, ``reconcile stripe``, ``check`` (check.py).
 
 Tables for people by default, ``--json`` for scripts. Every command reads DATABASE_URL,
 waits a bounded time for the database, and says which command fixes a missing schema.
