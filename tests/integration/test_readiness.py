@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+import requests
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
 from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.settings import Settings
 
 
@@ -59,3 +61,12 @@ def test_an_unmigrated_database_is_not_ready(make_app: Callable[[Settings], Flas
     assert response.status_code == 503
     (problem,) = response.get_json()["problems"]
     assert problem.startswith("the database lacks migrations 0001_webhook_events")
+
+
+def test_the_same_holds_in_a_real_gunicorn_worker(
+    start_server: Callable[..., GunicornServer], synchronous_commit_off_for_the_role: str
+) -> None:
+    """The pool of a forked gunicorn worker, opened after fork, with the role's default off."""
+    server = start_server()
+    response = requests.get(server.url("/ready"), timeout=10)
+    assert (response.status_code, response.json()["synchronous_commit"]) == (200, "on")
