@@ -29,11 +29,13 @@ from tests.hostile.wire import request_bytes
 
 # A header value splits into tokens at these; one token is replaced (the t of t=…,v1=…, say).
 SEPARATORS = re.compile(r"([,= ])")
-# Identity headers outside the signature, by scheme: a new value there is a new, valid event id.
-UNSIGNED = {"github": ("X-GitHub-Delivery", "X-GitHub-Event"), "shopify": ("X-Shopify-Webhook-Id", "X-Shopify-Topic")}
-UNSIGNED["acme"] = ("X-Acme-Delivery",)
-# What each scheme keys stored events on when an identity header changes (the others stay put).
-ID_HEADERS = {"github": "X-GitHub-Delivery", "shopify": "X-Shopify-Webhook-Id", "acme": "X-Acme-Delivery"}
+# Identity headers outside the signature, by scheme: a new value in the id header (scheme.id_header)
+# is a new, valid event id; in the type header, the same event of another type.
+UNSIGNED = {
+    "github": ("X-GitHub-Delivery", "X-GitHub-Event"),
+    "shopify": ("X-Shopify-Webhook-Id", "X-Shopify-Topic"),
+    "acme": ("X-Acme-Delivery",),
+}
 
 STORED = "SELECT body, payload FROM webhook_events WHERE provider = %s AND event_id = %s"
 
@@ -113,7 +115,7 @@ def test_any_value_in_an_unsigned_identity_header_is_a_4xx_or_stored_as_sent(tar
         event_id, body, headers = _signed(scheme)
         name = data.draw(st.sampled_from(UNSIGNED[scheme.name]))
         value = data.draw(values)
-        stored_as = _latin1_or_utf8(value).decode("latin-1").strip() if name == ID_HEADERS[scheme.name] else event_id
+        stored_as = _latin1_or_utf8(value).decode("latin-1").strip() if name == scheme.id_header else event_id
         answer = target.deliver(scheme, stored_as, _request(scheme, headers, body, name, value))
         if answer.status == 200:
             with psycopg.connect(target.database_url) as conn:
