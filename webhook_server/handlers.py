@@ -92,6 +92,10 @@ class Registry:
     def __len__(self) -> int:
         return len(self._handlers)
 
+    def providers(self) -> set[str]:
+        """The providers that have at least one handler."""
+        return {provider for provider, _ in self._handlers}
+
     def describe(self) -> list[str]:
         """``provider type → module.function`` lines, for the start-up log."""
         return [

@@ -8,15 +8,15 @@ import subprocess
 
 import psycopg
 import pytest
-import stripe
 from flask.testing import FlaskClient
 
+from tests import signers
 from tests.acceptance.test_cli import CLI
 from tests.conftest import STRIPE_SECRET
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
+from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
 
@@ -89,7 +89,15 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
         "skipped": ["0", "0"],
     }
     assert "oldest pending:" in stats.stdout and "in the last hour" in stats.stdout
+    assert "skipped, no handler" not in stats.stdout
     assert json.loads(cli("stats", "--json", database_url=clean_db).stdout)["totals"]["pending"] == 2
+
+    store(clean_db, stripe_event("payout.paid", event_id="evt_unhandled"), status="skipped")
+    skipped = cli("stats", database_url=clean_db).stdout
+    assert skipped.splitlines()[-2].split() == ["PROVIDER", "TYPE", "EVENTS", "LAST", "RECEIVED"]
+    assert skipped.splitlines()[-1].split()[:3] == ["stripe", "payout.paid", "1"]
+    (listed,) = json.loads(cli("stats", "--json", database_url=clean_db).stdout)["skipped_types"]
+    assert (listed["provider"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
 
 
 def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:
@@ -196,8 +204,7 @@ def test_events_show_raw_prints_the_bytes_that_were_signed(client: FlaskClient, 
     own spacing and key order: --raw gives back exactly the signed bytes; the table view shows it."""
     event = stripe_event()
     body = json.dumps({"type": event["type"], "id": event["id"], "s": "nul \u0000 half \ud800"}, indent=3).encode()
-    headers = {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(body.decode(), STRIPE_SECRET)}
-    assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 200
+    assert client.post("/webhooks/stripe", data=body, headers=signers.stripe(body, STRIPE_SECRET)).status_code == 200
 
     command = [*CLI, "events", "show", event["id"], "--raw"]
     raw = subprocess.run(command, env={**os.environ, "DATABASE_URL": clean_db}, capture_output=True, timeout=60)

@@ -261,7 +261,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
   scripts/rolling-deploy \\
       --haproxy-socket /run/haproxy/admin.sock --backend webhook_server \\
       --restart 'systemctl restart webhook-server@{port}' \\
-      --env-file /etc/webhook-server/env \\
+      --env-file /etc/webhook-server/server.env \\
       --instance app1=http://127.0.0.1:8001/health \\
       --instance app2=http://127.0.0.1:8002/health \\
       --instance app3=http://127.0.0.1:8003/health
@@ -322,7 +322,7 @@ print the plan and change nothing.""",
         "--env-file",
         type=Path,
         metavar="PATH",
-        help="the new release's environment (the units' EnvironmentFile, e.g. /etc/webhook-server/env): "
+        help="the new release's environment (the units' EnvironmentFile, e.g. /etc/webhook-server/server.env): "
         "`webhook-server check` runs with it before any instance is touched; without it, with this "
         "shell's environment",
     )
