@@ -6,7 +6,9 @@ fails on every instance at once, and the balancer then answers 502 for all of th
 ``/ready`` is for deploy scripts only (scripts/rolling-deploy asks it before putting a
 restarted instance back), never for a balancer: it answers 200 once this process reaches
 Postgres through its own pool, finds the schema it needs, and commits with
-``synchronous_commit=on``; else 503 with the problems, each with its fix.
+``synchronous_commit=on``; else 503 with the problems, each with its fix (an unreachable
+database is the generic 503 of errors_http: its cause goes to the log). Like ``/metrics`` it
+is for the operator's network: the shipped proxies route only ``/webhooks/``.
 """
 
 from __future__ import annotations

@@ -168,7 +168,8 @@ def test_an_instance_that_cannot_reach_the_database_is_left_out(fleet: Fleet, tm
     assert result.returncode == 1
     assert "[app1] healthy: 3 x 200" in result.stdout
     assert f"{fleet.health_url('app1').removesuffix('/health')}/ready did not answer 200 within 10 s" in result.stderr
-    assert "database_unavailable" in result.stderr and "DATABASE_URL" in result.stderr
+    assert "database_unavailable" in result.stderr and "app1's log has the cause" in result.stderr
+    assert "is Postgres up and DATABASE_URL right?" in (fleet.directory / "app1.log").read_text()
     assert states == {"app1": "DRAIN", "app2": "UP", "app3": "UP"}
     assert fleet.pid("app1") != old_pids["app1"]
     assert {name: fleet.pid(name) for name in NAMES[1:]} == {name: old_pids[name] for name in NAMES[1:]}

@@ -206,7 +206,8 @@ def _wait_until_ready(plan: Plan, instance: Instance) -> None:
                     plan,
                     instance.name,
                     f"{instance.ready_url} did not answer 200 within {plan.boot_timeout:g} s: the new process "
-                    f"cannot use the database; its last answer: {status} {body.strip()[:500]}",
+                    f"cannot use the database; its last answer: {status} {body.strip()[:500]} "
+                    f"({instance.name}'s log has the cause)",
                 )
             )
         time.sleep(POLL_SECONDS)
