@@ -121,6 +121,8 @@ def dev(data_dir: Path, port: int) -> None:
         apply_migrations(postgres.url())
         env = {
             "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
+            # Stopping the local Postgres shows what production does: deliveries spooled, then drained.
+            "WEBHOOK_SPOOL_DIR": str((data_dir / "spool").resolve()),
             **os.environ,
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,
@@ -136,6 +138,7 @@ def dev(data_dir: Path, port: int) -> None:
             f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<provider>)\n"
             f"  signing secrets:           {', '.join(secrets_by_variable)} (stored in {data_dir})\n"
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
+            f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
             "  stop:                      Ctrl-C\n",
             err=True,
         )

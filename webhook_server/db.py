@@ -23,14 +23,12 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     """Connection parameters that bound each way a query can stall; statements get ``timeout``
     too unless ``statement_timeout`` says otherwise.
 
-    ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
-    connection whose host vanished without a reset while data is unacknowledged, keepalives
-    one that sits idle (both ignored on unix sockets); libpq's ``connect_timeout`` has a floor
-    of 2 s, and connecting happens in the pool's background workers, off the request path.
-
-    ``synchronous_commit=on`` is pinned too: a role or database default of ``off`` (or
-    ``local`` on a primary with synchronous standbys) would let a 200 precede the WAL flush,
-    and every 200 promises a durable event.
+    ``statement_timeout`` cuts a statement stuck on a lock; ``synchronous_commit=on`` makes every
+    commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
+    deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a connection whose host
+    vanished without a reset while data is unacknowledged, keepalives one that sits idle (both
+    ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and connecting
+    happens in the pool's background workers, off the request path.
     """
     milliseconds = _milliseconds(timeout)
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)

@@ -61,6 +61,8 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/health", tmp_path / "dev.log", dev, timeout=60)
         assert f"http://127.0.0.1:{port}" in (tmp_path / "dev.log").read_text()
+        assert f"spool (Postgres down):     {data_dir / 'spool'}" in (tmp_path / "dev.log").read_text()
+        assert (data_dir / "spool").is_dir()  # the server validated it at start
 
         send = [*CLI, "send", "stripe", "--url", f"http://127.0.0.1:{port}/webhooks/stripe", "--id", "evt_cli"]
         send_env = {**env, "WEBHOOK_DEV_DIR": str(data_dir)}  # the dev server's secret, as the README says

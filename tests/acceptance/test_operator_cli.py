@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,6 +21,8 @@ from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
+from webhook_server.settings import MIN_SPOOL_BYTES
+from webhook_server.spool.store import Spool
 
 
 def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -161,6 +165,24 @@ def test_reconcile_explains_keys_and_stripes_30_days(clean_db: str, fake_stripe:
     assert too_far.returncode == 0, too_far.stderr
     assert "Stripe keeps events for 30 days" in too_far.stderr
     assert too_far.stdout.strip() == "found 0, inserted 0, already present 0"
+
+
+def test_stats_shows_this_hosts_spool_also_when_the_database_is_down(clean_db: str, tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=MIN_SPOOL_BYTES)
+    for number in range(3):
+        spool.put(IncomingEvent("stripe", f"evt_{number}", "invoice.paid", "{}"))
+    spool.close()
+    with sqlite3.connect(spool.path) as conn:  # spooled two hours ago
+        conn.execute("UPDATE spooled_events SET spooled_at = spooled_at - 7200")
+    result = cli("stats", database_url=clean_db, WEBHOOK_SPOOL_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"spooled on this host, not yet in Postgres: 3, oldest 2h 0m old ({tmp_path})" in result.stdout
+    as_json = json.loads(cli("stats", "--json", database_url=clean_db, WEBHOOK_SPOOL_DIR=str(tmp_path)).stdout)
+    assert as_json["spool"]["events"] == 3
+    assert "spool" not in cli("stats", database_url=clean_db).stdout  # not set: not shown
+    down = cli("stats", database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/x", WEBHOOK_SPOOL_DIR=str(tmp_path))
+    assert down.returncode == EXIT_DATABASE
+    assert "spooled on this host, not yet in Postgres: 3" in down.stdout
 
 
 COMMANDS = [

@@ -79,6 +79,9 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
+        # The spool: in the state directory systemd creates for the service's user, shared by instances.
+        assert settings["StateDirectory"] == "webhook-server/spool", name
+        assert settings["Environment"] == "WEBHOOK_SPOOL_DIR=/var/lib/webhook-server/spool", name
 
 
 def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:

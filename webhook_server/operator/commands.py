@@ -7,11 +7,13 @@ waits a bounded time for the database, and says which command fixes a missing sc
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -22,6 +24,7 @@ from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
 from webhook_server.operator import output, queries, reconcile
 from webhook_server.operator.check import check
+from webhook_server.spool.store import Summary, read_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -238,17 +241,37 @@ def replay(
 
 
 @click.command()
+@click.option(
+    "--spool-dir",
+    envvar="WEBHOOK_SPOOL_DIR",
+    show_envvar=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="This host's spool (the server's WEBHOOK_SPOOL_DIR): also show the events waiting in it.",
+)
 @json_option
 @database_url_option
-def stats(as_json: bool, database_url: str) -> None:
-    """Counts by status and provider, oldest pending age, processing rate, skipped types.
+def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
+    """Counts by status and provider, oldest pending age, processing rate, skipped types; and this
+    host's spool.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
     The rate counts events that reached done, dead or skipped. Skipped types are those no
     worker had a handler for (`replay --status skipped` runs them again). Reads the whole table.
+    With WEBHOOK_SPOOL_DIR set (as on the server's host), also the events spooled on this host
+    and not yet in Postgres, shown even when the database cannot be reached. Run it as the
+    server's user or as root.
     """
-    with database(database_url) as conn:
-        found = queries.stats(conn)
+    try:
+        spool = None if spool_dir is None else read_summary(spool_dir)
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
+    try:
+        with database(database_url) as conn:
+            found = queries.stats(conn)
+    except DatabaseProblem:
+        if spool is not None and not as_json:
+            click.echo(_spool_line(spool_dir, spool))
+        raise
     if as_json:
         output.echo_json(
             {
@@ -260,6 +283,7 @@ def stats(as_json: bool, database_url: str) -> None:
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
+                "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
             }
         )
         return
@@ -280,6 +304,13 @@ def stats(as_json: bool, database_url: str) -> None:
         click.echo("skipped, no handler:")
         rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
         click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
+    if spool is not None:
+        click.echo(_spool_line(spool_dir, spool))
+
+
+def _spool_line(directory: Path, spool: Summary) -> str:
+    oldest = "" if spool.oldest_age is None else f", oldest {output.age(timedelta(seconds=spool.oldest_age))} old"
+    return f"spooled on this host, not yet in Postgres: {spool.events}{oldest} ({directory})"
 
 
 @click.group("reconcile")

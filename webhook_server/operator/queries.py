@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from webhook_server import db, migrations, sql
-from webhook_server.errors import DatabaseUnavailable
+from webhook_server.errors import DatabaseUnavailable, first_line
 
 # Longest wait for the connection and for each statement (stats reads the whole table).
 TIMEOUT_SECONDS = 15.0
@@ -125,7 +125,7 @@ def connect(database_url: str, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[
         conn = db.connect(database_url, timeout=timeout)
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to the database: {_first_line(exc)}; is Postgres up and DATABASE_URL right?"
+            f"cannot connect to the database: {first_line(exc)}; is Postgres up and DATABASE_URL right?"
         ) from None
     with conn:
         missing = migrations.missing(conn)
@@ -200,7 +200,3 @@ def stats(conn: psycopg.Connection) -> Stats:
     with conn.cursor(row_factory=class_row(SkippedType)) as cur:
         skipped = tuple(cur.execute(sql.query("skipped_types"), {"limit": SKIPPED_TYPES_SHOWN}))
     return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
