@@ -45,8 +45,12 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     }
 
 
-def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool:
+def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, prepare: bool = True) -> ConnectionPool:
     """A pool for this process, opened without waiting so that start-up never blocks on Postgres.
+
+    ``prepare=False`` turns psycopg's server-side prepared statements off: a query whose filters
+    are optional (``%(x)s IS NULL OR …``) then gets a plan for the values given every time, never a
+    generic plan that scans because one filter might be NULL.
 
     Must be called after fork: a connection shared by two processes corrupts both sessions.
 
@@ -55,11 +59,14 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
     the default 300 s, a database back after a long outage could wait minutes for the next
     attempt. Half the request's timeout means every waiting request sees an attempt in time.
     """
+    kwargs = connection_kwargs(timeout)
+    if not prepare:
+        kwargs["prepare_threshold"] = None
     pool = ConnectionPool(
         database_url,
-        kwargs=connection_kwargs(timeout),
+        kwargs=kwargs,
         min_size=1,
-        max_size=1,
+        max_size=size,
         timeout=timeout,
         reconnect_timeout=timeout / 2,
         name=name,
