@@ -153,11 +153,13 @@ def test_the_overview_counts_charts_and_names_what_needs_attention(dashboard: Da
 
 
 def test_the_download_is_the_body_as_signed(dashboard: DashboardServer, clean_db: str) -> None:
-    """Key order, spacing and what jsonb cannot hold (a NUL escape) come back byte for byte."""
-    body = '{"type": "invoice.paid",   "id": "evt_raw", "note": "nul \\u0000"}'
+    """Key order, spacing and what jsonb cannot hold (a NUL escape, a lone surrogate) come back byte
+    for byte; the event's page shows them."""
+    body = '{"type": "invoice.paid",   "id": "evt_raw", "note": "nul \\u0000 half \\ud800"}'
     with psycopg.connect(clean_db, autocommit=True) as conn:
         insert_events(conn, [IncomingEvent("stripe", "evt_raw", "invoice.paid", body)])
     row_id = row(clean_db, "evt_raw")["id"]
     session = dashboard.sign_in()
-    assert session.get(dashboard.url(f"/events/{row_id}"), timeout=10).status_code == 200
+    page = session.get(dashboard.url(f"/events/{row_id}"), timeout=10)
+    assert page.status_code == 200 and "\\ud800" in page.text
     assert session.get(dashboard.url(f"/events/{row_id}/payload.json"), timeout=10).content == body.encode()
