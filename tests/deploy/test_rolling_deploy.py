@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,7 @@ import pytest
 from tests.conftest import REPO_ROOT, STRIPE_SECRET
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.fleet import Fleet
-from webhook_server.harness.gunicorn import wait_until_healthy
 from webhook_server.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
-from webhook_server.harness.polling import wait_for
 from webhook_server.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
@@ -29,10 +26,7 @@ def fleet(durable_db: str, tmp_path: Path) -> Iterator[Fleet]:
     directory.mkdir()
     fleet = Fleet(directory, durable_db, NAMES)
     try:
-        for name in NAMES:
-            url = fleet.health_url(name)
-            wait_for(partial(fleet.pid, name), 30, f"{name}'s pid file")
-            wait_until_healthy(url, directory / f"{name}.log")  # the master is not our child
+        fleet.wait_until_healthy()
         yield fleet
     finally:
         fleet.kill()
