@@ -40,6 +40,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url()
 
 
+@pytest.fixture(scope="session")
+def durable_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server with fsync on, for what `webhook-server check` must find durable (the
+    shared one runs with fsync off for speed): started only by the tests that ask for it."""
+    with LocalPostgres(tmp_path_factory.mktemp("durable-postgres") / "data", durable=True) as server:
+        migrate(server.url())
+        yield server.url()
+
+
+@pytest.fixture
+def durable_db(durable_database_url: str) -> str:
+    with psycopg.connect(durable_database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE webhook_events")
+    return durable_database_url
+
+
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
     """A migrated server this test may stop and start without disturbing the others."""

@@ -20,6 +20,7 @@ from webhook_server.dashboard.command import gunicorn_command as dashboard_comma
 from webhook_server.dev import localdb, samples
 from webhook_server.environment import comma_separated
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
+from webhook_server.migrations import LOCK_TIMEOUT_SECONDS
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS
 from webhook_server.serving.entrypoint import gunicorn_command
@@ -68,10 +69,20 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
     required=True,
     help="Postgres URL of the database to migrate.",
 )
-def migrate(database_url: str) -> None:
-    """Create or upgrade the schema. Safe to run from several hosts at once."""
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0.01),
+    default=LOCK_TIMEOUT_SECONDS,
+    envvar="WEBHOOK_MIGRATE_LOCK_TIMEOUT",
+    show_envvar=True,
+    show_default=True,
+    help="Seconds each statement may wait for a lock before giving way to traffic and retrying; "
+    "keep it well below WEBHOOK_DB_TIMEOUT, which inserts queued behind it must meet.",
+)
+def migrate(database_url: str, lock_timeout: float) -> None:
+    """Create or upgrade the schema. Safe to run from several hosts at once, and under traffic."""
     try:
-        applied = apply_migrations(database_url)
+        applied = apply_migrations(database_url, lock_timeout=lock_timeout)
     except Exception as exc:
         raise click.ClickException(f"migration failed: {exc}") from None
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema already up to date")

@@ -9,14 +9,14 @@ rather than with a missing column halfway through.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.rows import class_row
 
 from webhook_server import db, migrations, sql
@@ -62,12 +62,14 @@ class EventSummary:
 
 @dataclass(frozen=True)
 class EventDetail(EventSummary):
-    """Everything ``events show`` prints, the payload included."""
+    """Everything ``events show`` prints: ``payload`` is the JSON as a handler gets it (parsed from
+    ``body``, the bytes that were signed; from the stored jsonb for rows that predate the body)."""
 
     locked_until: datetime | None
     locked_by: str | None
     processed_at: datetime | None
     payload: Any
+    body: bytes | None
 
 
 @dataclass(frozen=True)
@@ -168,21 +170,10 @@ def connect(database_url: str, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[
             f"cannot connect to the database: {first_line(exc)}; is Postgres up and DATABASE_URL right?"
         ) from None
     with conn:
-        missing = missing_migrations(conn)
+        missing = migrations.missing(conn)
         if missing:
-            raise SchemaNotReady(
-                f"the database lacks migrations {', '.join(missing)}: run `webhook-server migrate` "
-                "with the same DATABASE_URL"
-            )
+            raise SchemaNotReady(migrations.missing_message(missing))
         yield conn
-
-
-def missing_migrations(conn: psycopg.Connection) -> list[str]:
-    """Names of the shipped migrations not applied to this database."""
-    try:
-        return [migration.label for migration in migrations.pending(conn)]
-    except pg_errors.UndefinedTable:  # never migrated
-        return [migration.label for migration in sql.migrations()]
 
 
 def list_events(
@@ -208,13 +199,19 @@ def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = 
     row_id = int(ident) if ident.isdigit() and len(ident) < 19 else None  # a bigint has at most 19 digits
     params = {"event_id": ident, "row_id": row_id, "provider": provider}
     with conn.cursor(row_factory=class_row(EventDetail)) as cur:
-        return cur.execute(sql.query("find_events"), params).fetchall()
+        return [_as_signed(event) for event in cur.execute(sql.query("find_events"), params).fetchall()]
 
 
 def event_by_row(conn: psycopg.Connection, row_id: int) -> EventDetail | None:
     """The event stored in row ``row_id``, if any."""
     with conn.cursor(row_factory=class_row(EventDetail)) as cur:
-        return cur.execute(sql.query("find_events"), {"event_id": None, "row_id": row_id, "provider": None}).fetchone()
+        found = cur.execute(sql.query("find_events"), {"event_id": None, "row_id": row_id, "provider": None}).fetchone()
+    return _as_signed(found) if found else None
+
+
+def _as_signed(event: EventDetail) -> EventDetail:
+    """``payload`` parsed from the signed body (what handlers get), where the row has one."""
+    return replace(event, payload=json.loads(event.body)) if event.body is not None else event
 
 
 def history(conn: psycopg.Connection, row_id: int) -> list[Attempt]:

@@ -20,6 +20,7 @@ and exits 0. A database outage is logged and retried with backoff; it never stop
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -337,7 +338,7 @@ class Worker:
         if not self._held:
             self._next_renewal = now + self.settings.lease_seconds / 3
         lookup = self.registry.lookup
-        for row_id, provider, event_id, event_type, payload, attempt, received_at, status in rows:
+        for row_id, provider, event_id, event_type, body, attempt, received_at, status in rows:
             if status == "dead":
                 logger.error(
                     "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
@@ -352,7 +353,7 @@ class Worker:
                 self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
-            event = Event(provider, event_id, event_type, payload, attempt, received_at)
+            event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at)
             job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
