@@ -9,6 +9,10 @@ A project registers them in its own modules and names those modules in
     def fulfil(event: Event) -> None:
         ...
 
+    @handles("stripe", "invoice.paid", endpoint="stripe-eu")   # one endpoint of WEBHOOK_ENDPOINTS_FILE
+    def book_in_eu(event: Event) -> None:
+        ...
+
 Registration checks each handler when its module is imported, so a handler that cannot be
 called with one event fails the worker's start instead of every event, one retry at a time.
 """
@@ -26,6 +30,8 @@ from webhook_server.errors import ConfigError
 
 # The event type that catches every type of a provider that has no handler of its own.
 ANY_TYPE = "*"
+# The registry's key for "every endpoint of the provider" (an endpoint name cannot be empty).
+ANY_ENDPOINT = ""
 MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
 
 Handler = Callable[["Event"], object]
@@ -39,6 +45,10 @@ class Event:
     crash, a redelivery that raced), so make the handler's effect idempotent on
     ``(provider, event_id)``. Senders do not guarantee order either: compare ``created`` (the
     sender's own clock) or the object's state instead of trusting arrival order.
+
+    ``provider`` is the sender's scheme (``stripe``), ``endpoint`` the route the event came to
+    (``stripe`` too, or a name from WEBHOOK_ENDPOINTS_FILE such as ``stripe-eu``); ``headers``
+    the request headers stored with it, by lowercase name (``x-shopify-shop-domain``).
     """
 
     provider: str
@@ -47,6 +57,8 @@ class Event:
     payload: dict[str, Any]
     attempt: int
     received_at: datetime
+    endpoint: str
+    headers: dict[str, str]
 
     @property
     def created(self) -> datetime | None:
@@ -62,21 +74,26 @@ class HandlerSignatureError(TypeError):
 
 
 class Registry:
-    """Handlers by (provider, event type); ``"*"`` as the type catches the rest of a provider."""
+    """Handlers by (provider, event type, endpoint); ``"*"`` as the type catches the rest of a
+    provider, no endpoint means every endpoint of the provider."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._handlers: dict[tuple[str, str, str], Handler] = {}
 
-    def handles(self, provider: str, event_type: str) -> Callable[[Handler], Handler]:
-        """Register the decorated function for one provider's event type; the function is returned as is."""
+    def handles(self, provider: str, event_type: str, *, endpoint: str | None = None) -> Callable[[Handler], Handler]:
+        """Register the decorated function for one provider's event type; the function is returned as is.
+
+        ``endpoint`` narrows it to the events of one endpoint (``stripe-eu``); without it the
+        handler takes the type from every endpoint of the provider.
+        """
 
         def register(function: Handler) -> Handler:
             _check_signature(function)
-            key = (provider, event_type)
+            key = (provider, event_type, endpoint or ANY_ENDPOINT)
             existing = self._handlers.get(key)
             if existing is not None and existing is not function:
                 raise HandlerSignatureError(
-                    f"{_name(function)} and {_name(existing)} both handle {provider} {event_type!r}; "
+                    f"{_name(function)} and {_name(existing)} both handle {_describe(key)}; "
                     "keep one (a handler can call the other)"
                 )
             self._handlers[key] = function
@@ -84,19 +101,30 @@ class Registry:
 
         return register
 
-    def lookup(self, provider: str, event_type: str) -> Handler | None:
-        """The handler for this event, or None when the event is to be skipped."""
-        handlers = self._handlers
-        return handlers.get((provider, event_type)) or handlers.get((provider, ANY_TYPE))
+    def lookup(self, provider: str, event_type: str, endpoint: str | None = None) -> Handler | None:
+        """The handler for this event, or None when the event is to be skipped.
+
+        The exact type wins over ``"*"``; for each, a handler of this endpoint wins over one of
+        every endpoint.
+        """
+        for key_type in (event_type, ANY_TYPE):
+            for key_endpoint in (endpoint, ANY_ENDPOINT):
+                handler = self._handlers.get((provider, key_type, key_endpoint or ANY_ENDPOINT))
+                if handler is not None:
+                    return handler
+        return None
 
     def __len__(self) -> int:
         return len(self._handlers)
 
     def describe(self) -> list[str]:
-        """``provider type → module.function`` lines, for the start-up log."""
-        return [
-            f"{provider} {event_type} → {_name(fn)}" for (provider, event_type), fn in sorted(self._handlers.items())
-        ]
+        """``provider type [endpoint] → module.function`` lines, for the start-up log."""
+        return [f"{_describe(key)} → {_name(fn)}" for key, fn in sorted(self._handlers.items())]
+
+
+def _describe(key: tuple[str, str, str]) -> str:
+    provider, event_type, endpoint = key
+    return f"{provider} {event_type!r}" + ("" if endpoint == ANY_ENDPOINT else f" at endpoint {endpoint}")
 
 
 def _check_signature(function: Handler) -> None:

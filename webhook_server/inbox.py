@@ -9,13 +9,14 @@ load, the requests that queued during one commit share the next.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -34,12 +35,15 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class IncomingEvent:
-    """A verified event, ready to store. ``payload`` is the request body's text."""
+    """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
+    route it came to; ``headers`` the request headers kept with it (providers/headers.py)."""
 
     provider: str
     event_id: str
     event_type: str
     payload: str
+    endpoint: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -225,9 +229,11 @@ def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[
     """
     params = {
         "providers": [e.provider for e in events],
+        "endpoints": [e.endpoint for e in events],
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
         "payloads": [e.payload for e in events],
+        "headers": [json.dumps(dict(e.headers)) for e in events],
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()
     return {(provider, event_id) for provider, event_id in rows}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from webhook_server.inbox import Inbox
-from webhook_server.providers import Provider
+from webhook_server.providers import Endpoint
 from webhook_server.settings import Settings
 
 EXTENSION_KEY = "webhook_server"
@@ -15,11 +15,11 @@ EXTENSION_KEY = "webhook_server"
 
 @dataclass(frozen=True)
 class Receiver:
-    """The settings, the inbox and the configured providers of one app."""
+    """The settings, the inbox and the configured endpoints of one app, by route name."""
 
     settings: Settings
     inbox: Inbox
-    providers: dict[str, Provider]
+    providers: dict[str, Endpoint]
 
 
 def receiver_of(app: Flask) -> Receiver:

@@ -21,19 +21,28 @@ bp = Blueprint("webhooks", __name__)
 @bp.post("/webhooks/<provider_name>")
 @bp.post("/webhooks/<provider_name>/")
 def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
+    """``provider_name`` is the endpoint's name: a built-in provider's, or one of WEBHOOK_ENDPOINTS_FILE;
+    metrics are labelled with it, the row records both it and the provider (its scheme)."""
     receiver = receiver_of(current_app)
-    provider = receiver.providers.get(provider_name)
-    if provider is None:
+    endpoint = receiver.providers.get(provider_name)
+    if endpoint is None:
         abort(404, f"no provider {provider_name!r} is configured here; configured: {', '.join(receiver.providers)}")
-    with metrics.INGEST_SECONDS.labels(provider.name).time():
-        verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
+    with metrics.INGEST_SECONDS.labels(endpoint.name).time():
+        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), request.headers)
         if isinstance(verified, Handshake):
-            metrics.EVENTS.labels(provider.name, "handshake").inc()
+            metrics.EVENTS.labels(endpoint.name, "handshake").inc()
             return verified.reply
         duplicate = receiver.inbox.store(
-            IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload)
+            IncomingEvent(
+                endpoint.provider,
+                verified.event_id,
+                verified.event_type,
+                verified.payload,
+                endpoint=endpoint.name,
+                headers=endpoint.headers.pick(request.headers),
+            )
         )
-    metrics.EVENTS.labels(provider.name, "duplicate" if duplicate else "stored").inc()
+    metrics.EVENTS.labels(endpoint.name, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 

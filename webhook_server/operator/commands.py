@@ -7,6 +7,7 @@ waits a bounded time for the database, and says which command fixes a missing sc
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,10 +18,17 @@ from typing import Any, TypeVar
 import click
 import psycopg
 import stripe
+from click.core import ParameterSource
 
+from webhook_server import endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
-from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
+from webhook_server.environment import secret_text
+from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
 from webhook_server.operator import output, queries, reconcile
+from webhook_server.providers.stripe import StripeProvider
+from webhook_server.settings import SECRET_VARIABLES
+
+API_KEY_VARIABLE = "STRIPE_API_KEY"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,13 +53,34 @@ class Since(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def secret_default(name: str) -> Callable[[], str | None]:
+    """A click default for an option whose envvar is the secret ``name``: its other sources,
+    ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
+
+    def read() -> str | None:
+        try:
+            return secret_text(os.environ, name) or None
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return read
+
+
 def database_url_option(command: F) -> F:
     return click.option(
         "--database-url",
         envvar="DATABASE_URL",
         show_envvar=True,
+        default=secret_default("DATABASE_URL"),
         required=True,
-        help="Postgres URL of the inbox.",
+        help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
+    )(command)
+
+
+def endpoint_option(command: F) -> F:
+    return click.option(
+        "--endpoint",
+        help="Only events that came to this endpoint (/webhooks/<endpoint>: stripe, or a WEBHOOK_ENDPOINTS_FILE name).",
     )(command)
 
 
@@ -78,7 +107,8 @@ def events() -> None:
 
 @events.command("list")
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
-@click.option("--provider", help="Only events from this provider (stripe, …).")
+@click.option("--provider", help="Only events from this provider (stripe, every Stripe endpoint; …).")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many, newest first.")
@@ -87,6 +117,7 @@ def events() -> None:
 def list_events(
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     limit: int,
@@ -94,7 +125,7 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint)
     with database(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
@@ -103,11 +134,12 @@ def list_events(
     if not found:
         click.echo("no events match")
         return
-    headers = ("ID", "PROVIDER", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
+    headers = ("ID", "PROVIDER", "ENDPOINT", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
     rows = [
         (
             e.id,
             e.provider,
+            e.endpoint,
             e.event_id,
             e.event_type,
             e.status,
@@ -145,6 +177,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
     fields = [
         ("row id", event.id),
         ("provider", event.provider),
+        ("endpoint", event.endpoint),
         ("event id", event.event_id),
         ("type", event.event_type),
         ("status", event.status),
@@ -156,6 +189,9 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         ("last error", event.last_error or "-"),
     ]
     click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo("headers:" + ("" if event.headers else " -"))
+    for name, value in sorted(event.headers.items()):
+        click.echo(f"  {name}: {value}")
     click.echo("payload:")
     click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
 
@@ -168,6 +204,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
     help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
 @click.option("--provider", help="Only events from this provider.")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type.")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @json_option
@@ -176,6 +213,7 @@ def replay(
     event_ids: tuple[str, ...],
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     as_json: bool,
@@ -190,7 +228,7 @@ def replay(
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint)
     with database(database_url) as conn:
         result = queries.replay(conn, event_ids=event_ids, where=where)
     if as_json:
@@ -218,16 +256,17 @@ def replay(
 
 
 @click.command()
+@endpoint_option
 @json_option
 @database_url_option
-def stats(as_json: bool, database_url: str) -> None:
-    """Counts by status and provider, oldest pending age, processing rate.
+def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
+    """Counts by status and endpoint, oldest pending age, processing rate.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
     The rate counts events that reached done, dead or skipped. Reads the whole table.
     """
     with database(database_url) as conn:
-        found = queries.stats(conn)
+        found = queries.stats(conn, endpoint=endpoint)
     if as_json:
         output.echo_json(
             {
@@ -241,10 +280,10 @@ def stats(as_json: bool, database_url: str) -> None:
             }
         )
         return
-    providers = sorted(found.counts)
-    headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
+    endpoints = sorted(found.counts)
+    headers = ("STATUS", *(name.upper() for name in endpoints), "TOTAL")
     rows = [
-        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status))
+        (status, *(found.counts[name].get(status, 0) for name in endpoints), found.total(status))
         for status in queries.STATUSES
     ]
     click.echo(output.table(headers, rows))
@@ -281,10 +320,19 @@ def reconcile_group() -> None:
     help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
 )
 @click.option(
+    "--endpoint",
+    default=StripeProvider.name,
+    show_default=True,
+    help="The Stripe endpoint whose account is listed and which the events are stored under: with a name of "
+    "WEBHOOK_ENDPOINTS_FILE, the API key is read from its api_key_env.",
+)
+@click.option(
     "--api-key",
-    envvar="STRIPE_API_KEY",
+    envvar=API_KEY_VARIABLE,
     show_envvar=True,
-    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable.",
+    default=secret_default(API_KEY_VARIABLE),
+    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable "
+    "(or STRIPE_API_KEY_FILE, or a systemd credential).",
 )
 @click.option(
     "--api-base",
@@ -298,6 +346,7 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool,
     types: tuple[str, ...],
+    endpoint: str,
     api_key: str | None,
     api_base: str | None,
     as_json: bool,
@@ -309,9 +358,14 @@ def reconcile_stripe(
     is a duplicate 200, and a second run inserts nothing. Prints found, inserted and
     already-present counts.
     """
+    variable = API_KEY_VARIABLE
+    explicit = click.get_current_context().get_parameter_source("api_key") == ParameterSource.COMMANDLINE
+    if endpoint != StripeProvider.name and not explicit:
+        variable = _api_key_variable(endpoint)
+        api_key = secret_default(variable)()
     if not api_key:
         raise click.UsageError(
-            "no Stripe API key: set STRIPE_API_KEY (a restricted key with read access to Events is enough)"
+            f"no Stripe API key: set {variable} (a restricted key with read access to Events is enough)"
         )
     if len(types) > reconcile.MAX_TYPES:
         raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
@@ -327,12 +381,10 @@ def reconcile_stripe(
     with database(database_url) as conn:
         try:
             result = reconcile.reconcile_stripe(
-                conn, client, since=since, undelivered_only=undelivered_only, types=types
+                conn, client, since=since, undelivered_only=undelivered_only, types=types, endpoint=endpoint
             )
         except stripe.AuthenticationError as exc:
-            raise click.ClickException(
-                f"Stripe refused the API key ({exc.user_message}); check STRIPE_API_KEY"
-            ) from None
+            raise click.ClickException(f"Stripe refused the API key ({exc.user_message}); check {variable}") from None
         except stripe.PermissionError as exc:
             raise click.ClickException(
                 f"the API key may not list events ({exc.user_message}); give it read access to Events"
@@ -352,6 +404,28 @@ def reconcile_stripe(
             click.echo(f"refused by Postgres as jsonb, not stored: {', '.join(result.refused)}", err=True)
     if result.refused:
         sys.exit(EXIT_FAILURE)
+
+
+def _api_key_variable(endpoint: str) -> str:
+    """The API key variable (``api_key_env``) of a Stripe endpoint of WEBHOOK_ENDPOINTS_FILE."""
+    try:
+        specs = endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES, secrets_required=False)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    spec = next((spec for spec in specs if spec.name == endpoint), None)
+    if spec is None:
+        raise click.UsageError(
+            f"no endpoint {endpoint!r} in {endpoints_file.VARIABLE}; "
+            f"its Stripe endpoints: {', '.join(s.name for s in specs if s.scheme == 'stripe') or 'none'}"
+        )
+    if spec.scheme != StripeProvider.name:
+        raise click.UsageError(f"endpoint {endpoint!r} has scheme {spec.scheme!r}; reconcile stripe needs a Stripe one")
+    if spec.api_key_variable is None:
+        raise click.UsageError(
+            f'endpoint {endpoint!r} has no api_key_env; add api_key_env = "<VARIABLE>" to its table in '
+            f"{endpoints_file.VARIABLE} and set that variable to the account's API key"
+        )
+    return spec.api_key_variable
 
 
 OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)

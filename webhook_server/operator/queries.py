@@ -37,6 +37,7 @@ class EventSummary:
 
     id: int
     provider: str
+    endpoint: str
     event_id: str
     event_type: str
     status: str
@@ -53,6 +54,7 @@ class EventDetail(EventSummary):
     locked_until: datetime | None
     locked_by: str | None
     processed_at: datetime | None
+    headers: dict[str, str]
     payload: Any
 
 
@@ -64,9 +66,16 @@ class EventFilter:
     provider: str | None = None
     event_type: str | None = None
     since: datetime | None = None
+    endpoint: str | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"status": self.status, "provider": self.provider, "event_type": self.event_type, "since": self.since}
+        return {
+            "status": self.status,
+            "provider": self.provider,
+            "event_type": self.event_type,
+            "since": self.since,
+            "endpoint": self.endpoint,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ class ReplayResult:
 
 @dataclass(frozen=True)
 class Stats:
-    """Counts by provider and status, the backlog's age and the processing rate."""
+    """Counts by endpoint and status, the backlog's age and the processing rate."""
 
     counts: dict[str, dict[str, int]]
     # How long the oldest pending event nobody holds has been due: since it arrived, was
@@ -181,13 +190,15 @@ def replay(
     return ReplayResult(replayed, leased, unknown)
 
 
-def stats(conn: psycopg.Connection) -> Stats:
-    """Counts, the backlog's age and rates from one pass over the table."""
+def stats(conn: psycopg.Connection, *, endpoint: str | None = None) -> Stats:
+    """Counts, the backlog's age and rates from one pass over the table (or one endpoint's rows)."""
     counts: dict[str, dict[str, int]] = {}
     waits: list[timedelta] = []
     last_minute = last_hour = 0
-    for provider, status, events, pending_for, minute, hour in conn.execute(sql.query("event_stats")):
-        counts.setdefault(provider, {})[status] = events
+    for name, status, events, pending_for, minute, hour in conn.execute(
+        sql.query("event_stats"), {"endpoint": endpoint}
+    ):
+        counts.setdefault(name, {})[status] = events
         if pending_for is not None:
             waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
         last_minute += minute

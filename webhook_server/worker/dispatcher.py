@@ -286,7 +286,7 @@ class Worker:
         if not self._held:
             self._next_renewal = now + self.settings.lease_seconds / 3
         lookup = self.registry.lookup
-        for row_id, provider, event_id, event_type, payload, attempt, received_at, status in rows:
+        for row_id, provider, event_id, event_type, payload, attempt, received_at, status, endpoint, headers in rows:
             if status == "dead":
                 logger.error(
                     "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
@@ -295,11 +295,12 @@ class Worker:
                     event_type,
                 )
                 continue
-            handler = lookup(provider, event_type)
+            handler = lookup(provider, event_type, endpoint)
             if handler is None:
                 self._outcomes.add(row_id, attempt, "skipped")
                 continue
-            job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
+            event = Event(provider, event_id, event_type, payload, attempt, received_at, endpoint, headers)
+            job = Job(row_id, attempt, event, handler)
             self._held[row_id] = job
             self._pool.submit(job)
 

@@ -32,4 +32,5 @@ SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE 
     END
 FROM due
 WHERE e.id = due.id
-RETURNING e.id, e.provider, e.event_id, e.event_type, e.payload, e.attempts, e.received_at, e.status
+RETURNING e.id, e.provider, e.event_id, e.event_type, e.payload, e.attempts, e.received_at, e.status,
+    coalesce(e.endpoint, e.provider) AS endpoint, e.headers

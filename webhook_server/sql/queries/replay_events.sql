@@ -13,6 +13,7 @@ SET status = 'pending',
 WHERE (%(event_ids)s::text[] IS NULL OR event_id = ANY(%(event_ids)s))
   AND (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(provider)s::text IS NULL OR provider = %(provider)s)
+  AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
   AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
   AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
   AND (locked_until IS NULL OR locked_until <= now())
