@@ -26,13 +26,25 @@ def github(body: bytes, secret: str, *, delivery: str | None = None, event: str 
     }
 
 
-def shopify(body: bytes, secret: str, *, webhook_id: str | None = None, topic: str = "orders/create") -> dict[str, str]:
-    return {
+def shopify(
+    body: bytes,
+    secret: str,
+    *,
+    webhook_id: str | None = None,
+    topic: str = "orders/create",
+    event_id: str | None = None,
+    shop: str = "example.myshopify.com",
+) -> dict[str, str]:
+    """Without ``event_id``, no X-Shopify-Event-Id header (as from an older sender)."""
+    headers = {
         "Content-Type": "application/json",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": base64.b64encode(_hmac(secret.encode(), body)).decode(),
+        "X-Shopify-Shop-Domain": shop,
+        "X-Shopify-API-Version": "2025-10",
     }
+    return headers | ({"X-Shopify-Event-Id": event_id} if event_id else {})
 
 
 def slack(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from webhook_server.dev import localdb, samples
 from webhook_server.environment import comma_separated
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
-from webhook_server.operator.commands import OPERATOR_COMMANDS
+from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
 from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.worker.command import worker
@@ -59,12 +59,11 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option(
+@secret_option(
     "--database-url",
-    envvar="DATABASE_URL",
-    show_envvar=True,
+    "DATABASE_URL",
     required=True,
-    help="Postgres URL of the database to migrate.",
+    help="Postgres URL of the database to migrate (or DATABASE_URL_FILE, or a systemd credential).",
 )
 def migrate(database_url: str) -> None:
     """Create or upgrade the schema. Safe to run from several hosts at once."""

@@ -36,13 +36,14 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 @dataclass(frozen=True)
 class IncomingEvent:
     """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
-    route it came to; ``headers`` the request headers kept with it (providers/headers.py)."""
+    route it came to (None: the provider's own, stored NULL and read as the provider);
+    ``headers`` the request headers kept with it (providers/headers.py)."""
 
     provider: str
     event_id: str
     event_type: str
     payload: str
-    endpoint: str
+    endpoint: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
 
     @property

@@ -17,7 +17,7 @@ def fresh_database(database_url: str, name: str) -> str:
 
 def test_migrate_applies_each_migration_once(database_url: str) -> None:
     url = fresh_database(database_url, "migrate_once")
-    assert migrate(url) == ["0001_webhook_events", "0002_processing"]
+    assert migrate(url) == ["0001_webhook_events", "0002_processing", "0005_endpoints_and_headers"]
     assert migrate(url) == []
 
 
@@ -28,5 +28,7 @@ def test_concurrent_migrate_commands_from_several_hosts_agree(database_url: str)
     outputs = [run.communicate(timeout=60) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
     stdout = [out for out, _ in outputs]
-    assert sum("applied: 0001_webhook_events, 0002_processing" in out for out in stdout) == 1
+    assert (
+        sum("applied: 0001_webhook_events, 0002_processing, 0005_endpoints_and_headers" in out for out in stdout) == 1
+    )
     assert sum("already up to date" in out for out in stdout) == 3

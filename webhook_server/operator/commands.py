@@ -53,25 +53,30 @@ class Since(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def secret_default(name: str) -> Callable[[], str | None]:
-    """A click default for an option whose envvar is the secret ``name``: its other sources,
-    ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
+def read_secret(variable: str) -> str | None:
+    """A secret from ``NAME``, ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
+    try:
+        return secret_text(os.environ, variable) or None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
 
-    def read() -> str | None:
-        try:
-            return secret_text(os.environ, name) or None
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
 
-    return read
+def secret_option(name: str, variable: str, *, required: bool, help: str) -> Callable[[F], F]:
+    """An option whose value defaults to the secret ``variable``, read from any of its sources."""
+
+    def fill(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        value = value or read_secret(variable)
+        if value is None and required:
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return value
+
+    return click.option(name, envvar=variable, show_envvar=True, callback=fill, help=help)
 
 
 def database_url_option(command: F) -> F:
-    return click.option(
+    return secret_option(
         "--database-url",
-        envvar="DATABASE_URL",
-        show_envvar=True,
-        default=secret_default("DATABASE_URL"),
+        "DATABASE_URL",
         required=True,
         help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
     )(command)
@@ -326,11 +331,10 @@ def reconcile_group() -> None:
     help="The Stripe endpoint whose account is listed and which the events are stored under: with a name of "
     "WEBHOOK_ENDPOINTS_FILE, the API key is read from its api_key_env.",
 )
-@click.option(
+@secret_option(
     "--api-key",
-    envvar=API_KEY_VARIABLE,
-    show_envvar=True,
-    default=secret_default(API_KEY_VARIABLE),
+    API_KEY_VARIABLE,
+    required=False,
     help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable "
     "(or STRIPE_API_KEY_FILE, or a systemd credential).",
 )
@@ -362,7 +366,7 @@ def reconcile_stripe(
     explicit = click.get_current_context().get_parameter_source("api_key") == ParameterSource.COMMANDLINE
     if endpoint != StripeProvider.name and not explicit:
         variable = _api_key_variable(endpoint)
-        api_key = secret_default(variable)()
+        api_key = read_secret(variable)
     if not api_key:
         raise click.UsageError(
             f"no Stripe API key: set {variable} (a restricted key with read access to Events is enough)"
