@@ -29,6 +29,8 @@ DEV_HANDLER_MODULE = "webhook_server.dev.handlers"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The installed distribution's version (setup.cfg), so it cannot disagree with `pip show`.
+@click.version_option(package_name="webhook-server", prog_name="webhook-server")
 def main() -> None:
     """A webhook receiver that commits every verified event to Postgres before answering 200."""
     logs.configure(os.environ.get("WEBHOOK_LOG_LEVEL", "info"))

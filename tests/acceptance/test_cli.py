@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.conftest import REPO_ROOT
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.gunicorn import wait_until_healthy
 
@@ -203,3 +204,16 @@ def test_migrate_without_database_url_names_it() -> None:
     result = subprocess.run([*CLI, "migrate"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_version_license_and_changelog_agree_with_setup_cfg() -> None:
+    version = next(
+        line.split("=", 1)[1].strip()
+        for line in (REPO_ROOT / "setup.cfg").read_text().splitlines()
+        if line.startswith("version =")
+    )
+    result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout.strip()) == (0, f"webhook-server, version {version}")
+    license_text = (REPO_ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License") and "webhook-server contributors" in license_text
+    assert f"\n## {version} " in (REPO_ROOT / "CHANGELOG.md").read_text()
