@@ -33,17 +33,18 @@ def shopify(
     webhook_id: str | None = None,
     topic: str = "orders/create",
     event_id: str | None = None,
-    shop: str = "example.myshopify.com",
+    shop: str | None = None,
 ) -> dict[str, str]:
-    """Without ``event_id``, no X-Shopify-Event-Id header (as from an older sender)."""
+    """Only the headers the scheme checks, unless ``event_id`` (X-Shopify-Event-Id) or ``shop``
+    (X-Shopify-Shop-Domain and X-Shopify-API-Version, as Shopify sends them) are given."""
     headers = {
         "Content-Type": "application/json",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": base64.b64encode(_hmac(secret.encode(), body)).decode(),
-        "X-Shopify-Shop-Domain": shop,
-        "X-Shopify-API-Version": "2025-10",
     }
+    if shop:
+        headers |= {"X-Shopify-Shop-Domain": shop, "X-Shopify-API-Version": "2025-10"}
     return headers | ({"X-Shopify-Event-Id": event_id} if event_id else {})
 
 
