@@ -24,7 +24,7 @@ _SEPARATORS = re.compile(r"[,\n]")
 
 
 def comma_separated(raw: str) -> tuple[str, ...]:
-    """The items of a comma-separated value, stripped, blanks dropped."""
+    """The items of a comma-separated value (or one a line, as in a secret file), stripped, blanks dropped."""
     return tuple(part.strip() for part in _SEPARATORS.split(raw) if part.strip())
 
 
