@@ -1,29 +1,42 @@
-"""Deliveries signed in the tests by each sender's documented algorithm, with hmac and base64
-only: never with the server's code, so a bug there cannot hide behind the same bug here.
+"""The one way tests sign a delivery, whatever the sender: every test (unit, integration, hostile)
+signs through these functions.
 
-Each function takes the body and the secret and returns the headers the sender would send.
+They delegate to webhook_server/dev/samples.py, which signs with the sender's SDK where it can
+(stripe) and by the sender's documented recipe otherwise, never with the server's verification
+code; the unit tests check each recipe against the sender's published example or library.
+Each function takes the body and the secret and returns the headers the sender would send;
+ids default to fresh ones.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
-import time
+import secrets
 import uuid
 
+from webhook_server.dev import samples
+from webhook_server.dev.samples import signed_stripe_request, stripe_event
 
-def _hmac(key: bytes, message: bytes, algorithm: str = "sha256") -> bytes:
-    return hmac.new(key, message, algorithm).digest()
+__all__ = [
+    "generic",
+    "github",
+    "shopify",
+    "signed_stripe_request",
+    "slack",
+    "slack_event",
+    "standard",
+    "standard_event",
+    "stripe",
+    "stripe_event",
+]
+
+
+def stripe(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    return samples.stripe_headers(body, secret, timestamp=timestamp)
 
 
 def github(body: bytes, secret: str, *, delivery: str | None = None, event: str = "issues") -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-        "X-GitHub-Event": event,
-        "X-Hub-Signature-256": "sha256=" + _hmac(secret.encode(), body).hex(),
-    }
+    return samples.github_headers(body, secret, delivery=delivery or str(uuid.uuid4()), event=event)
 
 
 def shopify(
@@ -37,39 +50,28 @@ def shopify(
 ) -> dict[str, str]:
     """Only the headers the scheme checks, unless ``event_id`` (X-Shopify-Event-Id) or ``shop``
     (X-Shopify-Shop-Domain and X-Shopify-API-Version, as Shopify sends them) are given."""
-    headers = {
-        "Content-Type": "application/json",
-        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-        "X-Shopify-Topic": topic,
-        "X-Shopify-Hmac-Sha256": base64.b64encode(_hmac(secret.encode(), body)).decode(),
-    }
+    headers = samples.shopify_headers(body, secret, webhook_id=webhook_id or str(uuid.uuid4()), topic=topic)
     if shop:
         headers |= {"X-Shopify-Shop-Domain": shop, "X-Shopify-API-Version": "2025-10"}
     return headers | ({"X-Shopify-Event-Id": event_id} if event_id else {})
 
 
 def slack(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": "v0=" + _hmac(secret.encode(), f"v0:{stamp}:".encode() + body).hex(),
-    }
+    return samples.slack_headers(body, secret, timestamp=timestamp)
 
 
 def standard(
     body: bytes, secret: str, *, message_id: str | None = None, timestamp: int | None = None
 ) -> dict[str, str]:
-    message_id = message_id or f"msg_{uuid.uuid4().hex}"
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signature = base64.b64encode(_hmac(key, f"{message_id}.{stamp}.".encode() + body)).decode()
-    return {
-        "Content-Type": "application/json",
-        "webhook-id": message_id,
-        "webhook-timestamp": stamp,
-        "webhook-signature": f"v1,{signature}",
-    }
+    message_id = message_id or f"msg_{secrets.token_hex(12)}"
+    return samples.standard_headers(body, secret, message_id=message_id, timestamp=timestamp)
+
+
+def generic(
+    body: bytes, secret: str, *, header: str, algorithm: str = "sha256", encoding: str = "hex", prefix: str = ""
+) -> dict[str, str]:
+    """A generic endpoint's signature header, as its WEBHOOK_ENDPOINTS_FILE table describes it."""
+    return {header: prefix + samples.hmac_signature(secret, body, algorithm, encoding)}
 
 
 def slack_event(event_id: str | None = None, event_type: str = "app_mention") -> bytes:

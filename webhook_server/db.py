@@ -8,22 +8,36 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+# TCP keepalive on every connection: a NAT or firewall that drops idle flows silently would
+# otherwise leave a worker's LISTEN waiting on a dead socket for hours, and the first delivery
+# after a quiet night waiting on a dead pooled connection. With these, a peer gone silent is
+# found within about a minute of idleness (30 s, then 3 probes 10 s apart).
+KEEPALIVE_IDLE_SECONDS = 30
+KEEPALIVE_INTERVAL_SECONDS = 10
+KEEPALIVE_COUNT = 3
 
-def connection_kwargs(timeout: float) -> dict[str, Any]:
-    """Connection parameters that bound each way a query can stall.
+
+def connection_kwargs(timeout: float, statement_timeout: float | None = None) -> dict[str, Any]:
+    """Connection parameters that bound each way a query can stall; statements get ``timeout``
+    too unless ``statement_timeout`` says otherwise.
 
     ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
-    connection whose host vanished without a reset (ignored on unix sockets); libpq's
-    ``connect_timeout`` has a floor of 2 s, and connecting happens in the pool's background
-    workers, off the request path.
+    connection whose host vanished without a reset while data is unacknowledged, keepalives
+    one that sits idle (both ignored on unix sockets); libpq's ``connect_timeout`` has a floor
+    of 2 s, and connecting happens in the pool's background workers, off the request path.
     """
-    milliseconds = max(1, int(timeout * 1000))
+    milliseconds = _milliseconds(timeout)
+    statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
     return {
         "autocommit": True,
         "application_name": "webhook-server",
         "connect_timeout": max(2, math.ceil(timeout)),
         "tcp_user_timeout": milliseconds,
-        "options": f"-c statement_timeout={milliseconds}",
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+        "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "options": f"-c statement_timeout={statement_milliseconds}",
     }
 
 
@@ -51,6 +65,10 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
     return pool
 
 
-def connect(database_url: str, *, timeout: float = 10.0) -> psycopg.Connection:
-    """One connection for a command (migrate, send, tests), with the same bounds as the pool's."""
-    return psycopg.connect(database_url, **connection_kwargs(timeout))
+def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
+    """One connection for a command (migrate, send, tests) or a worker, with the same bounds as the pool's."""
+    return psycopg.connect(database_url, **connection_kwargs(timeout, statement_timeout))
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

@@ -20,7 +20,7 @@ the body described by the table itself::
     encoding = "hex"                          # or "base64"
     prefix = "sha256="                        # optional
     event_id = "header:X-Acme-Delivery"       # or "json:data.id"; default: the body's SHA-256
-    event_type = "json:type"                  # same forms; default: the endpoint's name
+    event_type = ["header:X-Acme-Event", "json:type"]  # a list: all must be there and agree
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class EndpointSpec:
     algorithm: str = "sha256"
     encoding: str = "hex"
     prefix: str = ""
-    event_id: Source | None = None
-    event_type: Source | None = None
+    # Where the id and the type are read; with several, all must agree. None: the defaults.
+    event_id: tuple[Source, ...] | None = None
+    event_type: tuple[Source, ...] | None = None
     # Stripe endpoints: the variable holding the API key `reconcile stripe --endpoint` uses.
     api_key_variable: str | None = None
     store_headers: tuple[str, ...] = ()
@@ -186,11 +187,18 @@ def _header_names(problem: Callable[[str], ConfigError], value: Any) -> tuple[st
     return tuple(value)
 
 
-def _source(problem: Callable[[str], ConfigError], key: str, value: Any) -> Source | None:
+def _source(problem: Callable[[str], ConfigError], key: str, value: Any) -> tuple[Source, ...] | None:
+    """One source, or a list of sources that must agree (a header cross-checked with the body)."""
     if value is None:
         return None
-    kind, _, location = value.partition(":") if isinstance(value, str) else ("", "", "")
-    pattern = {"header": HEADER_PATTERN, "json": PATH_PATTERN}.get(kind)
-    if pattern is None or not pattern.fullmatch(location):
-        raise problem(f'{key} must be "header:<Header-Name>" or "json:<dotted.path>"')
-    return Source(kind, location)
+    values = value if isinstance(value, list) and value else [value]
+    sources = []
+    for item in values:
+        kind, _, location = item.partition(":") if isinstance(item, str) else ("", "", "")
+        pattern = {"header": HEADER_PATTERN, "json": PATH_PATTERN}.get(kind)
+        if pattern is None or not pattern.fullmatch(location):
+            raise problem(
+                f'{key} must be "header:<Header-Name>" or "json:<dotted.path>", or a list of them that must agree'
+            )
+        sources.append(Source(kind, location))
+    return tuple(sources)

@@ -105,6 +105,16 @@ class Env:
             raise ConfigError(name, f"{raw} is below the minimum of {minimum:g} (default {default:g})")
         return value
 
+    def address(self, name: str) -> tuple[str, int] | None:
+        """``host:port`` to listen on (port 0: any free one), or None when not set."""
+        raw = self.text(name, "")
+        if not raw:
+            return None
+        host, _, port = raw.rpartition(":")
+        if not host or not (port.isascii() and port.isdigit() and int(port) <= 65535):
+            raise ConfigError(name, f"{raw!r} is not host:port, e.g. 127.0.0.1:9101")
+        return host.strip("[]"), int(port)
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         value = self.text(name, default).lower()
         if value not in allowed:

@@ -1,4 +1,9 @@
-"""Every error as a JSON body ``{"error": code, "message": what to do}``, never an HTML page."""
+"""Every error as a JSON body ``{"error": code, "message": what to do}``, never an HTML page.
+
+Bodies go to whoever sent the request, so they say what the sender can act on and nothing about
+this server: a 503 says "retry later" (Postgres' own text, with host, role and database names,
+goes to the log), a 404 names no configured provider or endpoint.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Senders that honour it (Standard Webhooks) come back after this many seconds.
 RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "the event was not stored; retry later"
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -53,7 +59,7 @@ def init_app(app: Flask) -> None:
     def unavailable(exc: DatabaseUnavailable) -> tuple[Response, int]:
         logger.error("database unavailable: %s", exc)
         metrics.DATABASE_ERRORS.inc()
-        response, status = _error(503, "database_unavailable", f"{exc}; the sender should retry")
+        response, status = _error(503, "database_unavailable", UNAVAILABLE_MESSAGE)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response, status
 

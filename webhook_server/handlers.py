@@ -117,6 +117,10 @@ class Registry:
     def __len__(self) -> int:
         return len(self._handlers)
 
+    def providers(self) -> set[str]:
+        """The providers that have at least one handler."""
+        return {provider for provider, _, _ in self._handlers}
+
     def describe(self) -> list[str]:
         """``provider type [endpoint] → module.function`` lines, for the start-up log."""
         return [f"{_describe(key)} → {_name(fn)}" for key, fn in sorted(self._handlers.items())]

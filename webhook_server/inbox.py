@@ -55,14 +55,25 @@ class UnstorablePayload(Exception):
     """Postgres refused the body as jsonb (a ``\\u0000`` escape, ``NaN``): nothing was stored."""
 
 
+class _NoTimeLeft(Exception):
+    """The writer ran out of a group's time (its oldest event's deadline); each event's answer
+    then says how long that event waited."""
+
+    def __init__(self, what: str, hint: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.hint = hint
+
+
 class _Waiter:
     """One request's event and the slot the writer fills with its outcome."""
 
-    __slots__ = ("deadline", "done", "duplicate", "error", "event")
+    __slots__ = ("deadline", "done", "duplicate", "error", "event", "queued_at")
 
-    def __init__(self, event: IncomingEvent, deadline: float) -> None:
+    def __init__(self, event: IncomingEvent, queued_at: float, timeout: float) -> None:
         self.event = event
-        self.deadline = deadline
+        self.queued_at = queued_at
+        self.deadline = queued_at + timeout
         self.done = threading.Event()
         self.duplicate = False
         self.error: Exception | None = None
@@ -111,25 +122,40 @@ class Inbox:
         """
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
-        waiter = _Waiter(event, time.monotonic() + self.timeout)
+        waiter = _Waiter(event, time.monotonic(), self.timeout)
         self._queue.put(waiter)
         if not waiter.done.wait(self.timeout):
-            raise self._too_late()
+            raise self._too_late(waiter, _NoTimeLeft("the database did not commit"))
         if waiter.error is not None:
             raise waiter.error
         return waiter.duplicate
 
-    def _too_late(self) -> DatabaseUnavailable:
-        return DatabaseUnavailable(f"the database did not commit within {self.timeout:.2f} s")
+    def _too_late(self, waiter: _Waiter, cause: _NoTimeLeft) -> DatabaseUnavailable:
+        """The wait this event really had: less than the timeout for one that joined a group late,
+        more when a busy process wakes its request thread late."""
+        waited = time.monotonic() - waiter.queued_at
+        return DatabaseUnavailable(
+            f"{cause.what} after {waited:.2f} s (WEBHOOK_DB_TIMEOUT={self.timeout:g} s){cause.hint}"
+        )
 
     def close(self) -> None:
-        """Let the writer finish what is queued, then close the pool."""
+        """Let the writer finish what is queued, then close the pool.
+
+        A writer still busy after ``CLOSE_TIMEOUT_SECONDS`` (a commit stuck on a lock, say) is
+        left behind with a warning: its requests get their 503 at their own deadline.
+        """
         with self._lock:
             if self._owner_pid != os.getpid():
                 return
             self._queue.put(_STOP)
             assert self._writer is not None and self._pool is not None
             self._writer.join(CLOSE_TIMEOUT_SECONDS)
+            if self._writer.is_alive():
+                logger.warning(
+                    "inbox writer %s did not stop within %.1f s; closing its pool anyway",
+                    self._writer.name,
+                    CLOSE_TIMEOUT_SECONDS,
+                )
             self._pool.close(timeout=CLOSE_TIMEOUT_SECONDS)
             self._owner_pid = None
 
@@ -171,6 +197,10 @@ class Inbox:
         except pg_errors.DataError:
             # One bad payload fails the whole statement: store the others one by one.
             inserted = self._insert_each(first_of.values())
+        except _NoTimeLeft as exc:
+            for waiter in live:
+                waiter.fail(self._too_late(waiter, exc))
+            return
         except DatabaseUnavailable as exc:
             for waiter in live:
                 waiter.fail(exc)
@@ -189,25 +219,28 @@ class Inbox:
                 inserted |= self._insert([waiter.event], deadline=waiter.deadline)
             except pg_errors.DataError as exc:
                 waiter.fail(UnstorablePayload(str(exc).splitlines()[0]))
+            except _NoTimeLeft as exc:
+                waiter.fail(self._too_late(waiter, exc))
             except DatabaseUnavailable as exc:
                 waiter.fail(exc)
         return inserted
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
-        """Run the insert, retrying once on a fresh connection if the pooled one went stale."""
+        """Run the insert, retrying once on a fresh connection if the pooled one went stale.
+
+        Raises _NoTimeLeft once ``deadline`` (the group's oldest event's) has passed.
+        """
         assert self._pool is not None
         stale_error: psycopg.OperationalError | None = None
         for attempt in (1, 2):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._too_late()
+                raise _NoTimeLeft("the database did not commit")
             try:
                 with self._pool.connection(timeout=remaining) as conn:
                     return insert_events(conn, events)
             except PoolTimeout:
-                raise DatabaseUnavailable(
-                    f"no database connection within {self.timeout:.2f} s; is Postgres up and DATABASE_URL right?"
-                ) from None
+                raise _NoTimeLeft("no database connection", "; is Postgres up and DATABASE_URL right?") from None
             except pg_errors.UndefinedTable:
                 raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
             except pg_errors.DataError:

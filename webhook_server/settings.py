@@ -25,6 +25,9 @@ from webhook_server.providers.headers import STORE_VARIABLE, refuse_credentials
 EXIT_MARGIN_SECONDS = 1.0
 # The least time in-flight requests get to finish once the listeners close.
 MIN_DRAIN_SECONDS = 1.0
+# systemd SIGKILLs a unit still running TimeoutStopSec after its SIGTERM; the cap must end first,
+# with this much left for the interpreter's own exit.
+SYSTEMD_STOP_MARGIN_SECONDS = 1.0
 # The built-in providers by route name, and the variable holding each one's secret(s).
 SECRET_VARIABLES = {
     "stripe": "STRIPE_WEBHOOK_SECRET",
@@ -95,6 +98,7 @@ class Settings:
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
             read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
         )
+        _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.graceful_timeout < MIN_DRAIN_SECONDS:
             longest = settings.shutdown_cap - EXIT_MARGIN_SECONDS - MIN_DRAIN_SECONDS
             raise ConfigError(
@@ -104,6 +108,25 @@ class Settings:
                 "or raise the cap",
             )
         return settings
+
+
+def _check_systemd_stop_timeout(env: Env, shutdown_cap: float) -> None:
+    """Under systemd (which sets INVOCATION_ID), refuse a cap the unit's TimeoutStopSec would cut short.
+
+    A process cannot read its unit's TimeoutStopSec, so the shipped units pass it in
+    WEBHOOK_SYSTEMD_TIMEOUT_STOP; without it nothing is checked.
+    """
+    if not env.text("INVOCATION_ID", ""):
+        return
+    timeout_stop = env.number("WEBHOOK_SYSTEMD_TIMEOUT_STOP", math.inf, minimum=1.0)
+    if shutdown_cap > timeout_stop - SYSTEMD_STOP_MARGIN_SECONDS:
+        raise ConfigError(
+            "WEBHOOK_SHUTDOWN_CAP",
+            f"{shutdown_cap:g} s does not end {SYSTEMD_STOP_MARGIN_SECONDS:g} s before the unit's "
+            f"TimeoutStopSec={timeout_stop:g} (WEBHOOK_SYSTEMD_TIMEOUT_STOP): systemd would SIGKILL the "
+            f"shutdown midway; lower the cap to at most {timeout_stop - SYSTEMD_STOP_MARGIN_SECONDS:g} s, or raise "
+            "TimeoutStopSec and WEBHOOK_SYSTEMD_TIMEOUT_STOP together in the unit",
+        )
 
 
 def _default_announce(env: Env) -> float:
@@ -161,6 +184,8 @@ class WorkerSettings:
     lease_seconds: float = 60.0
     shutdown_cap: float = 10.0
     db_timeout: float = 5.0
+    # Where the worker's own /metrics listens; None: no endpoint.
+    metrics_bind: tuple[str, int] | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -186,7 +211,9 @@ class WorkerSettings:
             lease_seconds=env.number("WEBHOOK_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            metrics_bind=env.address("WEBHOOK_WORKER_METRICS_BIND"),
         )
+        _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.retry_cap < settings.retry_base:
             raise ConfigError(
                 "WEBHOOK_RETRY_CAP",

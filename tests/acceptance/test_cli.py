@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psycopg
@@ -18,6 +17,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.gunicorn import wait_until_healthy
+from webhook_server.harness.polling import wait_for
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 
@@ -47,10 +47,11 @@ def processes_in_session(sid: int) -> list[int]:
 
 
 def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in log_path.read_text(errors="replace"):
-        assert time.monotonic() < deadline, f"{text!r} not logged:\n{log_path.read_text()[-5000:]}"
-        time.sleep(0.1)
+    wait_for(
+        lambda: text in log_path.read_text(errors="replace"),
+        timeout,
+        lambda: f"{text!r} logged:\n{log_path.read_text()[-5000:]}",
+    )
 
 
 def start_dev(data_dir: Path, port: int, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

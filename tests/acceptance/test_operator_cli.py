@@ -12,8 +12,8 @@ import pytest
 from tests.acceptance.test_cli import CLI
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.integration.test_migrate import fresh_database
+from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import stripe_event
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
 
@@ -87,7 +87,15 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
         "skipped": ["0", "0"],
     }
     assert "oldest pending:" in stats.stdout and "in the last hour" in stats.stdout
+    assert "skipped, no handler" not in stats.stdout
     assert json.loads(cli("stats", "--json", database_url=clean_db).stdout)["totals"]["pending"] == 2
+
+    store(clean_db, stripe_event("payout.paid", event_id="evt_unhandled"), status="skipped")
+    skipped = cli("stats", database_url=clean_db).stdout
+    assert skipped.splitlines()[-2].split() == ["PROVIDER", "TYPE", "EVENTS", "LAST", "RECEIVED"]
+    assert skipped.splitlines()[-1].split()[:3] == ["stripe", "payout.paid", "1"]
+    (listed,) = json.loads(cli("stats", "--json", database_url=clean_db).stdout)["skipped_types"]
+    assert (listed["provider"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
 
 
 def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:

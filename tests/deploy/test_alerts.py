@@ -22,6 +22,8 @@ def test_the_rules_are_valid() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_single_5xx_pages_nobody_a_sustained_rate_does() -> None:
+def test_each_alert_fires_when_it_should_and_only_then() -> None:
+    """The cases in alerts_test.yml: a single 5xx pages nobody, a sustained rate does (either route);
+    a rotated secret pages, probes do not; dead events, an old backlog, no worker heartbeat."""
     result = promtool("test", "rules", str(Path(__file__).with_name("alerts_test.yml")))
     assert result.returncode == 0, result.stdout + result.stderr

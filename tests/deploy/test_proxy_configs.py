@@ -9,8 +9,11 @@ failures when there are some; without it a green run could mean it never looks.
 
 from __future__ import annotations
 
+import array
 import json
+import os
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +22,8 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.harness.proxies import (
@@ -198,3 +201,31 @@ def test_control_kill_9_behind_nginx_fails_deliveries(
     assert any(": 502 " in failure for failure in load.ledger.failures), (load.ledger.failures[:5], nginx.log())
     assert load.ledger.acknowledged  # the load did run before the kill
     assert_each_acknowledged_event_stored_once(load.ledger, clean_db)
+
+
+def test_haproxy_admin_socket_changes_server_states_but_hands_out_no_listening_socket(tmp_path: Path) -> None:
+    """`expose-fd listeners` would let any member of group haproxy take the public socket over
+    (`_getsocks` passes its file descriptors); the rolling deploy needs `level admin` only."""
+    with running_haproxy(tmp_path, [free_port()]) as haproxy:
+        assert received_file_descriptors(haproxy.stats_socket, "_getsocks") == 0
+        assert haproxy.command("set server webhook_server/app1 state maint").strip() == ""
+        assert haproxy.servers()["app1"]["status"] == "MAINT"
+
+
+def received_file_descriptors(socket_path: Path, command: str) -> int:
+    """How many file descriptors HAProxy passes (SCM_RIGHTS) in its answer to ``command``."""
+    received = 0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5)
+        client.connect(str(socket_path))
+        client.sendall(command.encode() + b"\n")
+        while True:
+            data, ancillary, _, _ = client.recvmsg(65536, socket.CMSG_SPACE(64 * 4))
+            for level, kind, payload in ancillary:
+                if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                    descriptors = array.array("i", payload[: len(payload) - len(payload) % 4])
+                    for descriptor in descriptors:
+                        os.close(descriptor)
+                    received += len(descriptors)
+            if not data:
+                return received

@@ -9,17 +9,21 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from webhook_server.settings import Settings, WorkerSettings
 
 UNITS = REPO_ROOT / "deploy" / "systemd"
+# systemd SIGKILLs the group at TimeoutStopSec: it must leave the cap this much room (README).
+STOP_MARGIN_SECONDS = 5
 
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    (tmp_path / "env").write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
+    for env_file in ("server.env", "worker.env"):
+        (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
-    for unit in sorted(UNITS.iterdir()):
+    for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
         text = unit.read_text().replace("/opt/webhook-server", str(REPO_ROOT))
-        text = text.replace("/etc/webhook-server/env", str(tmp_path / "env"))
+        text = text.replace("/etc/webhook-server/", f"{tmp_path}/")
         target = tmp_path / unit.name.replace("@.", "@8001.")
         target.write_text(text)
         rendered.append(target)
@@ -38,26 +42,49 @@ def test_units_pass_systemd_analyze_verify_without_a_warning(tmp_path: Path) -> 
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
+def unit_settings(name: str) -> dict[str, str]:
+    return dict(
+        line.split("=", 1) for line in (UNITS / name).read_text().splitlines() if "=" in line and line[0] != "#"
+    )
+
+
+def shutdown_cap(settings: dict[str, str], default: float) -> float:
+    """The unit's WEBHOOK_SHUTDOWN_CAP: its own ``Environment=`` if it sets one, else the code's default."""
+    for assignment in settings.get("Environment", "").split():
+        variable, _, value = assignment.strip('"').partition("=")
+        if variable == "WEBHOOK_SHUTDOWN_CAP":
+            return float(value)
+    return default
+
+
+@pytest.mark.parametrize(
+    ("name", "default_cap"),
+    [
+        ("webhook-server.service", Settings.shutdown_cap),
+        ("webhook-server@.service", Settings.shutdown_cap),
+        ("webhook-worker.service", WorkerSettings.shutdown_cap),
+    ],
+)
+def test_systemd_waits_for_the_shutdown_cap_plus_a_margin_before_it_kills(name: str, default_cap: float) -> None:
+    settings = unit_settings(name)
+    assert float(settings["TimeoutStopSec"]) >= shutdown_cap(settings, default_cap) + STOP_MARGIN_SECONDS
+
+
 def test_the_service_stops_as_the_drain_needs() -> None:
     for name in ("webhook-server.service", "webhook-server@.service"):
-        settings = dict(
-            line.split("=", 1) for line in (UNITS / name).read_text().splitlines() if "=" in line and line[0] != "#"
-        )
+        settings = unit_settings(name)
         assert settings["KillMode"] == "mixed", name
-        assert int(settings["TimeoutStopSec"]) > 10, name  # above WEBHOOK_SHUTDOWN_CAP
+        # The process checks its cap against the unit's timeout, which it can only read from here.
+        assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}", name
         assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
 
 
 def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:
-    settings = dict(
-        line.split("=", 1)
-        for line in (UNITS / "webhook-worker.service").read_text().splitlines()
-        if "=" in line and line[0] != "#"
-    )
+    settings = unit_settings("webhook-worker.service")
     assert settings["ExecStart"].endswith("/.venv/bin/webhook-server worker")
-    assert int(settings["TimeoutStopSec"]) > 10  # above WEBHOOK_SHUTDOWN_CAP
+    assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}"
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
 

@@ -1,14 +1,12 @@
-"""Each sender's signature scheme, signed here from its documentation with hmac (Stripe below,
-the others with tests/signers.py), never with the server's code, so a mistake in a provider
-module cannot hide by being made twice. Every scheme answers the same few questions; the
-corpus and the generated cases are built from them alone, whatever the provider.
+"""Each sender's signature scheme, signed with tests/signers.py (the one way tests sign), never
+with the server's code, so a mistake in a provider module cannot hide by being made twice.
+Every scheme answers the same few questions; the corpus and the generated cases are built from
+them alone, whatever the provider.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -74,9 +72,7 @@ class StripeScheme:
         }
 
     def sign(self, body: bytes, event_id: str, *, secret: str | None = None, timestamp: int | None = None) -> Headers:
-        signed_at = int(time.time()) if timestamp is None else timestamp
-        digest = hmac.new((secret or self.secret).encode(), b"%d." % signed_at + body, hashlib.sha256).hexdigest()
-        return [("Content-Type", "application/json; charset=utf-8"), ("Stripe-Signature", f"t={signed_at},v1={digest}")]
+        return list(signers.stripe(body, secret or self.secret, timestamp=timestamp).items())
 
 
 @dataclass
@@ -208,9 +204,10 @@ class GenericScheme:
         return {"type": "order.shipped", "order": {"id": 7, "items": 3}}
 
     def sign(self, body: bytes, event_id: str, *, secret: str | None = None, timestamp: int | None = None) -> Headers:
-        digest = hmac.new((secret or self.secret).encode(), body, hashlib.sha512).hexdigest()
-        signature = ("X-Acme-Signature", "sha512=" + digest)
-        return [("Content-Type", "application/json"), ("X-Acme-Delivery", event_id), signature]
+        signature = signers.generic(
+            body, secret or self.secret, header="X-Acme-Signature", algorithm="sha512", prefix="sha512="
+        )
+        return [("Content-Type", "application/json"), ("X-Acme-Delivery", event_id), *signature.items()]
 
 
 SCHEMES: list[Scheme] = [

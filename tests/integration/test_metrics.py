@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
 from tests.conftest import STRIPE_SECRET
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.serving.drain import DRAINING
 
 

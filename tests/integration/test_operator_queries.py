@@ -146,6 +146,20 @@ def test_stats_counts_ages_and_rates(clean_db: str) -> None:
     assert (found.processed_last_minute, found.processed_last_hour) == (2, 3)
 
 
+def test_stats_lists_the_skipped_types_most_frequent_first(clean_db: str) -> None:
+    for number in range(3):
+        store(clean_db, f"evt_s{number}", event_type="invoice.created", status="skipped")
+    store(clean_db, "msg_s", provider="standard", event_type="user.deleted", status="skipped")
+    store(clean_db, "evt_done", event_type="invoice.paid", status="done")
+    with queries.connect(clean_db) as conn:
+        found = queries.stats(conn)
+    assert [(s.provider, s.event_type, s.events) for s in found.skipped_types] == [
+        ("stripe", "invoice.created", 3),
+        ("standard", "user.deleted", 1),
+    ]
+    assert now() - timedelta(minutes=1) < found.skipped_types[0].last_received_at <= now()
+
+
 def test_stats_without_pending_events_has_no_oldest_pending(clean_db: str) -> None:
     with queries.connect(clean_db) as conn:
         assert queries.stats(conn) == queries.Stats({}, None, 0, 0)

@@ -1,12 +1,10 @@
-"""Every provider end to end against a real gunicorn: signed here by the sender's documented
-algorithm (tests/signers.py), stored once, redelivered as a duplicate, refused with a wrong
+"""Every provider end to end against a real gunicorn: signed by tests/signers.py
+(the one way tests sign), stored once, redelivered as a duplicate, refused with a wrong
 secret, accepted with either secret during a rotation, and 404 when not configured."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -40,8 +38,10 @@ CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 
 
 def _acme(body: bytes, secret: str) -> dict[str, str]:
-    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode()
-    return {"Content-Type": "application/json", "X-Acme-Signature": f"v1={digest}", "X-Acme-Event": "payment.done"}
+    signature = signers.generic(
+        body, secret, header="X-Acme-Signature", algorithm="sha512", encoding="base64", prefix="v1="
+    )
+    return {"Content-Type": "application/json", **signature, "X-Acme-Event": "payment.done"}
 
 
 @dataclass(frozen=True)

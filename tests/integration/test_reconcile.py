@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import STRIPE_SECRET, stored_rows
 from tests.fake_stripe import API_KEY, FakeStripe
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.operator import queries, reconcile
 
 DAY = 86400

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer, read_response
 
 LIMIT = 4096

@@ -16,8 +16,9 @@ from pathlib import Path
 import requests
 
 from tests.conftest import stored_rows
-from webhook_server.dev.samples import stripe_event
+from tests.signers import stripe_event
 from webhook_server.harness.gunicorn import GunicornServer, read_response
+from webhook_server.harness.polling import wait_for
 
 ANNOUNCE = 3.0
 CAP = 10.0
@@ -133,13 +134,11 @@ def test_usr2_reexec_hands_over_without_an_announce_or_a_failed_request(
 ) -> None:
     pidfile = tmp_path / "gunicorn.pid"
     server = start_server(GUNICORN_CMD_ARGS=f"--pid {pidfile}")
+    before_usr2 = server.log_offset()
     server.send_signal(signal.SIGUSR2)
     new_pidfile = Path(f"{pidfile}.2")
-    deadline = time.monotonic() + 20
-    while not new_pidfile.exists():
-        assert time.monotonic() < deadline, f"no new master after USR2:\n{server.log()}"
-        time.sleep(0.05)
-    time.sleep(2.0)  # let the new master's workers boot
+    wait_for(new_pidfile.exists, 20, lambda: f"a new master after USR2:\n{server.log()}")
+    server.wait_ready_lines(server.workers, since=before_usr2)  # the new master's workers
 
     sent = server.send_signal(signal.SIGTERM)  # retire the old master, as after any USR2 upgrade
     statuses = []

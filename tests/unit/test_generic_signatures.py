@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
+import re
 from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import Headers
 
+from tests import signers
 from webhook_server import endpoints_file
+from webhook_server.dev import samples
 from webhook_server.errors import ConfigError
 from webhook_server.providers import Rejected
 from webhook_server.providers.generic import GenericProvider
@@ -47,8 +49,10 @@ def endpoints(tmp_path: Path) -> dict[str, GenericProvider]:
 
 
 def acme_headers(body: bytes, secret: str = "acme-new") -> Headers:
-    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode()
-    return Headers({"X-Acme-Signature": f"v1={digest}", "X-Acme-Event": "payment.done"})
+    signature = signers.generic(
+        body, secret, header="X-Acme-Signature", algorithm="sha512", encoding="base64", prefix="v1="
+    )
+    return Headers({**signature, "X-Acme-Event": "payment.done"})
 
 
 def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> None:
@@ -56,8 +60,8 @@ def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> 
     assert (acme.name, acme.algorithm, acme.encoding, acme.prefix) == ("acme", "sha512", "base64", "v1=")
     assert acme.secrets == ("hidden-1", "hidden-2")
     assert (acme.event_id, acme.event_type) == (
-        endpoints_file.Source("json", "data.id"),
-        endpoints_file.Source("header", "X-Acme-Event"),
+        (endpoints_file.Source("json", "data.id"),),
+        (endpoints_file.Source("header", "X-Acme-Event"),),
     )
     assert (plain.algorithm, plain.encoding, plain.prefix, plain.event_id, plain.event_type) == (
         "sha256",
@@ -83,7 +87,7 @@ def test_both_secrets_verify_during_a_rotation(endpoints: dict[str, GenericProvi
 
 
 def test_without_an_id_source_the_body_hash_is_the_id(endpoints: dict[str, GenericProvider]) -> None:
-    headers = Headers({"X-Signature": hmac.new(b"plain", BODY, hashlib.sha256).hexdigest()})
+    headers = Headers(signers.generic(BODY, "plain", header="X-Signature"))
     verified = endpoints["plain"].verify(BODY, headers)
     assert verified.event_id == "sha256:" + hashlib.sha256(BODY).hexdigest()
     assert verified.event_type == "plain"
@@ -173,3 +177,66 @@ def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         endpoints_file.load(tmp_path / "nope.toml", {}, reserved=SECRET_VARIABLES)
     assert "cannot read" in str(caught.value)
+
+
+CROSS_CHECKED = """
+[endpoints.acme]
+secret_env = "ACME_SECRET"
+header = "X-Acme-Signature"
+event_id = ["header:X-Acme-Delivery", "json:id"]
+event_type = ["header:X-Acme-Event", "json:type"]
+"""
+
+
+def cross_checked(tmp_path: Path) -> GenericProvider:
+    (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
+    return GenericProvider(spec)
+
+
+def signed(body: bytes, **headers: str) -> Headers:
+    signature = samples.hmac_signature("acme", body, "sha256", "hex")
+    return Headers({"X-Acme-Signature": signature, **{k.replace("_", "-"): v for k, v in headers.items()}})
+
+
+def test_a_header_listed_with_the_body_must_agree_with_it(tmp_path: Path) -> None:
+    provider = cross_checked(tmp_path)
+    body = json.dumps({"id": "evt_1", "type": "order.created"}).encode()
+    verified = provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+    assert (verified.event_id, verified.event_type) == ("evt_1", "order.created")
+
+    # A captured body replayed under another type, or another id to slip past deduplication.
+    for replayed in (
+        signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"),
+        signed(body, X_Acme_Delivery="evt_2", X_Acme_Event="order.created"),
+    ):
+        with pytest.raises(Rejected) as caught:
+            provider.verify(body, replayed)
+        assert caught.value.reason == "event_mismatch"
+        assert "the signature does not cover headers" in str(caught.value)
+    with pytest.raises(
+        Rejected, match=re.escape("'order.paid' by the X-Acme-Event header but 'order.created' by the body's 'type'")
+    ):
+        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"))
+
+
+def test_a_cross_checked_source_that_is_missing_is_refused(tmp_path: Path) -> None:
+    provider = cross_checked(tmp_path)
+    body = json.dumps({"id": "evt_1"}).encode()
+    with pytest.raises(Rejected) as caught:
+        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+    assert caught.value.reason == "event_malformed"
+
+
+def test_a_list_of_sources_is_checked_like_one(tmp_path: Path) -> None:
+    text = CROSS_CHECKED.replace('"json:type"]', '"body:type"]')
+    with pytest.raises(ConfigError, match=r"event_type must be .* or a list of them that must agree"):
+        load(text, tmp_path, ACME_SECRET="acme")
+
+
+def test_send_fills_every_cross_checked_source(tmp_path: Path) -> None:
+    (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
+    sample = samples.signed_generic_sample(spec, "acme", "order.created", "evt_9")
+    verified = GenericProvider(spec).verify(sample.body, Headers(sample.headers))
+    assert (
+        (verified.event_id, verified.event_type) == (sample.event_id, sample.event_type) == ("evt_9", "order.created")
+    )

@@ -1,14 +1,13 @@
-"""The GitHub scheme, with signatures computed here by GitHub's documented algorithm."""
+"""The GitHub scheme, with deliveries signed by tests/signers.py (GitHub's documented algorithm)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import pytest
 from werkzeug.datastructures import Headers
 
+from tests import signers
 from webhook_server.providers import Rejected
 from webhook_server.providers.github import GitHubProvider
 
@@ -17,16 +16,8 @@ BODY = json.dumps({"action": "opened", "issue": {"number": 1}}).encode()
 
 
 def signed(body: bytes = BODY, secret: str = SECRET, **extra: str) -> Headers:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return Headers(
-        {
-            "X-Hub-Signature-256": f"sha256={digest}",
-            "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-            "X-GitHub-Event": "issues",
-            "Content-Type": "application/json",
-            **extra,
-        }
-    )
+    headers = signers.github(body, secret, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958", event="issues")
+    return Headers({**headers, **extra})
 
 
 def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
@@ -39,10 +30,15 @@ def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) 
     return caught.value.reason
 
 
-def test_the_documented_example_verifies() -> None:
+def test_the_documented_example_signs_and_verifies() -> None:
     """GitHub's docs: secret "It's a Secret to Everybody", payload "Hello, World!"."""
-    expected = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-    assert hmac.new(SECRET.encode(), b"Hello, World!", hashlib.sha256).hexdigest() == expected
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert signers.github(b"Hello, World!", SECRET)["X-Hub-Signature-256"] == expected
+    headers = signed()
+    headers["X-Hub-Signature-256"] = expected
+    with pytest.raises(Rejected) as caught:  # the signature is right; the body is not JSON
+        verify(b"Hello, World!", headers)
+    assert caught.value.reason == "body_not_json"
 
 
 def test_a_signed_delivery_yields_the_delivery_id_the_event_and_the_exact_text() -> None:

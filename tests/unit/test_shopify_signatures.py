@@ -1,15 +1,14 @@
-"""The Shopify scheme, with signatures computed here by Shopify's documented algorithm."""
+"""The Shopify scheme, with deliveries signed by tests/signers.py (Shopify's documented algorithm)."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 
 import pytest
 from werkzeug.datastructures import Headers
 
+from tests import signers
 from webhook_server.providers import Rejected
 from webhook_server.providers.shopify import ShopifyProvider
 
@@ -18,15 +17,8 @@ BODY = json.dumps({"id": 820982911946154508, "email": "jon@example.com"}).encode
 
 
 def signed(body: bytes = BODY, secret: str = SECRET) -> Headers:
-    digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return Headers(
-        {
-            "X-Shopify-Hmac-Sha256": digest,
-            "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
-            "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Shop-Domain": "example.myshopify.com",
-        }
-    )
+    headers = signers.shopify(body, secret, webhook_id="b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", topic="orders/create")
+    return Headers(headers)
 
 
 def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:

@@ -1,16 +1,16 @@
-"""The Standard Webhooks scheme, with signatures computed here from the specification."""
+"""The Standard Webhooks scheme, with deliveries signed by tests/signers.py (the specification's recipe)."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 
 import pytest
+from standardwebhooks import Webhook
 from werkzeug.datastructures import Headers
 
+from tests import signers
 from webhook_server.providers import Rejected
 from webhook_server.providers.standard import StandardWebhooksProvider
 
@@ -18,23 +18,10 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = json.dumps({"type": "invoice.paid", "timestamp": "2026-11-23T18:00:00Z", "data": {"id": "inv_1"}}).encode()
 
 
-def signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    digest = hmac.new(key, f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return f"v1,{base64.b64encode(digest).decode()}"
-
-
 def signed(
     body: bytes = BODY, secret: str = SECRET, timestamp: int | None = None, message_id: str = "msg_1"
 ) -> Headers:
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return Headers(
-        {
-            "webhook-id": message_id,
-            "webhook-timestamp": stamp,
-            "webhook-signature": signature(secret, message_id, stamp, body),
-        }
-    )
+    return Headers(signers.standard(body, secret, message_id=message_id, timestamp=timestamp))
 
 
 def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
@@ -50,7 +37,12 @@ def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) 
 def test_the_specifications_example_signs_as_documented() -> None:
     """The example of the Standard Webhooks and Svix documentation."""
     expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-    assert signature(SECRET, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", b'{"test": 2432232314}') == expected
+    headers = signed(b'{"test": 2432232314}', message_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330)
+    assert headers["webhook-signature"] == expected
+
+
+def test_the_reference_library_accepts_what_the_tests_sign() -> None:
+    assert Webhook(SECRET).verify(BODY, dict(signed())) == json.loads(BODY)
 
 
 def test_a_signed_message_yields_the_message_id_the_payload_type_and_the_exact_text() -> None:
@@ -68,7 +60,8 @@ def test_any_configured_secret_verifies_during_a_rotation() -> None:
 
 def test_a_sender_rotating_its_key_sends_several_signatures_and_one_match_is_enough() -> None:
     headers = signed()
-    other = signature("whsec_" + base64.b64encode(b"x" * 24).decode(), "msg_1", headers["webhook-timestamp"], BODY)
+    other_secret = "whsec_" + base64.b64encode(b"x" * 24).decode()
+    other = signed(secret=other_secret, timestamp=int(headers["webhook-timestamp"]))["webhook-signature"]
     headers["webhook-signature"] = f"{other} v1a,c29tZXRoaW5n {headers['webhook-signature']}"
     assert verify(BODY, headers).event_id == "msg_1"
 

@@ -1,4 +1,4 @@
-"""The Stripe scheme on its own, with signatures made by the stripe SDK's signing helper."""
+"""The Stripe scheme on its own, with deliveries signed by tests/signers.py (the stripe SDK's helper)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-import stripe
 
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from tests import signers
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.providers import Rejected
 from webhook_server.providers.stripe import StripeProvider
 
@@ -76,9 +76,8 @@ def test_a_signed_body_that_is_not_an_event_is_refused() -> None:
         ('{"type": "x"}', "event_malformed"),
         ('{"id": "evt_1", "type": 7}', "event_malformed"),
     ):
-        header = stripe.WebhookSignature.generate_signature_header(document, SECRET)
         with pytest.raises(Rejected) as caught:
-            verify(document.encode(), {"Stripe-Signature": header})
+            verify(document.encode(), signers.stripe(document.encode(), SECRET))
         assert caught.value.reason == reason, document
 
 

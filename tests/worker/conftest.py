@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from webhook_server.harness.gunicorn import kill_group
+from webhook_server.harness.polling import wait_for
 
 READY_TIMEOUT_SECONDS = 30
 WORKER_SCRIPT = Path(sys.executable).parent / "webhook-server"
@@ -58,13 +59,13 @@ class WorkerProcess:
 
     def wait_ready(self) -> None:
         """Until it listens for notifies (its first claim has been made by then or just after)."""
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while "listening for new events" not in self.log():
+
+        def listening() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()[-5000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"worker not ready after {READY_TIMEOUT_SECONDS} s:\n{self.log()[-5000:]}")
-            time.sleep(0.02)
+            return "listening for new events" in self.log()
+
+        wait_for(listening, READY_TIMEOUT_SECONDS, lambda: f"worker listening:\n{self.log()[-5000:]}")
 
     def terminate(self) -> float:
         """SIGTERM; return the monotonic time it was sent."""
@@ -127,14 +128,6 @@ def insert_events(
 def query(database_url: str, statement: str, *params: Any) -> list[tuple]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(statement, params).fetchall()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 def count_status(database_url: str, *statuses: str) -> int:

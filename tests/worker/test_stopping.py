@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -19,11 +21,12 @@ from tests.worker.conftest import (
     create_runs_table,
     insert_events,
     query,
-    wait_for,
 )
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
+from webhook_server.harness.polling import wait_for
 from webhook_server.migrations import migrate
+from webhook_server.worker.dispatcher import STOP_STATEMENT_SECONDS
 
 CAP_SECONDS = 4.0
 # The exit itself on a busy 2-core machine: interpreter teardown, a last statement.
@@ -85,6 +88,10 @@ def test_an_idle_worker_stops_at_once(start_worker: Callable[..., WorkerProcess]
         ),
         ({"WEBHOOK_HANDLER_MODULES": ""}, "WEBHOOK_HANDLER_MODULES: not set"),
         ({"WEBHOOK_RETRY_CAP": "0.1"}, "WEBHOOK_RETRY_CAP: 0.1 s is below WEBHOOK_RETRY_BASE"),
+        (
+            {"INVOCATION_ID": "0" * 32, "WEBHOOK_SYSTEMD_TIMEOUT_STOP": "15", "WEBHOOK_SHUTDOWN_CAP": "20"},
+            "WEBHOOK_SHUTDOWN_CAP: 20 s does not end 1 s before the unit's TimeoutStopSec=15",
+        ),
     ],
 )
 def test_a_bad_configuration_stops_the_start_with_a_clear_error(env: dict[str, str], expected: str) -> None:
@@ -134,3 +141,75 @@ def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, t
         assert worker.process.poll() is None
     finally:
         worker.kill()
+
+
+def terminate_dispatcher_session(database_url: str) -> None:
+    """Kill the worker's own database session (not its LISTEN one): its next statement fails."""
+    killed = query(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'webhook-server' "
+        "AND datname = current_database() AND query NOT LIKE '%%LISTEN webhook_events%%'",
+    )
+    assert killed == [(True,)], killed
+
+
+def test_a_stop_right_after_a_failed_statement_still_records_the_outcome(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    (event_id,) = insert_events(worker_db, 1, sleep=0.5)
+    worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS))
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
+    terminate_dispatcher_session(worker_db)
+    # The next statement (a poll's claim) fails on the dead session: the worker backs off.
+    wait_for(lambda: "failed, retrying in" in worker.log(), 10, "a failed statement")
+
+    worker.terminate()
+    assert worker.process.wait(CAP_SECONDS + EXIT_MARGIN_SECONDS) == 0
+    assert query(worker_db, "SELECT event_id, status, attempts, locked_by FROM webhook_events") == [
+        (event_id, "done", 1, None)
+    ], worker.log()[-3000:]
+
+
+def test_a_stop_right_after_a_failed_statement_still_gives_back_the_unstarted_events(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    insert_events(worker_db, 3, sleep=0.5)
+    worker = start_worker(
+        WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_WORKER_BATCH="3", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS)
+    )
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the first handler running")
+    terminate_dispatcher_session(worker_db)
+    # The next statement fails on the dead session while two events wait for the only thread.
+    wait_for(lambda: "failed, retrying in" in worker.log(), 10, "a failed statement")
+
+    worker.terminate()
+    assert worker.process.wait(CAP_SECONDS + EXIT_MARGIN_SECONDS) == 0
+    rows = query(worker_db, "SELECT status, attempts, locked_by FROM webhook_events ORDER BY status")
+    assert rows == [("done", 1, None), ("pending", 0, None), ("pending", 0, None)], worker.log()[-3000:]
+
+
+def test_a_session_reopened_during_the_stop_keeps_the_stop_statement_limit(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """The dead session is replaced when the handler returns; the outcome's write then waits on a
+    row lock. It must give up at the stop's statement limit, not after WEBHOOK_DB_TIMEOUT (5 s)."""
+    cap = 8.0  # leaves time to reconnect (libpq's connect_timeout is the 5 s of WEBHOOK_DB_TIMEOUT)
+    (event_id,) = insert_events(worker_db, 1, sleep=1)
+    worker = start_worker(
+        WEBHOOK_WORKER_CONCURRENCY="1",
+        WEBHOOK_SHUTDOWN_CAP=str(cap),
+        WEBHOOK_DB_TIMEOUT="5",
+        WEBHOOK_LEASE_SECONDS="30",
+    )
+    wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
+    with psycopg.connect(worker_db) as locker:
+        locker.execute("SELECT 1 FROM webhook_events WHERE event_id = %s FOR UPDATE", (event_id,))
+        terminate_dispatcher_session(worker_db)
+        sent = worker.terminate()
+        assert worker.process.wait(cap + EXIT_MARGIN_SECONDS) == 0
+        # The handler's second, then each of the two blocked writes (the loop's, the last one)
+        # cut at the stop's limit; with the 5 s limit the first alone would take 5 s.
+        assert time.monotonic() - sent < 1 + 2 * STOP_STATEMENT_SECONDS + EXIT_MARGIN_SECONDS
+        locker.rollback()
+    cancelled = r"record_outcomes failed, retrying in [0-9.]+ s: canceling statement due to statement timeout"
+    assert re.search(cancelled, worker.log())

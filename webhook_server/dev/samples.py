@@ -1,4 +1,9 @@
-"""Realistic sample events, signed the way each sender signs them, for `send`, tests and benchmarks."""
+"""Realistic sample events, signed the way each sender signs them, for `send`, tests and benchmarks.
+
+The ``*_headers`` functions are the one place deliveries get signed (tests reach them through
+tests/signers.py): with the sender's SDK where it can (stripe), else by the sender's documented HMAC recipe.
+They never use the server's verification code, so a mistake there cannot hide by being made twice.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import stripe
-from standardwebhooks import Webhook
 
 from webhook_server.providers.base import body_digest
 
 if TYPE_CHECKING:
-    from webhook_server.endpoints_file import EndpointSpec
+    from webhook_server.endpoints_file import EndpointSpec, Source
 
 API_VERSION = "2025-10-29.clover"
 T = TypeVar("T")
@@ -150,10 +154,64 @@ def _by_prefix(table: Mapping[str, T], event_type: str) -> T | None:
 def signed_stripe_request(
     event: dict[str, Any], secret: str, *, timestamp: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of a delivery, signed with the stripe SDK's own helper."""
-    body = json.dumps(event, indent=2)
-    header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
-    return body.encode("utf-8"), {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header}
+    """The body and headers of a delivery of ``event``, as Stripe formats and signs it."""
+    body = json.dumps(event, indent=2).encode("utf-8")
+    return body, stripe_headers(body, secret, timestamp=timestamp)
+
+
+def stripe_headers(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """``Stripe-Signature`` made by the stripe SDK's own helper (it signs text: see ``_text``)."""
+    header = stripe.WebhookSignature.generate_signature_header(_text(body), secret, timestamp=timestamp)
+    return {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header}
+
+
+def github_headers(body: bytes, secret: str, *, delivery: str, event: str) -> dict[str, str]:
+    """``X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`` and the identity headers."""
+    return {
+        **JSON,
+        "X-GitHub-Delivery": delivery,
+        "X-GitHub-Event": event,
+        "X-Hub-Signature-256": "sha256=" + hmac_signature(secret, body, "sha256", "hex"),
+    }
+
+
+def shopify_headers(body: bytes, secret: str, *, webhook_id: str, topic: str) -> dict[str, str]:
+    """``X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(secret, body)>`` and the identity headers."""
+    return {
+        **JSON,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Hmac-Sha256": hmac_signature(secret, body, "sha256", "base64"),
+    }
+
+
+def slack_headers(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
+    """``X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:<timestamp>:<body>")>`` and its timestamp."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    signature = hmac_signature(secret, b"v0:%d:%s" % (stamp, body), "sha256", "hex")
+    return {**JSON, "X-Slack-Request-Timestamp": str(stamp), "X-Slack-Signature": f"v0={signature}"}
+
+
+def standard_headers(body: bytes, secret: str, *, message_id: str, timestamp: int | None = None) -> dict[str, str]:
+    """``webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``, ``secret`` being
+    the ``whsec_<base64 key>`` the sender shows. By the specification's recipe rather than the
+    reference library, whose ``sign`` takes a datetime: tests sign timestamps no datetime holds."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    signature = hmac_signature(key, b"%s.%d.%s" % (message_id.encode(), stamp, body), "sha256", "base64")
+    return {**JSON, "webhook-id": message_id, "webhook-timestamp": str(stamp), "webhook-signature": f"v1,{signature}"}
+
+
+def hmac_signature(secret: str | bytes, message: bytes, algorithm: str, encoding: str) -> str:
+    """HMAC(secret, message) in hex or base64: the recipe of the senders that publish no signer."""
+    digest = hmac.new(secret.encode() if isinstance(secret, str) else secret, message, algorithm).digest()
+    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+
+
+def _text(body: bytes) -> str:
+    """Stripe's SDK signs text. A body that is not UTF-8 (only hostile tests send one) is signed as its
+    replacement-decoded text: the server refuses it as body_not_utf8 before any signature check."""
+    return body.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -215,22 +273,16 @@ def _github(secret: str, event_type: str, event_id: str | None) -> SignedSample:
     delivery = event_id or str(uuid.uuid4())
     document = GITHUB_BODIES.get(event_type, GITHUB_BODIES["issues"])()
     body = _json(document | {"repository": _GITHUB_REPOSITORY, "sender": _GITHUB_SENDER})
-    signature = _hmac(secret.encode(), body, "sha256", "hex")
-    return SignedSample(
-        delivery,
-        event_type,
-        body,
+    headers = github_headers(body, secret, delivery=delivery, event=event_type)
+    headers.update(
         {
-            **JSON,
             "User-Agent": "GitHub-Hookshot/044aadd",
-            "X-GitHub-Delivery": delivery,
-            "X-GitHub-Event": event_type,
             "X-GitHub-Hook-ID": "292430182",
             "X-GitHub-Hook-Installation-Target-Type": "repository",
             "X-GitHub-Hook-Installation-Target-ID": "1296269",
-            "X-Hub-Signature-256": f"sha256={signature}",
-        },
+        }
     )
+    return SignedSample(delivery, event_type, body, headers)
 
 
 def _shopify_order(object_id: int) -> dict[str, Any]:
@@ -270,21 +322,16 @@ def _shopify(secret: str, event_type: str, event_id: str | None) -> SignedSample
     event_id = event_id or str(uuid.uuid4())
     build = _by_prefix(SHOPIFY_BODIES, event_type) or _shopify_order
     body = _json(build(secrets.randbelow(10**15)))
-    return SignedSample(
-        event_id,
-        event_type,
-        body,
+    headers = shopify_headers(body, secret, webhook_id=str(uuid.uuid4()), topic=event_type)
+    headers.update(
         {
-            **JSON,
-            "X-Shopify-Topic": event_type,
-            "X-Shopify-Hmac-Sha256": _hmac(secret.encode(), body, "sha256", "base64"),
             "X-Shopify-Shop-Domain": "example.myshopify.com",
             "X-Shopify-API-Version": "2025-10",
             "X-Shopify-Event-Id": event_id,
-            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
-        },
+        }
     )
+    return SignedSample(event_id, event_type, body, headers)
 
 
 # Slack's common Events API types (the inner event), each with the fields Slack sends for it.
@@ -315,23 +362,14 @@ def _slack(secret: str, event_type: str, event_id: str | None) -> SignedSample:
             "event_time": now,
         }
     )
-    signature = _hmac(secret.encode(), b"v0:%d:%s" % (now, body), "sha256", "hex")
-    headers = {**JSON, "X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": f"v0={signature}"}
-    return SignedSample(event_id, event_type, body, headers)
+    return SignedSample(event_id, event_type, body, slack_headers(body, secret, timestamp=now))
 
 
 def _standard(secret: str, event_type: str, event_id: str | None) -> SignedSample:
-    """Signed with the scheme's reference implementation, as Svix's own libraries do."""
     message_id = event_id or f"msg_{secrets.token_hex(12)}"
     now = datetime.now(UTC)
     body = _json({"type": event_type, "timestamp": now.isoformat(), "data": {"id": f"inv_{secrets.token_hex(8)}"}})
-    signature = Webhook(secret).sign(message_id, now, body.decode())
-    headers = {
-        **JSON,
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
-    }
+    headers = standard_headers(body, secret, message_id=message_id, timestamp=int(now.timestamp()))
     return SignedSample(message_id, event_type, body, headers)
 
 
@@ -360,32 +398,30 @@ def types_help(scheme: str) -> str:
 
 
 def signed_generic_sample(spec: EndpointSpec, secret: str, event_type: str, event_id: str | None) -> SignedSample:
-    """A delivery to a generic endpoint, with its id and type where the endpoint reads them."""
+    """A delivery to a generic endpoint, with its id and type everywhere the endpoint reads them."""
     event_id = event_id or f"evt_{secrets.token_hex(12)}"
     document: dict[str, Any] = {"data": {"amount": 2000, "currency": "usd"}}
     headers = dict(JSON)
-    for source, value in ((spec.event_id, event_id), (spec.event_type, event_type)):
-        if source is None:
-            continue
-        if source.kind == "header":
-            headers[source.location] = value
-        else:
-            *parents, leaf = source.location.split(".")
-            node = document
-            for key in parents:
-                node = node.setdefault(key, {})
-            node[leaf] = value
+    for sources, value in ((spec.event_id, event_id), (spec.event_type, event_type)):
+        for source in sources or ():
+            _place(source, value, headers, document)
     body = _json(document)
-    signature = _hmac(secret.encode(), body, spec.algorithm, spec.encoding)
-    headers[spec.header] = f"{spec.prefix}{signature}"
+    headers[spec.header] = spec.prefix + hmac_signature(secret, body, spec.algorithm, spec.encoding)
     stored_id = event_id if spec.event_id else body_digest(body)
     return SignedSample(stored_id, event_type if spec.event_type else spec.name, body, headers)
 
 
+def _place(source: Source, value: str, headers: dict[str, str], document: dict[str, Any]) -> None:
+    """Put ``value`` where ``source`` reads it: a header, or a dotted path in the body."""
+    if source.kind == "header":
+        headers[source.location] = value
+        return
+    *parents, leaf = source.location.split(".")
+    node = document
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
 def _json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, indent=2).encode("utf-8")
-
-
-def _hmac(key: bytes, message: bytes, algorithm: str, encoding: str) -> str:
-    digest = hmac.new(key, message, algorithm).digest()
-    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()

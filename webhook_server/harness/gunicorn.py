@@ -16,11 +16,12 @@ import requests
 
 from webhook_server.dev.localdb import free_port
 from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
 BOOT_TIMEOUT_SECONDS = 30
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
-READY_LINE = re.compile(rb"worker \d+ ready")
+READY_LINE = re.compile(rb"worker (\d+) ready")
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -37,17 +38,16 @@ def wait_until_healthy(
     timeout: float = BOOT_TIMEOUT_SECONDS,
 ) -> None:
     """Poll /health until 200; fail with the server's log if it takes too long or ``process`` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process is not None and process.poll() is not None:
             raise AssertionError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()[-5000:]}")
         try:
-            if requests.get(health_url, timeout=1).status_code == 200:
-                return
+            return requests.get(health_url, timeout=1).status_code == 200
         except (requests.ConnectionError, requests.Timeout):
-            pass  # refused, or queued on a socket nobody accepts from yet
-        time.sleep(0.05)
-    raise AssertionError(f"gunicorn not healthy after {timeout} s:\n{log_path.read_text()[-5000:]}")
+            return False  # refused, or queued on a socket nobody accepts from yet
+
+    wait_for(healthy, timeout, lambda: f"gunicorn healthy:\n{log_path.read_text()[-5000:]}")
 
 
 class GunicornServer:
@@ -92,11 +92,37 @@ class GunicornServer:
         worker still booting is lost (see lifecycle.worker_started), and tests that time a stop
         would measure that race instead of the stop."""
         wait_until_healthy(self.url("/health"), self.log_path, self.process)
-        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-        while len(READY_LINE.findall(self.log_path.read_bytes()[self._log_start :])) < self.workers:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not every worker ready after {BOOT_TIMEOUT_SECONDS} s:\n{self.log()}")
-            time.sleep(0.05)
+        self.wait_ready_lines(self.workers, since=self._log_start)
+
+    def log_offset(self) -> int:
+        """Where the log ends now: pass it to ``wait_ready_lines`` to see only what comes later."""
+        return self.log_path.stat().st_size
+
+    def wait_ready_lines(self, count: int, since: int) -> list[int]:
+        """Wait until ``count`` workers logged "worker N ready" after log byte ``since``; their pids.
+
+        The line comes from ``post_worker_init``: the worker has its app, its database pool and
+        its signal handlers, which "Booting worker" (logged right after the fork) does not mean.
+        """
+
+        def ready_pids() -> list[int]:
+            pids = [int(pid) for pid in READY_LINE.findall(self.log_path.read_bytes()[since:])]
+            return pids if len(pids) >= count else []
+
+        return wait_for(ready_pids, BOOT_TIMEOUT_SECONDS, lambda: f"{count} workers ready:\n{self.log()}")
+
+    def worker_pids(self) -> set[int]:
+        """The master's live children, read from /proc (a worker that exited but is not reaped yet
+        is a zombie and left out)."""
+        pids = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # gone meanwhile
+            if fields[0] != "Z" and int(fields[1]) == self.process.pid:
+                pids.add(int(stat.parent.name))
+        return pids
 
     def send_signal(self, signum: int) -> float:
         """Signal the master; return the monotonic time it was sent."""

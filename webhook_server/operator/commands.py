@@ -265,10 +265,11 @@ def replay(
 @json_option
 @database_url_option
 def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
-    """Counts by status and endpoint, oldest pending age, processing rate.
+    """Counts by status and endpoint, oldest pending age, processing rate, skipped types.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
-    The rate counts events that reached done, dead or skipped. Reads the whole table.
+    The rate counts events that reached done, dead or skipped. Skipped types are those no
+    worker had a handler for (`replay --status skipped` runs them again). Reads the whole table.
     """
     with database(database_url) as conn:
         found = queries.stats(conn, endpoint=endpoint)
@@ -282,6 +283,7 @@ def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
                 else found.oldest_pending.total_seconds(),
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
+                "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
             }
         )
         return
@@ -298,6 +300,10 @@ def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
         f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
         f"({found.processed_last_hour / 60:.1f}/min)"
     )
+    if found.skipped_types:
+        click.echo("skipped, no handler:")
+        rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
+        click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
 
 
 @click.group("reconcile")

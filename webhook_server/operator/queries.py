@@ -23,6 +23,8 @@ from webhook_server.errors import DatabaseUnavailable
 # Longest wait for the connection and for each statement (stats reads the whole table).
 TIMEOUT_SECONDS = 15.0
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
+# The most skipped types `stats` lists.
+SKIPPED_TYPES_SHOWN = 20
 # What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
 REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
 
@@ -94,8 +96,18 @@ class ReplayResult:
 
 
 @dataclass(frozen=True)
+class SkippedType:
+    """Events of one provider's type that no handler took."""
+
+    provider: str
+    event_type: str
+    events: int
+    last_received_at: datetime
+
+
+@dataclass(frozen=True)
 class Stats:
-    """Counts by endpoint and status, the backlog's age and the processing rate."""
+    """Counts by endpoint and status, the backlog's age, the processing rate and the skipped types."""
 
     counts: dict[str, dict[str, int]]
     # How long the oldest pending event nobody holds has been due: since it arrived, was
@@ -103,6 +115,7 @@ class Stats:
     oldest_pending: timedelta | None
     processed_last_minute: int
     processed_last_hour: int
+    skipped_types: tuple[SkippedType, ...] = ()
 
     def total(self, status: str) -> int:
         return sum(by_status.get(status, 0) for by_status in self.counts.values())
@@ -191,7 +204,8 @@ def replay(
 
 
 def stats(conn: psycopg.Connection, *, endpoint: str | None = None) -> Stats:
-    """Counts, the backlog's age and rates from one pass over the table (or one endpoint's rows)."""
+    """Counts, the backlog's age and rates from one pass over the table (or one endpoint's rows);
+    the most skipped types."""
     counts: dict[str, dict[str, int]] = {}
     waits: list[timedelta] = []
     last_minute = last_hour = 0
@@ -203,7 +217,10 @@ def stats(conn: psycopg.Connection, *, endpoint: str | None = None) -> Stats:
             waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
         last_minute += minute
         last_hour += hour
-    return Stats(counts, max(waits, default=None), last_minute, last_hour)
+    with conn.cursor(row_factory=class_row(SkippedType)) as cur:
+        params = {"limit": SKIPPED_TYPES_SHOWN, "endpoint": endpoint}
+        skipped = tuple(cur.execute(sql.query("skipped_types"), params))
+    return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped)
 
 
 def _first_line(exc: BaseException) -> str:

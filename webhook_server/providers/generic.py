@@ -2,7 +2,10 @@
 an HMAC of the raw body in one header, hex or base64, after an optional prefix.
 
 The event id comes from a header or a JSON path, else it is the body's hash (so an identical
-redelivery is a duplicate); the type likewise, else the endpoint's name.
+redelivery is a duplicate); the type likewise, else the endpoint's name. The signature covers
+the body only: an id or type read from a header can be changed by whoever replays a captured
+body. Where the body carries them too, list both sources: they must agree, or the delivery is
+refused (``event_mismatch``).
 """
 
 from __future__ import annotations
@@ -36,9 +39,29 @@ class GenericProvider:
         signature = decode_signature(signed, spec.encoding, spec.header, algorithm=spec.algorithm)
         require_match(self._keys, body, signature, variable=spec.secret_variable, algorithm=spec.algorithm)
         text, document = json_body(body)
-        event_id = _read(spec.event_id, headers, document) if spec.event_id else body_digest(body)
-        event_type = _read(spec.event_type, headers, document) if spec.event_type else spec.name
+        event_id = _agreed(spec.event_id, headers, document, "id") if spec.event_id else body_digest(body)
+        event_type = _agreed(spec.event_type, headers, document, "type") if spec.event_type else spec.name
         return VerifiedEvent(event_id, event_type, text)
+
+
+def _agreed(sources: tuple[Source, ...], headers: Mapping[str, str], document: dict[str, Any], what: str) -> str:
+    """The value every source gives; a header that disagrees with the signed body is refused."""
+    first, *others = sources
+    value = _read(first, headers, document)
+    for source in others:
+        other = _read(source, headers, document)
+        if other != value:
+            raise Rejected(
+                "event_mismatch",
+                f"the event {what} is {value!r} by {_describe(first)} but {other!r} by {_describe(source)}; "
+                "the signature does not cover headers, so this may be a captured body replayed under another "
+                f"{what}",
+            )
+    return value
+
+
+def _describe(source: Source) -> str:
+    return f"the {source.location} header" if source.kind == "header" else f"the body's {source.location!r}"
 
 
 def _read(source: Source, headers: Mapping[str, str], document: dict[str, Any]) -> str:

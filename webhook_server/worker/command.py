@@ -21,7 +21,8 @@ def worker() -> None:
     comma-separated modules that register handlers with @handles) and the optional
     WEBHOOK_WORKER_CONCURRENCY, WEBHOOK_WORKER_BATCH, WEBHOOK_WORKER_POLL, WEBHOOK_MAX_ATTEMPTS,
     WEBHOOK_RETRY_BASE, WEBHOOK_RETRY_CAP, WEBHOOK_HANDLER_TIMEOUT, WEBHOOK_LEASE_SECONDS,
-    WEBHOOK_SHUTDOWN_CAP and WEBHOOK_DB_TIMEOUT. Run as many as you like, on any hosts.
+    WEBHOOK_SHUTDOWN_CAP, WEBHOOK_DB_TIMEOUT and WEBHOOK_WORKER_METRICS_BIND (host:port of its
+    Prometheus /metrics). No provider secret. Run as many as you like, on any hosts.
     """
     # Like gunicorn, find modules in the working directory without a PYTHONPATH.
     if os.getcwd() not in sys.path:
@@ -29,7 +30,9 @@ def worker() -> None:
     try:
         settings = WorkerSettings.from_env()
         load_modules(settings.handler_modules)
+        worker = Worker(settings, registry)
+        worker.serve_metrics()
     except ConfigError as exc:
         click.echo(f"webhook-server worker: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
-    sys.exit(Worker(settings, registry).run())
+    sys.exit(worker.run())

@@ -32,9 +32,10 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from webhook_server import db, sql
-from webhook_server.errors import EXIT_STUCK
+from webhook_server.errors import EXIT_STUCK, ConfigError
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
+from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.retries import describe_error, retry_delay
 
@@ -95,6 +96,8 @@ class Worker:
         self._listener = _Listener(settings, self._messages)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
+        # Held events the stop took off the threads' queue: given back once the database takes them.
+        self._unstarted: list[Job] = []
         self._outcomes = _Outcomes()
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
@@ -103,6 +106,23 @@ class Worker:
         self._next_poll = 0.0
         self._next_renewal = 0.0
         self._stop_deadline: float | None = None
+        self.metrics = metrics.WorkerMetrics(registry.providers())
+        self._next_backlog_check: float | None = None  # None: no metrics endpoint, nobody reads it
+
+    def serve_metrics(self) -> None:
+        """Start the Prometheus endpoint when WEBHOOK_WORKER_METRICS_BIND is set; ConfigError if taken."""
+        if self.settings.metrics_bind is None:
+            return
+        host, port = self.settings.metrics_bind
+        try:
+            port = metrics.serve(host, port, self.metrics)
+        except OSError as exc:
+            raise ConfigError(
+                "WEBHOOK_WORKER_METRICS_BIND",
+                f"cannot listen on {host}:{port} ({exc.strerror}); give each worker on a host its own port",
+            ) from None
+        self._next_backlog_check = 0.0
+        logger.info("metrics on http://%s:%s/metrics", host, port)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -123,6 +143,7 @@ class Worker:
         exit_code = 0
         while self._stop_deadline is None or (self._held and time.monotonic() < self._stop_deadline):
             self._receive(self._wait_seconds())
+            self.metrics.beat()
             now = time.monotonic()
             for job in self._pool.expire(now):
                 self._timed_out(job)
@@ -138,6 +159,9 @@ class Worker:
             if self._stop_deadline is None:
                 self._renew_leases(now)
                 self._claim(now)
+                self._measure_backlog(now)
+            else:
+                self._give_back_unstarted()
         self._shut_down()
         return exit_code
 
@@ -149,7 +173,7 @@ class Worker:
         """
         now = time.monotonic()
         database_work = [now + self.settings.poll_interval]
-        if self._outcomes:
+        if self._outcomes or self._unstarted:
             database_work.append(now)
         if self._stop_deadline is None:
             database_work.append(self._next_poll)
@@ -195,6 +219,7 @@ class Worker:
             return  # given back or timed out before it finished
         if finished.error is None:
             self._outcomes.add(job.id, job.attempt, "done")
+            self.metrics.outcome(job.event.provider, "done")
         else:
             self._failed(job, describe_error(finished.error))
 
@@ -218,6 +243,7 @@ class Worker:
                 error.splitlines()[0],
             )
             self._outcomes.add(job.id, job.attempt, "dead", error)
+            self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
         logger.warning(
@@ -231,6 +257,7 @@ class Worker:
             error.splitlines()[0],
         )
         self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+        self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
         """Write every outcome gathered so far in one statement; keep them if the database is down."""
@@ -294,15 +321,39 @@ class Worker:
                     event_id,
                     event_type,
                 )
+                self.metrics.outcome(provider, "dead")
                 continue
             handler = lookup(provider, event_type, endpoint)
             if handler is None:
                 self._outcomes.add(row_id, attempt, "skipped")
+                self._skipped(provider, event_type)
                 continue
             event = Event(provider, event_id, event_type, payload, attempt, received_at, endpoint, headers)
             job = Job(row_id, attempt, event, handler)
             self._held[row_id] = job
             self._pool.submit(job)
+
+    def _skipped(self, provider: str, event_type: str) -> None:
+        """Count it; log the first of each type, so that a worker that lacks a handler (an old
+        version during a rollout, a module left out) says so once, not once per event."""
+        if self.metrics.skipped(provider, event_type):
+            logger.warning(
+                "%s events of type %s are skipped: no handler in %s takes them "
+                "(an older worker during a rollout? `webhook-server replay --status skipped` runs them later)",
+                provider,
+                event_type,
+                ", ".join(self.settings.handler_modules),
+                extra={"provider": provider, "event_type": event_type},
+            )
+
+    def _measure_backlog(self, now: float) -> None:
+        """For the metrics endpoint: the oldest due event's wait, at most once a poll interval."""
+        if self._next_backlog_check is None or now < self._next_backlog_check:
+            return
+        measured = self._execute("oldest_due", {})
+        if measured is not None:
+            self.metrics.oldest_due(measured.fetchone()[0])
+            self._next_backlog_check = now + self.settings.poll_interval
 
     def _renew_leases(self, now: float) -> None:
         if not self._held or now < self._next_renewal:
@@ -314,14 +365,24 @@ class Worker:
         if renewed is not None:
             self._next_renewal = now + self.settings.lease_seconds / 3
 
-    def _release(self, jobs: list[Job]) -> None:
-        """Give ``jobs`` back to the table: due now, their attempt not counted."""
+    def _release(self, jobs: list[Job]) -> bool:
+        """Give ``jobs`` back to the table: due now, their attempt not counted.
+
+        They stay held until the statement succeeds, so a failure leaves them to the next try.
+        """
+        if not jobs:
+            return True
+        params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
+        if self._execute("release_events", params) is None:
+            return False
         for job in jobs:
             self._held.pop(job.id, None)
-        if jobs:
-            params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
-            if self._execute("release_events", params) is not None:
-                logger.info("gave back %s events for other workers", len(jobs))
+        logger.info("gave back %s events for other workers", len(jobs))
+        return True
+
+    def _give_back_unstarted(self) -> None:
+        if self._unstarted and self._release(self._unstarted):
+            self._unstarted = []
 
     # -- stopping ----------------------------------------------------------------------------
 
@@ -333,12 +394,13 @@ class Worker:
         self._stop_deadline = deadline
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
-        self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
+        if self._conn is not None and not self._conn.closed:
+            self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
         self._listener.stop()
-        queued = self._pool.take_queued()
+        self._unstarted = self._pool.take_queued()
         self._pool.stop()
         self._flush()
-        self._release(queued)
+        self._give_back_unstarted()
 
     def _shut_down(self) -> None:
         if self._stop_deadline is None:  # leaving because handlers are stuck
@@ -354,15 +416,23 @@ class Worker:
     # -- the database ------------------------------------------------------------------------
 
     def _execute(self, name: str, params: dict[str, object]) -> psycopg.Cursor | None:
-        """Run a named query; on failure log it, back off, and return None."""
+        """Run a named query; on failure log it, back off, and return None.
+
+        Once stopping, every write is tried at once whatever the backoff: the last outcomes and
+        give-backs are worth one more try, and waiting would only let the cap run out. The
+        dispatcher's sleep still honours the backoff, so a stop during an outage does not spin.
+        """
         now = time.monotonic()
-        if now < self._db_retry_at:
+        if now < self._db_retry_at and self._stop_deadline is None:
             return None
         try:
             if self._conn is None or self._conn.closed:
                 if self._stop_deadline is not None and self._stop_deadline - now < _connect_seconds(self.settings):
-                    return None  # no time left to connect within the cap; the leases will run out
-                self._conn = db.connect(self.settings.database_url, timeout=self.settings.db_timeout)
+                    # No time left to connect within the cap; the leases will run out. Nothing
+                    # to wake up for but handlers finishing and the deadline.
+                    self._db_retry_at = max(self._db_retry_at, self._stop_deadline)
+                    return None
+                self._conn = self._connect()
             cursor = self._conn.execute(sql.query(name), params)
         except pg_errors.UndefinedTable:
             self._database_failed(name, "table webhook_events does not exist; run `webhook-server migrate`")
@@ -374,6 +444,15 @@ class Worker:
             logger.info("database is back")
         self._db_backoff.reset()
         return cursor
+
+    def _connect(self) -> psycopg.Connection:
+        """A connection for the dispatcher; one made during the stop gets the stop's statement limit."""
+        stopping = self._stop_deadline is not None
+        return db.connect(
+            self.settings.database_url,
+            timeout=self.settings.db_timeout,
+            statement_timeout=STOP_STATEMENT_SECONDS if stopping else None,
+        )
 
     def _database_failed(self, query: str, problem: str) -> None:
         wait = self._db_backoff.failed()

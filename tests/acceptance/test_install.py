@@ -1,0 +1,92 @@
+"""What the README's "Running it in production" promises: a wheel built from the checkout,
+installed into a fresh virtualenv (not editable), migrates and serves from any directory. The
+package carries its gunicorn configuration and its SQL; nothing is read from the checkout."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import REPO_ROOT, STRIPE_SECRET, stored_rows
+from tests.signers import signed_stripe_request, stripe_event
+from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import kill_group, wait_until_healthy
+
+# What a build reads; copied alone, so stale build/ or egg-info directories of the checkout
+# cannot slip a deleted module into the wheel.
+BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "README.md", "webhook_server")
+# Building and installing fetch from the package index (pip's cache makes it quick when warm).
+PIP_TIMEOUT_SECONDS = 600
+
+
+def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True, **kwargs)
+    assert done.returncode == 0, f"{command} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh virtualenv holding the wheel and its dependencies only."""
+    root = tmp_path_factory.mktemp("install")
+    source = root / "source"
+    source.mkdir()
+    for name in BUILD_INPUTS:
+        if (REPO_ROOT / name).is_dir():
+            shutil.copytree(REPO_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(REPO_ROOT / name, source / name)
+    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
+    run(*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", root / "dist", source, timeout=PIP_TIMEOUT_SECONDS)
+    (wheel,) = (root / "dist").glob("webhook_server-*.whl")
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)  # this venv's pip installs into it
+    run(*pip, "--python", venv / "bin/python", "install", "--quiet", "--no-compile", wheel, timeout=PIP_TIMEOUT_SECONDS)
+    return venv / "bin"
+
+
+def test_an_installed_wheel_migrates_and_serves_from_another_directory(
+    installed: Path, clean_db: str, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("WEBHOOK_", "PYTHON"))}
+    env.update(
+        DATABASE_URL=clean_db,
+        STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
+        WEBHOOK_BIND=f"127.0.0.1:{port}",
+        WEBHOOK_WORKERS="1",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
+    where = run(
+        installed / "python", "-c", "import webhook_server; print(webhook_server.__file__)", cwd=elsewhere, env=env
+    )
+    assert Path(where.stdout.strip()).is_relative_to(installed.parent), where.stdout
+    run(installed / "webhook-server", "migrate", cwd=elsewhere, env=env, timeout=60)  # its SQL ships in the wheel
+
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [str(installed / "webhook-server"), "serve"],
+            cwd=elsewhere,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/health", log_path, server)
+        event = stripe_event()
+        body, headers = signed_stripe_request(event, STRIPE_SECRET)
+        response = requests.post(f"http://127.0.0.1:{port}/webhooks/stripe", data=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        assert stored_rows(clean_db) == [("stripe", event["id"], event["type"], "pending", 0)]
+    finally:
+        kill_group(server)
