@@ -14,7 +14,7 @@ import requests
 
 from webhook_server import endpoints_file, logs
 from webhook_server.dev import localdb, samples, workspace
-from webhook_server.environment import comma_separated, secret_text
+from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
@@ -240,7 +240,7 @@ def _signing_secret(name: str, variable: str, given: str | None, *, dev: bool) -
             (space.signing_secret(name), f"the dev server's secret ({space.path(workspace.secret_file(name))})")
         )
     try:
-        candidates.append((secret_text(os.environ, variable), f"{variable} from the environment"))
+        candidates.append((secret_text(os.environ, variable), secret_origin(os.environ, variable)))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     for value, source in candidates:

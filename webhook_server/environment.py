@@ -49,6 +49,15 @@ def secret_text(environ: Mapping[str, str], name: str) -> str:
     return ""
 
 
+def secret_origin(environ: Mapping[str, str], name: str) -> str:
+    """Where ``secret_text`` finds the secret ``name``, for messages that say which one was used."""
+    if environ.get(name, "").strip():
+        return f"{name} from the environment"
+    if path := environ.get(name + FILE_SUFFIX, "").strip():
+        return f"{name} from {name}{FILE_SUFFIX} ({path})"
+    return f"{name} from the systemd credential ({environ.get(CREDENTIALS_DIRECTORY, '').strip()}/{name})"
+
+
 def _read_secret_file(variable: str, path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8").strip()

@@ -4,6 +4,7 @@ reconcile one Stripe account with its own API key."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -11,6 +12,7 @@ import psycopg
 from tests.acceptance.test_operator_cli import cli
 from tests.fake_stripe import API_KEY, FakeStripe
 from webhook_server.dev.samples import stripe_event
+from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.inbox import IncomingEvent, insert_events
 
 ENDPOINTS = """
@@ -87,3 +89,25 @@ def test_reconcile_one_endpoint_uses_its_api_key_env_and_stores_under_it(
     assert no_env.returncode == 2 and "has no api_key_env" in no_env.stderr
     unknown = cli("reconcile", "stripe", "--endpoint", "stripe-jp", database_url=clean_db, **env)
     assert unknown.returncode == 2 and "its Stripe endpoints: stripe-eu, stripe-us" in unknown.stderr
+
+
+def test_send_to_a_named_stripe_endpoint_signs_with_its_secret_env(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    (tmp_path / "endpoints.toml").write_text(ENDPOINTS)
+    (tmp_path / "eu-secret").write_text("whsec_eu_from_a_file\n")
+    env = {
+        "WEBHOOK_ENDPOINTS_FILE": str(tmp_path / "endpoints.toml"),
+        "STRIPE_EU_WEBHOOK_SECRET_FILE": str(tmp_path / "eu-secret"),
+        "STRIPE_US_WEBHOOK_SECRET": "whsec_us",
+    }
+    server = start_server(**env)
+    url = server.url("/webhooks/stripe-eu")
+    sent = cli("send", "stripe-eu", "--url", url, "--type", "invoice.paid", "--id", "evt_send_eu", **env)
+    assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
+    assert f"signing with STRIPE_EU_WEBHOOK_SECRET from STRIPE_EU_WEBHOOK_SECRET_FILE ({tmp_path / 'eu-secret'})" in (
+        sent.stderr
+    )
+    with psycopg.connect(clean_db) as conn:
+        row = conn.execute("SELECT provider, endpoint, payload->'data'->'object'->>'object' FROM webhook_events")
+        assert row.fetchall() == [("stripe", "stripe-eu", "invoice")]
