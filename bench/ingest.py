@@ -20,7 +20,11 @@ file per wrk thread, so ids never repeat across threads or runs. At the end the 
 stored. CPU time per request of gunicorn, Postgres and wrk (all on the same cores) is read from
 /proc and reported too.
 
-    .venv/bin/python bench/ingest.py [--connections 32] [--duration 15] [--workers N] [--threads N]
+    .venv/bin/python bench/ingest.py [--connections 32] [--duration 15] [--workers N] [--threads N] [--spool]
+
+``--spool`` turns the local spool on (WEBHOOK_SPOOL_DIR in the run's directory): on a healthy
+database no event goes there, and alternating runs with and without it show what the happy path
+pays for having it (a drainer per worker that looks at the SQLite file once a second).
 
 Exit status: 0 when the runs completed (targets missed or not: it reports, it does not judge),
 1 when a run got non-2xx answers, socket errors or duplicate ids, or an acknowledged event is
@@ -375,7 +379,7 @@ def stored_rows(url: str) -> int:
         return conn.execute("SELECT count(*) FROM webhook_events WHERE provider = 'stripe'").fetchone()[0]
 
 
-def server_env(args: argparse.Namespace, database_url: str, port: int, secret: str) -> dict[str, str]:
+def server_env(args: argparse.Namespace, database_url: str, port: int, secret: str, workdir: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -386,6 +390,8 @@ def server_env(args: argparse.Namespace, database_url: str, port: int, secret: s
         env["WEBHOOK_WORKERS"] = str(args.workers)
     if args.threads is not None:
         env["WEBHOOK_THREADS"] = str(args.threads)
+    if args.spool:
+        env["WEBHOOK_SPOOL_DIR"] = str(workdir / "spool")
     return env
 
 
@@ -394,7 +400,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         migrate(postgres.url())
         pg = durable_postgres_settings(postgres.url())
         port, secret = free_port(), f"whsec_bench_{secrets.token_hex(16)}"
-        env = server_env(args, postgres.url(), port, secret)
+        env = server_env(args, postgres.url(), port, secret, workdir)
         settings = Settings.from_env(env)
         log_path = workdir / "gunicorn.log"
         say(f"starting gunicorn ({settings.workers} workers x {settings.threads} threads) on 127.0.0.1:{port}")
@@ -411,7 +417,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
     print(
         f"ingest benchmark (gunicorn {settings.workers} workers x {settings.threads} threads, durable Postgres "
         f"{pg['server_version']} (fsync={pg['fsync']}, synchronous_commit={pg['synchronous_commit']}), "
-        f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s, {os.cpu_count()} cores)"
+        f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s, {os.cpu_count()} cores, "
+        f"spool {'on' if settings.spool_dir else 'off'})"
     )
     print_table(results)
     return 1 if print_checks(results, rows, bench.post_runs) else 0
@@ -493,6 +500,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (default 15)")
     parser.add_argument("--workers", type=int, help="WEBHOOK_WORKERS (default: the shipped config's)")
     parser.add_argument("--threads", type=int, help="WEBHOOK_THREADS (default: the shipped config's)")
+    parser.add_argument("--spool", action="store_true", help="WEBHOOK_SPOOL_DIR set (default: unset)")
     args = parser.parse_args()
     if args.connections < WRK_THREADS or args.duration < 1:
         parser.error(f"--connections must be at least {WRK_THREADS} and --duration at least 1")

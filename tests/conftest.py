@@ -40,6 +40,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A migrated server this test may stop and start without disturbing the others."""
+    with LocalPostgres(tmp_path / "data", durable=False) as server:
+        migrate(server.url())
+        yield server
+
+
+@pytest.fixture
 def clean_db(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE webhook_events")

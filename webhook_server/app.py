@@ -9,6 +9,8 @@ from webhook_server.inbox import Inbox
 from webhook_server.receiver import EXTENSION_KEY, Receiver
 from webhook_server.serving import metrics
 from webhook_server.settings import Settings
+from webhook_server.spool.drainer import Drainer
+from webhook_server.spool.store import Spool
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,10 +20,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Werkzeug answers 413 from Content-Length before reading, and cuts chunked bodies at this
     # limit without an error: one byte over ours tells a body at the limit from a longer one.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
+    spool, drainer = None, None
+    if settings.spool_dir is not None:
+        spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+        drainer = Drainer(
+            spool, settings.database_url, timeout=settings.db_timeout, on_drained=metrics.SPOOL_DRAINED.inc
+        )
     app.extensions[EXTENSION_KEY] = Receiver(
         settings=settings,
         inbox=Inbox(settings.database_url, timeout=settings.db_timeout),
         providers=providers.configured(settings),
+        spool=spool,
+        drainer=drainer,
     )
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)

@@ -1,8 +1,9 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send, worker (operator commands: operator/)."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker, dashboard (operator commands: operator/)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import click
 import requests
 
 from webhook_server import endpoints_file, logs
+from webhook_server.dashboard.command import dashboard
+from webhook_server.dashboard.command import gunicorn_command as dashboard_command
 from webhook_server.dev import localdb, samples, workspace
 from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
@@ -92,14 +95,24 @@ def migrate(database_url: str) -> None:
     show_default=True,
     help="Port of the server on 127.0.0.1.",
 )
-def dev(data_dir: Path, port: int) -> None:
-    """Run the server and a worker on a local Postgres; no DATABASE_URL needed.
+@click.option(
+    "--dashboard-port",
+    type=int,
+    default=8001,
+    envvar="WEBHOOK_DEV_DASHBOARD_PORT",
+    show_envvar=True,
+    show_default=True,
+    help="Port of the dashboard on 127.0.0.1.",
+)
+def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
+    """Run the server, a worker and the dashboard on a local Postgres; no DATABASE_URL needed.
 
     The database lives in --data-dir and persists between runs, on the same port with the same
     password: `source <data-dir>/env` sets DATABASE_URL for the operator commands. The server
     verifies with the dev secrets kept there (never your shell's STRIPE_WEBHOOK_SECRET…), and
     `send` signs with the same ones. The worker runs WEBHOOK_HANDLER_MODULES if set, else
-    handlers that log every event. Ctrl-C stops all.
+    handlers that log every event. The dashboard gets a new password each time, printed with its
+    address. Ctrl-C stops all.
     """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     space = workspace.Workspace(data_dir)
@@ -116,6 +129,8 @@ def dev(data_dir: Path, port: int) -> None:
         env_file = space.write_env(postgres.url())
         env = {
             "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
+            # Stopping the local Postgres shows what production does: deliveries spooled, then drained.
+            "WEBHOOK_SPOOL_DIR": str((data_dir / "spool").resolve()),
             **{name: value for name, value in os.environ.items() if not _shadows_dev_secret(name)},
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,
@@ -123,6 +138,13 @@ def dev(data_dir: Path, port: int) -> None:
         }
         children.append(subprocess.Popen(gunicorn_command(), env=env))
         children.append(subprocess.Popen([str(Path(sys.executable).parent / "webhook-server"), "worker"], env=env))
+        dashboard_password = secrets.token_urlsafe(18)
+        dashboard_env = {
+            **env,
+            "WEBHOOK_DASHBOARD_BIND": f"127.0.0.1:{dashboard_port}",
+            "WEBHOOK_DASHBOARD_PASSWORD": dashboard_password,
+        }
+        children.append(subprocess.Popen(dashboard_command(), env=dashboard_env))
         url = f"http://127.0.0.1:{port}"
         ignored = sorted(name for name in os.environ if _shadows_dev_secret(name))
         click.echo(
@@ -133,6 +155,8 @@ def dev(data_dir: Path, port: int) -> None:
             f"  signing secrets:           the dev ones in {space.directory}/<provider>-webhook-secret\n"
             f"  this database elsewhere:   source {env_file}   (sets DATABASE_URL)\n"
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
+            f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
+            f"  dashboard:                 http://127.0.0.1:{dashboard_port}/ password {dashboard_password}\n"
             f"  start afresh:              stop, then rm -rf {space.directory}\n"
             "  stop:                      Ctrl-C\n"
             + (f"  not used here:             {', '.join(ignored)} from your environment\n" if ignored else ""),
@@ -299,6 +323,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 main.add_command(worker)
+main.add_command(dashboard)
 
 
 def run() -> None:

@@ -21,10 +21,12 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     """Connection parameters that bound each way a query can stall; statements get ``timeout``
     too unless ``statement_timeout`` says otherwise.
 
-    ``statement_timeout`` cuts a statement stuck on a lock; ``tcp_user_timeout`` cuts a
-    connection whose host vanished without a reset while data is unacknowledged, keepalives
-    one that sits idle (both ignored on unix sockets); libpq's ``connect_timeout`` has a floor
-    of 2 s, and connecting happens in the pool's background workers, off the request path.
+    ``statement_timeout`` cuts a statement stuck on a lock; ``synchronous_commit=on`` makes every
+    commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
+    deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a connection whose host
+    vanished without a reset while data is unacknowledged, keepalives one that sits idle (both
+    ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and connecting
+    happens in the pool's background workers, off the request path.
     """
     milliseconds = _milliseconds(timeout)
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
@@ -37,12 +39,16 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
         "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
         "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
         "keepalives_count": KEEPALIVE_COUNT,
-        "options": f"-c statement_timeout={statement_milliseconds}",
+        "options": f"-c statement_timeout={statement_milliseconds} -c synchronous_commit=on",
     }
 
 
-def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool:
+def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, prepare: bool = True) -> ConnectionPool:
     """A pool for this process, opened without waiting so that start-up never blocks on Postgres.
+
+    ``prepare=False`` turns psycopg's server-side prepared statements off: a query whose filters
+    are optional (``%(x)s IS NULL OR …``) then gets a plan for the values given every time, never a
+    generic plan that scans because one filter might be NULL.
 
     Must be called after fork: a connection shared by two processes corrupts both sessions.
 
@@ -51,11 +57,14 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
     the default 300 s, a database back after a long outage could wait minutes for the next
     attempt. Half the request's timeout means every waiting request sees an attempt in time.
     """
+    kwargs = connection_kwargs(timeout)
+    if not prepare:
+        kwargs["prepare_threshold"] = None
     pool = ConnectionPool(
         database_url,
-        kwargs=connection_kwargs(timeout),
+        kwargs=kwargs,
         min_size=1,
-        max_size=1,
+        max_size=size,
         timeout=timeout,
         reconnect_timeout=timeout / 2,
         name=name,

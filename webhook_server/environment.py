@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -101,6 +102,21 @@ class Env:
     def secrets(self, name: str) -> tuple[str, ...]:
         """A comma-separated list of secrets (several during a rotation), from any of the three sources."""
         return comma_separated(secret_text(self.environ, name))
+
+    def writable_directory(self, name: str, how_to_fix: str) -> Path | None:
+        """A directory that exists or can be created and that this process can write in; None when unset."""
+        raw = self.text(name, "")
+        if not raw:
+            return None
+        path = Path(raw).resolve()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as exc:
+            problem = f"{raw} is not a directory this process can write in ({exc.strerror or exc})"
+            raise ConfigError(name, f"{problem}; {how_to_fix}") from None
+        return path
 
     def number(self, name: str, default: float, *, minimum: float) -> float:
         raw = self.environ.get(name, "").strip()

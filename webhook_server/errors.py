@@ -24,3 +24,8 @@ class ConfigError(Exception):
 
 class DatabaseUnavailable(Exception):
     """The inbox could not commit in time; the request is answered 503 so the sender retries."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line, for a log line or a message (psycopg's errors run to several)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

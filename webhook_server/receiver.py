@@ -9,17 +9,22 @@ from flask import Flask
 from webhook_server.inbox import Inbox
 from webhook_server.providers import Endpoint
 from webhook_server.settings import Settings
+from webhook_server.spool.drainer import Drainer
+from webhook_server.spool.store import Spool
 
 EXTENSION_KEY = "webhook_server"
 
 
 @dataclass(frozen=True)
 class Receiver:
-    """The settings, the inbox and the configured endpoints of one app, by route name."""
+    """The settings, the inbox, the configured endpoints (by route name) and the spool (if any) of one app."""
 
     settings: Settings
     inbox: Inbox
     providers: dict[str, Endpoint]
+    # With WEBHOOK_SPOOL_DIR: where events go when the inbox cannot commit, and its drainer.
+    spool: Spool | None = None
+    drainer: Drainer | None = None
 
 
 def receiver_of(app: Flask) -> Receiver:

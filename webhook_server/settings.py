@@ -11,6 +11,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from webhook_server import endpoints_file
@@ -28,6 +29,8 @@ MIN_DRAIN_SECONDS = 1.0
 # systemd SIGKILLs a unit still running TimeoutStopSec after its SIGTERM; the cap must end first,
 # with this much left for the interpreter's own exit.
 SYSTEMD_STOP_MARGIN_SECONDS = 1.0
+# The smallest spool worth having: a few events of the largest body (WEBHOOK_MAX_BODY_BYTES' default).
+MIN_SPOOL_BYTES = 4 * 1024 * 1024
 # The built-in providers by route name, and the variable holding each one's secret(s).
 SECRET_VARIABLES = {
     "stripe": "STRIPE_WEBHOOK_SECRET",
@@ -61,6 +64,9 @@ class Settings:
     threads: int = 8
     log_level: str = "info"
     read_timeout: float = 10.0
+    # Where verified events wait while Postgres cannot commit them (webhook_server.spool); None: 503.
+    spool_dir: Path | None = None
+    spool_max_bytes: int = 1024 * 1024 * 1024
 
     @property
     def provider_secrets(self) -> dict[str, tuple[str, ...]]:
@@ -97,6 +103,12 @@ class Settings:
             threads=int(env.number("WEBHOOK_THREADS", cls.threads, minimum=1)),
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
             read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
+            spool_dir=env.writable_directory(
+                "WEBHOOK_SPOOL_DIR",
+                "create it, owned by the user the server runs as (systemd: StateDirectory=), "
+                "or unset it to answer 503 while Postgres is down",
+            ),
+            spool_max_bytes=int(env.number("WEBHOOK_SPOOL_MAX_BYTES", cls.spool_max_bytes, minimum=MIN_SPOOL_BYTES)),
         )
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.graceful_timeout < MIN_DRAIN_SECONDS:

@@ -1,19 +1,27 @@
 """``POST /webhooks/<provider>``: read the raw body → verify → commit → 200 (or answer a handshake).
 
+When the commit cannot happen in time and ``WEBHOOK_SPOOL_DIR`` is set, the event is written to
+the local spool instead, and the 200 says ``"spooled": true`` (webhook_server.spool).
+
 No redirects (Stripe counts a 3xx as a failed delivery), so the trailing-slash form is a
 route of its own rather than Flask's redirect; no sessions, cookies or auth middleware.
 """
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, abort, current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
+from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import IncomingEvent
 from webhook_server.providers import Handshake, Rejected
-from webhook_server.receiver import receiver_of
+from webhook_server.receiver import Receiver, receiver_of
 from webhook_server.serving import metrics
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
@@ -32,17 +40,31 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
         if isinstance(verified, Handshake):
             metrics.EVENTS.labels(endpoint.name, "handshake").inc()
             return verified.reply
-        duplicate = receiver.inbox.store(
-            IncomingEvent(
-                endpoint.provider,
-                verified.event_id,
-                verified.event_type,
-                verified.payload,
-                endpoint=endpoint.name,
-                headers=endpoint.headers.pick(request.headers),
-            )
+        event = IncomingEvent(
+            endpoint.provider,
+            verified.event_id,
+            verified.event_type,
+            verified.payload,
+            endpoint=endpoint.name,
+            headers=endpoint.headers.pick(request.headers),
         )
-    metrics.EVENTS.labels(endpoint.name, "duplicate" if duplicate else "stored").inc()
+        return store(receiver, event)
+
+
+def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
+    """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503.
+    Metrics are labelled with the endpoint's name (the provider's own route for built-ins)."""
+    label = event.endpoint or event.provider
+    try:
+        duplicate = receiver.inbox.store(event)
+    except DatabaseUnavailable as exc:
+        if receiver.spool is None:
+            raise
+        duplicate = receiver.spool.put(event)  # durable before the 200
+        logger.info("spooled %s %s: %s", event.provider, event.event_id, exc)
+        metrics.EVENTS.labels(label, "spooled").inc()
+        return {"received": True, "duplicate": duplicate, "spooled": True}
+    metrics.EVENTS.labels(label, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 

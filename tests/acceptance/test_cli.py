@@ -13,9 +13,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 
 from tests.conftest import REPO_ROOT
 from webhook_server.dev.localdb import free_port
+from webhook_server.harness.dashboard import csrf_token
 from webhook_server.harness.gunicorn import wait_until_healthy
 from webhook_server.harness.polling import wait_for
 
@@ -54,10 +56,13 @@ def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
     )
 
 
-def start_dev(data_dir: Path, port: int, log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_dev(
+    data_dir: Path, port: int, log_path: Path, env: dict[str, str], *, dashboard_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    dashboard = str(dashboard_port or free_port())
     with log_path.open("ab") as log:
         dev = subprocess.Popen(
-            [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
+            [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", dashboard],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -81,16 +86,18 @@ def sourced(env_file: Path) -> dict[str, str]:
 
 
 def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "dev", free_port()
+    data_dir, port, dashboard_port = tmp_path / "dev", free_port(), free_port()
     # A production secret exported in the shell is used by neither dev nor send.
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"STRIPE_WEBHOOK_SECRET": "whsec_production"}
-    dev = start_dev(data_dir, port, tmp_path / "dev.log", env)
+    dev = start_dev(data_dir, port, tmp_path / "dev.log", env, dashboard_port=dashboard_port)
     try:
         assert f"http://127.0.0.1:{port}" in (tmp_path / "dev.log").read_text()
         assert (
             "not used here:             STRIPE_WEBHOOK_SECRET from your environment"
             in (tmp_path / "dev.log").read_text()
         )
+        assert f"spool (Postgres down):     {data_dir / 'spool'}" in (tmp_path / "dev.log").read_text()
+        assert (data_dir / "spool").is_dir()  # the server validated it at start
 
         send = [*CLI, "send", "stripe", "--url", f"http://127.0.0.1:{port}/webhooks/stripe", "--id", "evt_cli"]
         send_env = {**env, "WEBHOOK_DEV_DIR": str(data_dir)}  # the dev server's secret, as the README says
@@ -108,6 +115,15 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
             assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
 
         wait_for_line(tmp_path / "dev.log", "handled stripe payment_intent.succeeded evt_cli")  # the dev worker ran
+
+        # The dashboard, at the address and with the password dev printed.
+        printed = re.search(r"dashboard: +(http://\S+) password (\S+)", (tmp_path / "dev.log").read_text())
+        assert printed is not None and printed[1] == f"http://127.0.0.1:{dashboard_port}/"
+        wait_until_healthy(f"{printed[1]}login", tmp_path / "dev.log", dev, timeout=60)
+        browser = requests.Session()
+        token = csrf_token(browser.get(f"{printed[1]}login", timeout=10).text)
+        browser.post(f"{printed[1]}login", data={"csrf_token": token, "password": printed[2]}, timeout=10)
+        assert "evt_cli" in browser.get(f"{printed[1]}events", timeout=10).text
     finally:
         stop_dev(dev)
     assert processes_in_session(dev.pid) == []

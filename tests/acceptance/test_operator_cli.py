@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +18,8 @@ from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
 from webhook_server.errors import EXIT_DATABASE
 from webhook_server.inbox import IncomingEvent, insert_events
+from webhook_server.settings import MIN_SPOOL_BYTES
+from webhook_server.spool.store import Spool
 
 
 def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -66,11 +70,26 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     assert [e["event_id"] for e in as_json] == ["evt_new_1", "evt_done_1", "evt_dead_1"]
     assert as_json[2]["status"] == "dead" and as_json[2]["attempts"] == 8
 
+    with psycopg.connect(clean_db, autocommit=True) as conn:  # what a worker's attempts leave
+        conn.execute(
+            "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
+            "SELECT id, n, 'host-a:41', now(), now(), (ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
+            "FROM webhook_events, generate_series(1, 2) AS n WHERE event_id = 'evt_dead_1'"
+        )
     shown = cli("events", "show", "evt_dead_1", database_url=clean_db)
     assert shown.returncode == 0, shown.stderr
     assert "traceback …" in shown.stdout
+    history = shown.stdout.split("history:\n", 1)[1].split("payload:", 1)[0].splitlines()
+    assert history[0].split() == ["ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR"]
+    assert [line.split()[:3] for line in history[1:]] == [["1", "lost", "host-a:41"], ["2", "timed_out", "host-a:41"]]
+    assert history[1].endswith("reason 1") and "more" not in history[1]  # the error's first line
     assert json.loads(shown.stdout.split("payload:\n", 1)[1]) == dead
-    assert json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)["payload"] == dead
+    shown_json = json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)
+    assert shown_json["payload"] == dead
+    assert [(a["attempt"], a["outcome"], a["error"]) for a in shown_json["history"]] == [
+        (1, "lost", "reason 1\nmore"),
+        (2, "timed_out", "reason 2\nmore"),
+    ]
 
     replayed = cli("replay", "evt_dead_1", database_url=clean_db)
     assert (replayed.returncode, replayed.stdout.strip()) == (0, "replayed 1 event"), replayed.stderr
@@ -159,6 +178,24 @@ def test_reconcile_explains_keys_and_stripes_30_days(clean_db: str, fake_stripe:
     assert too_far.returncode == 0, too_far.stderr
     assert "Stripe keeps events for 30 days" in too_far.stderr
     assert too_far.stdout.strip() == "found 0, inserted 0, already present 0"
+
+
+def test_stats_shows_this_hosts_spool_also_when_the_database_is_down(clean_db: str, tmp_path: Path) -> None:
+    spool = Spool(tmp_path, max_bytes=MIN_SPOOL_BYTES)
+    for number in range(3):
+        spool.put(IncomingEvent("stripe", f"evt_{number}", "invoice.paid", "{}"))
+    spool.close()
+    with sqlite3.connect(spool.path) as conn:  # spooled two hours ago
+        conn.execute("UPDATE spooled_events SET spooled_at = spooled_at - 7200")
+    result = cli("stats", database_url=clean_db, WEBHOOK_SPOOL_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert f"spooled on this host, not yet in Postgres: 3, oldest 2h 0m old ({tmp_path})" in result.stdout
+    as_json = json.loads(cli("stats", "--json", database_url=clean_db, WEBHOOK_SPOOL_DIR=str(tmp_path)).stdout)
+    assert as_json["spool"]["events"] == 3
+    assert "spool" not in cli("stats", database_url=clean_db).stdout  # not set: not shown
+    down = cli("stats", database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/x", WEBHOOK_SPOOL_DIR=str(tmp_path))
+    assert down.returncode == EXIT_DATABASE
+    assert "spooled on this host, not yet in Postgres: 3" in down.stdout
 
 
 COMMANDS = [

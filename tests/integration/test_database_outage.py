@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -13,19 +12,10 @@ from flask import Flask
 from tests.conftest import STRIPE_SECRET
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.
 DEADLINE_SECONDS = 2.5
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
-    """A server this test may stop and start without disturbing the others."""
-    with LocalPostgres(tmp_path / "data", durable=False) as server:
-        migrate(server.url())
-        yield server
 
 
 def deliver(client, event: dict) -> tuple[int, float, dict, dict]:

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from webhook_server.errors import ConfigError
@@ -74,6 +77,7 @@ def test_an_api_key_in_the_secret_variable_is_refused_without_echoing_it() -> No
         ("WEBHOOK_DRAIN_ANNOUNCE", "-1"),
         ("WEBHOOK_MAX_BODY_BYTES", "nan"),
         ("WEBHOOK_LOG_LEVEL", "loud"),
+        ("WEBHOOK_SPOOL_MAX_BYTES", "1000"),  # smaller than a few bodies
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(variable: str, value: str) -> None:
@@ -99,3 +103,32 @@ def test_the_drain_fits_in_the_cap_whatever_the_announce() -> None:
 def test_no_announce_by_default_under_socket_activation() -> None:
     assert Settings.from_env({**BASE, "LISTEN_FDS": "1"}).drain_announce == 0
     assert Settings.from_env({**BASE, "LISTEN_FDS": "1", "WEBHOOK_DRAIN_ANNOUNCE": "2"}).drain_announce == 2
+
+
+def test_the_spool_is_off_unless_its_directory_is_set() -> None:
+    assert Settings.from_env(BASE).spool_dir is None
+
+
+def test_a_spool_directory_is_created_if_missing(tmp_path: Path) -> None:
+    settings = Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(tmp_path / "state" / "spool")})
+    assert settings.spool_dir == tmp_path / "state" / "spool"
+    assert settings.spool_dir.is_dir()
+    assert settings.spool_max_bytes == 1024**3
+
+
+@pytest.mark.parametrize("make_bad", [lambda tmp: tmp / "a-file", lambda tmp: tmp / "a-file" / "below"])
+def test_a_spool_directory_that_cannot_be_used_is_refused_with_the_fix(make_bad, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(make_bad(tmp_path))})
+    assert caught.value.variable == "WEBHOOK_SPOOL_DIR"
+    assert "StateDirectory=" in str(caught.value)
+
+
+def test_a_spool_directory_without_write_access_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere: take it from a read-only mount instead
+        locked = Path("/proc")
+    with pytest.raises(ConfigError, match=r"WEBHOOK_SPOOL_DIR: .* is not a directory this process can write in"):
+        Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(locked)})

@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -25,7 +25,6 @@ from tests.worker.conftest import (
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
 from webhook_server.harness.polling import wait_for
-from webhook_server.migrations import migrate
 from webhook_server.worker.dispatcher import STOP_STATEMENT_SECONDS
 
 CAP_SECONDS = 4.0
@@ -109,12 +108,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
-    """A server this test may stop and start without disturbing the others."""
-    with LocalPostgres(tmp_path / "data", durable=False) as server:
-        migrate(server.url())
-        create_runs_table(server.url())
-        yield server
+def own_postgres(own_postgres: LocalPostgres) -> LocalPostgres:
+    """The shared fixture's server, with the recording handlers' table."""
+    create_runs_table(own_postgres.url())
+    return own_postgres
 
 
 def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -27,6 +29,7 @@ from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, Data
 from webhook_server.operator import output, queries, reconcile
 from webhook_server.providers.stripe import StripeProvider
 from webhook_server.settings import SECRET_VARIABLES
+from webhook_server.spool.store import Summary, read_summary
 
 API_KEY_VARIABLE = "STRIPE_API_KEY"
 
@@ -130,7 +133,7 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = queries.EventFilter(status, provider, event_type, since, endpoint)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
@@ -163,21 +166,22 @@ def list_events(
 @json_option
 @database_url_option
 def show_event(ident: str, provider: str | None, as_json: bool, database_url: str) -> None:
-    """Show one event: status, attempts, last error and payload.
+    """Show one event: status, attempts, last error, the history of every attempt, and payload.
 
     ID is the provider's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
     with database(database_url) as conn:
         found = queries.find_events(conn, ident, provider=provider)
-    if not found:
-        raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
-    if len(found) > 1:
-        matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
-        raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
-    event = found[0]
+        if not found:
+            raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
+        if len(found) > 1:
+            matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
+            raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
+        event = found[0]
+        attempts = queries.history(conn, event.id)
     if as_json:
-        output.echo_json(asdict(event))
+        output.echo_json({**asdict(event), "history": [asdict(attempt) for attempt in attempts]})
         return
     fields = [
         ("row id", event.id),
@@ -197,6 +201,21 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
     click.echo("headers:" + ("" if event.headers else " -"))
     for name, value in sorted(event.headers.items()):
         click.echo(f"  {name}: {value}")
+    click.echo("history:" if attempts else "history: no attempt yet")
+    if attempts:
+        headers = ("ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR")
+        rows = [
+            (
+                a.attempt,
+                a.outcome,
+                a.worker,
+                output.utc(a.started_at),
+                output.utc(a.finished_at),
+                output.short_error(a.error),
+            )
+            for a in attempts
+        ]
+        click.echo(output.table(headers, rows))
     click.echo("payload:")
     click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
 
@@ -233,7 +252,7 @@ def replay(
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = queries.EventFilter(status, provider, event_type, since, endpoint)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         result = queries.replay(conn, event_ids=event_ids, where=where)
     if as_json:
@@ -262,17 +281,37 @@ def replay(
 
 @click.command()
 @endpoint_option
+@click.option(
+    "--spool-dir",
+    envvar="WEBHOOK_SPOOL_DIR",
+    show_envvar=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="This host's spool (the server's WEBHOOK_SPOOL_DIR): also show the events waiting in it.",
+)
 @json_option
 @database_url_option
-def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
-    """Counts by status and endpoint, oldest pending age, processing rate, skipped types.
+def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_url: str) -> None:
+    """Counts by status and endpoint, oldest pending age, processing rate, skipped types; and this
+    host's spool.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
     The rate counts events that reached done, dead or skipped. Skipped types are those no
     worker had a handler for (`replay --status skipped` runs them again). Reads the whole table.
+    With WEBHOOK_SPOOL_DIR set (as on the server's host), also the events spooled on this host
+    and not yet in Postgres, shown even when the database cannot be reached. Run it as the
+    server's user or as root.
     """
-    with database(database_url) as conn:
-        found = queries.stats(conn, endpoint=endpoint)
+    try:
+        spool = None if spool_dir is None else read_summary(spool_dir)
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
+    try:
+        with database(database_url) as conn:
+            found = queries.stats(conn, endpoint=endpoint)
+    except DatabaseProblem:
+        if spool is not None and not as_json:
+            click.echo(_spool_line(spool_dir, spool))
+        raise
     if as_json:
         output.echo_json(
             {
@@ -284,6 +323,7 @@ def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
+                "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
             }
         )
         return
@@ -304,6 +344,13 @@ def stats(endpoint: str | None, as_json: bool, database_url: str) -> None:
         click.echo("skipped, no handler:")
         rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
         click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
+    if spool is not None:
+        click.echo(_spool_line(spool_dir, spool))
+
+
+def _spool_line(directory: Path, spool: Summary) -> str:
+    oldest = "" if spool.oldest_age is None else f", oldest {output.age(timedelta(seconds=spool.oldest_age))} old"
+    return f"spooled on this host, not yet in Postgres: {spool.events}{oldest} ({directory})"
 
 
 @click.group("reconcile")

@@ -19,8 +19,7 @@ import threading
 from typing import Any
 
 from webhook_server.errors import ConfigError
-from webhook_server.inbox import Inbox
-from webhook_server.receiver import receiver_of
+from webhook_server.receiver import Receiver, receiver_of
 from webhook_server.serving import metrics
 from webhook_server.serving.drain import DRAINING
 from webhook_server.settings import Settings
@@ -88,23 +87,30 @@ def install(arbiter: Any, drain_announce: float) -> None:
 
 
 def worker_started(worker: Any) -> None:
-    """From ``post_worker_init``: connect now rather than on the first webhook (never waits).
+    """From ``post_worker_init``: connect now rather than on the first webhook (never waits), and
+    start draining the spool, which may hold events from a process that is gone.
 
     The log line marks the moment the worker has its own signal handlers: gunicorn logs
     "Booting worker" right after the fork, before them, and a stop signal the master sends in
     between is lost, so that worker is only killed at the end of ``graceful_timeout``.
     """
-    inbox = _inbox_of(worker)
-    if inbox is not None:
-        inbox.start()
+    receiver = _receiver_of(worker)
+    if receiver is not None:
+        receiver.inbox.start()
+        if receiver.drainer is not None:
+            receiver.drainer.start()
     logger.info("worker %s ready", worker.pid)
 
 
 def worker_exiting(worker: Any) -> None:
-    """From ``worker_exit``: commit what is queued and close this worker's pool."""
-    inbox = _inbox_of(worker)
-    if inbox is not None:
-        inbox.close()
+    """From ``worker_exit``: stop draining, commit what is queued, close the pool and the spool's file."""
+    receiver = _receiver_of(worker)
+    if receiver is not None:
+        if receiver.drainer is not None:
+            receiver.drainer.stop()
+        receiver.inbox.close()
+        if receiver.spool is not None:
+            receiver.spool.close()
 
 
 def worker_gone(worker: Any) -> None:
@@ -112,9 +118,9 @@ def worker_gone(worker: Any) -> None:
     metrics.worker_exited(worker.pid)
 
 
-def _inbox_of(worker: Any) -> Inbox | None:
+def _receiver_of(worker: Any) -> Receiver | None:
     app = getattr(worker, "wsgi", None)  # unset when the app failed to import
-    return receiver_of(app).inbox if app is not None else None
+    return receiver_of(app) if app is not None else None
 
 
 def close_when_draining(req: Any) -> None:

@@ -9,15 +9,19 @@ registry is served.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from webhook_server.receiver import receiver_of
 from webhook_server.serving.drain import DRAINING
 from webhook_server.serving.metrics_dir import MULTIPROC_ENV
+from webhook_server.spool.store import Spool
 
 REQUESTS = Counter("webhook_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"])
 INGEST_SECONDS = Histogram(
@@ -28,10 +32,15 @@ INGEST_SECONDS = Histogram(
 )
 EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", ["provider", "outcome"])
 REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx, by reason", ["provider", "reason"])
+SPOOL_DRAINED = Counter(
+    "webhook_spool_drained_total", "Spooled events this server's drainers committed to Postgres and removed"
+)
 DATABASE_ERRORS = Counter("webhook_database_errors_total", "Deliveries answered 503: no commit in time")
 SLOW_CLIENTS = Counter(
     "webhook_slow_clients_total", "Connections closed: the request did not arrive within WEBHOOK_READ_TIMEOUT"
 )
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
@@ -56,6 +65,9 @@ def metrics() -> Response:
     else:
         registry = REGISTRY
     body = generate_latest(registry) + generate_latest(_DrainingRegistry())
+    spool = receiver_of(current_app).spool
+    if spool is not None:
+        body += generate_latest(_SpoolRegistry(spool))
     return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
@@ -64,6 +76,28 @@ class _DrainingRegistry:
 
     def collect(self):
         yield GaugeMetricFamily("webhook_draining", "1 from SIGTERM until exit: /health answers 503", DRAINING.is_set())
+
+
+class _SpoolRegistry:
+    """The spool's backlog, read at scrape time from its SQLite file (the same for every worker)."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+
+    def collect(self):
+        try:
+            summary = self.spool.summary()
+        except sqlite3.Error as exc:
+            logger.error("spool at %s unreadable for /metrics: %s", self.spool.path, exc)
+            return
+        yield GaugeMetricFamily(
+            "webhook_spool_events", "Verified events on this host's spool, not yet in Postgres", summary.events
+        )
+        yield GaugeMetricFamily(
+            "webhook_spool_oldest_age_seconds",
+            "Seconds since the oldest spooled event arrived (0 when the spool is empty)",
+            summary.oldest_age or 0.0,
+        )
 
 
 def worker_exited(pid: int) -> None:

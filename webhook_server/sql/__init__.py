@@ -1,4 +1,5 @@
-"""SQL kept in ``.sql`` files: named queries in ``queries/``, numbered migrations in ``migrations/``.
+"""SQL kept in ``.sql`` files: named queries in ``queries/``, numbered migrations in ``migrations/``,
+and the local spool's SQLite statements in ``spool/``.
 
 Keeping statements out of Python strings lets them be read, diffed and run in psql as they are.
 """
@@ -26,9 +27,9 @@ class Migration:
 
 
 @functools.cache
-def query(name: str) -> str:
-    """The text of ``queries/<name>.sql``."""
-    return resources.files(__package__).joinpath("queries", f"{name}.sql").read_text(encoding="utf-8")
+def query(name: str, folder: str = "queries") -> str:
+    """The text of ``<folder>/<name>.sql``: ``queries/`` for Postgres, ``spool/`` for the SQLite spool."""
+    return resources.files(__package__).joinpath(folder, f"{name}.sql").read_text(encoding="utf-8")
 
 
 def migrations() -> list[Migration]:

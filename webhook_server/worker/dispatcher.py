@@ -70,13 +70,24 @@ class _Outcomes:
     ids: list[int] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
+    results: list[str | None] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
     retry_in: list[float] = field(default_factory=list)
 
-    def add(self, row_id: int, attempt: int, status: str, error: str | None = None, retry_in: float = 0.0) -> None:
+    def add(
+        self,
+        row_id: int,
+        attempt: int,
+        status: str,
+        result: str | None,
+        error: str | None = None,
+        retry_in: float = 0.0,
+    ) -> None:
         self.ids.append(row_id)
         self.attempts.append(attempt)
         self.statuses.append(status)
+        self.results.append(result)
         self.errors.append(error)
         self.retry_in.append(retry_in)
 
@@ -218,10 +229,10 @@ class Worker:
         if self._held.pop(job.id, None) is not job:
             return  # given back or timed out before it finished
         if finished.error is None:
-            self._outcomes.add(job.id, job.attempt, "done")
+            self._outcomes.add(job.id, job.attempt, "done", "done")
             self.metrics.outcome(job.event.provider, "done")
         else:
-            self._failed(job, describe_error(finished.error))
+            self._failed(job, describe_error(finished.error), "failed")
 
     def _timed_out(self, job: Job) -> None:
         if self._held.pop(job.id, None) is job:
@@ -229,9 +240,10 @@ class Worker:
                 job,
                 f"TimeoutError: the handler ran past WEBHOOK_HANDLER_TIMEOUT={self.settings.handler_timeout:g} s; "
                 "its thread was abandoned",
+                "timed_out",
             )
 
-    def _failed(self, job: Job, error: str) -> None:
+    def _failed(self, job: Job, error: str, result: str) -> None:
         event = job.event
         if job.attempt >= self.settings.max_attempts:
             logger.error(
@@ -242,7 +254,7 @@ class Worker:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.add(job.id, job.attempt, "dead", error)
+            self._outcomes.add(job.id, job.attempt, "dead", result, error)
             self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
@@ -256,7 +268,7 @@ class Worker:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+        self._outcomes.add(job.id, job.attempt, "failed", result, error, delay)
         self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
@@ -268,6 +280,7 @@ class Worker:
             "ids": outcomes.ids,
             "attempts": outcomes.attempts,
             "statuses": outcomes.statuses,
+            "results": outcomes.results,
             "errors": outcomes.errors,
             "retry_in": outcomes.retry_in,
             "worker": self.name,
@@ -275,10 +288,11 @@ class Worker:
         recorded = self._execute("record_outcomes", params)
         if recorded is None:
             return
-        if recorded.rowcount < len(outcomes):
+        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
+        if count < len(outcomes):
             logger.warning(
                 "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
-                len(outcomes) - recorded.rowcount,
+                len(outcomes) - count,
                 len(outcomes),
             )
         self._outcomes = _Outcomes()
@@ -325,7 +339,7 @@ class Worker:
                 continue
             handler = lookup(provider, event_type, endpoint)
             if handler is None:
-                self._outcomes.add(row_id, attempt, "skipped")
+                self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
             event = Event(provider, event_id, event_type, payload, attempt, received_at, endpoint, headers)

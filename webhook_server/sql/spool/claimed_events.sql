@@ -1,0 +1,1 @@
+SELECT id, fields FROM spooled_events WHERE claimed_by = :claim ORDER BY id

@@ -1,0 +1,1 @@
+INSERT INTO spooled_bytes (event, field, value) VALUES (:event, :field, :value)
