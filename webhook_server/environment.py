@@ -92,7 +92,9 @@ class Env:
         """A secret that must be set, from the variable, NAME_FILE or a systemd credential."""
         value = secret_text(self.environ, name)
         if not value:
-            raise ConfigError(name, f"not set (nor {name}{FILE_SUFFIX}, nor a systemd credential {name}); {how_to_fix}")
+            raise ConfigError(
+                name, f"not set; {how_to_fix} (or in the file {name}{FILE_SUFFIX} names, or a systemd credential)"
+            )
         return value
 
     def items(self, name: str) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def test_events_list_and_stats_filter_by_endpoint_and_show_prints_headers(clean_
     shown = cli("events", "show", "evt_eu_1", database_url=clean_db)
     assert shown.returncode == 0, shown.stderr
     assert "endpoint:" in shown.stdout and "stripe-eu" in shown.stdout
-    assert "headers:\n  x-forwarded-for: 203.0.113.7\npayload:" in shown.stdout
+    assert "headers:\n  x-forwarded-for: 203.0.113.7\n" in shown.stdout
     as_json = json.loads(cli("events", "show", "evt_eu_1", "--json", database_url=clean_db).stdout)
     assert as_json["headers"] == {"x-forwarded-for": "203.0.113.7"}
 
