@@ -13,8 +13,17 @@ A project registers them in its own modules and names those modules in
     def book_in_eu(event: Event) -> None:
         ...
 
+A handler whose effects are writes to the webhook database can have them happen exactly once::
+
+    @handles("stripe", "invoice.paid", transactional=True)
+    def record_payment(event: Event, conn: psycopg.Connection) -> None:
+        conn.execute("INSERT INTO payments ...")
+
+It runs inside one transaction on ``conn``; the worker writes the event's outcome in that same
+transaction and commits once, so the writes and ``done`` are kept together or not at all.
+
 Registration checks each handler when its module is imported, so a handler that cannot be
-called with one event fails the worker's start instead of every event, one retry at a time.
+called the way it is registered fails the worker's start instead of every event, one retry at a time.
 """
 
 from __future__ import annotations
@@ -34,7 +43,8 @@ ANY_TYPE = "*"
 ANY_ENDPOINT = ""
 MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
 
-Handler = Callable[["Event"], object]
+# handler(event), or handler(event, conn) when registered with transactional=True.
+Handler = Callable[..., object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +53,8 @@ class Event:
 
     Processing is at-least-once: the same event can reach a handler twice (a retry after a
     crash, a redelivery that raced), so make the handler's effect idempotent on
-    ``(provider, event_id)``. Senders do not guarantee order either: compare ``created`` (the
+    ``(provider, event_id)``, or register it ``transactional=True`` when its effects are writes
+    to the webhook database. Senders do not guarantee order either: compare ``created`` (the
     sender's own clock) or the object's state instead of trusting arrival order.
 
     ``provider`` is the sender's scheme (``stripe``), ``endpoint`` the route the event came to
@@ -70,7 +81,15 @@ class Event:
 
 
 class HandlerSignatureError(TypeError):
-    """A function registered with ``@handles`` cannot be called as ``handler(event)``."""
+    """A function registered with ``@handles`` cannot be called as ``handler(event)`` (or ``(event, conn)``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A handler and how the worker calls it: ``transactional`` ones get a connection in a transaction."""
+
+    function: Handler
+    transactional: bool = False
 
 
 class Registry:
@@ -78,30 +97,34 @@ class Registry:
     provider, no endpoint means every endpoint of the provider."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[str, str, str], Handler] = {}
+        self._handlers: dict[tuple[str, str, str], Registration] = {}
 
-    def handles(self, provider: str, event_type: str, *, endpoint: str | None = None) -> Callable[[Handler], Handler]:
+    def handles(
+        self, provider: str, event_type: str, *, endpoint: str | None = None, transactional: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Register the decorated function for one provider's event type; the function is returned as is.
 
         ``endpoint`` narrows it to the events of one endpoint (``stripe-eu``); without it the
-        handler takes the type from every endpoint of the provider.
+        handler takes the type from every endpoint of the provider. ``transactional=True``: the
+        function is called as ``handler(event, conn)`` inside a transaction that also records the
+        outcome (see the module's docstring).
         """
 
         def register(function: Handler) -> Handler:
-            _check_signature(function)
+            _check_signature(function, transactional)
             key = (provider, event_type, endpoint or ANY_ENDPOINT)
             existing = self._handlers.get(key)
-            if existing is not None and existing is not function:
+            if existing is not None and existing.function is not function:
                 raise HandlerSignatureError(
-                    f"{_name(function)} and {_name(existing)} both handle {_describe(key)}; "
+                    f"{_name(function)} and {_name(existing.function)} both handle {_describe(key)}; "
                     "keep one (a handler can call the other)"
                 )
-            self._handlers[key] = function
+            self._handlers[key] = Registration(function, transactional)
             return function
 
         return register
 
-    def lookup(self, provider: str, event_type: str, endpoint: str | None = None) -> Handler | None:
+    def lookup(self, provider: str, event_type: str, endpoint: str | None = None) -> Registration | None:
         """The handler for this event, or None when the event is to be skipped.
 
         The exact type wins over ``"*"``; for each, a handler of this endpoint wins over one of
@@ -109,9 +132,9 @@ class Registry:
         """
         for key_type in (event_type, ANY_TYPE):
             for key_endpoint in (endpoint, ANY_ENDPOINT):
-                handler = self._handlers.get((provider, key_type, key_endpoint or ANY_ENDPOINT))
-                if handler is not None:
-                    return handler
+                registered = self._handlers.get((provider, key_type, key_endpoint or ANY_ENDPOINT))
+                if registered is not None:
+                    return registered
         return None
 
     def __len__(self) -> int:
@@ -123,15 +146,23 @@ class Registry:
 
     def describe(self) -> list[str]:
         """``provider type [endpoint] → module.function`` lines, for the start-up log."""
-        return [f"{_describe(key)} → {_name(fn)}" for key, fn in sorted(self._handlers.items())]
+        return [
+            f"{provider} {event_type}{_at(endpoint)} → {_name(registered.function)}"
+            + " (transactional)" * registered.transactional
+            for (provider, event_type, endpoint), registered in sorted(self._handlers.items())
+        ]
 
 
 def _describe(key: tuple[str, str, str]) -> str:
     provider, event_type, endpoint = key
-    return f"{provider} {event_type!r}" + ("" if endpoint == ANY_ENDPOINT else f" at endpoint {endpoint}")
+    return f"{provider} {event_type!r}{_at(endpoint)}"
 
 
-def _check_signature(function: Handler) -> None:
+def _at(endpoint: str) -> str:
+    return "" if endpoint == ANY_ENDPOINT else f" at endpoint {endpoint}"
+
+
+def _check_signature(function: Handler, transactional: bool) -> None:
     if not callable(function):
         raise HandlerSignatureError(f"@handles decorates functions, not {function!r}")
     if inspect.iscoroutinefunction(function):
@@ -139,12 +170,12 @@ def _check_signature(function: Handler) -> None:
             f"{_name(function)} is async; handlers run on worker threads: make it a plain def "
             "(call asyncio.run inside it if it must await)"
         )
+    usage, arguments = ("handler(event, conn)", (None, None)) if transactional else ("handler(event)", (None,))
     try:
-        inspect.signature(function).bind(None)
+        inspect.signature(function).bind(*arguments)
     except TypeError:
         raise HandlerSignatureError(
-            f"{_name(function)}{inspect.signature(function)} cannot be called with one event; "
-            "a handler takes exactly one positional argument: def handler(event)"
+            f"{_name(function)}{inspect.signature(function)} cannot be called as {usage}; make it def {usage}"
         ) from None
     except ValueError:  # no signature to inspect (some builtins): let the first call tell
         pass

@@ -10,7 +10,8 @@ LOCKED``, so workers on any number of hosts share the table, and the lease is re
 worker holds the event. A worker killed with ``kill -9`` renews nothing; its events are due
 again when the lease runs out. Outcomes are written in batches too (``record_outcomes.sql``),
 one statement for every result that arrived meanwhile: at low load that is one event, under
-load a few hundred.
+load a few hundred. The exception is a transactional handler's ``done``: its thread commits it
+with the handler's writes (webhook_server.worker.runtime), and the dispatcher only forgets the event.
 
 On SIGTERM it stops claiming, gives back the events no thread has started, lets running
 handlers finish until the shutdown cap (less a margin to write and exit), gives back the rest
@@ -38,6 +39,7 @@ from webhook_server.settings import WorkerSettings
 from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.retries import describe_error, retry_delay
+from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +100,14 @@ class _Outcomes:
 class Worker:
     """One worker process: a dispatcher, its handler threads and a NOTIFY listener."""
 
-    def __init__(self, settings: WorkerSettings, registry: Registry) -> None:
+    def __init__(self, settings: WorkerSettings, registry: Registry, runtime: RuntimeFactory) -> None:
         self.settings = settings
         self.registry = registry
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._messages: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._pool = HandlerPool(settings.concurrency, settings.handler_timeout, self._messages)
+        self._pool = HandlerPool(
+            settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
+        )
         self._listener = _Listener(settings, self._messages)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
@@ -229,8 +233,11 @@ class Worker:
         if self._held.pop(job.id, None) is not job:
             return  # given back or timed out before it finished
         if finished.error is None:
-            self._outcomes.add(job.id, job.attempt, "done", "done")
+            if not job.transactional:  # a transactional handler's thread committed done with its writes
+                self._outcomes.add(job.id, job.attempt, "done", "done")
             self.metrics.outcome(job.event.provider, "done")
+        elif isinstance(finished.error, LeaseLost):
+            logger.warning("%s", finished.error)
         else:
             self._failed(job, describe_error(finished.error), "failed")
 
@@ -337,13 +344,13 @@ class Worker:
                 )
                 self.metrics.outcome(provider, "dead")
                 continue
-            handler = lookup(provider, event_type, endpoint)
-            if handler is None:
+            registered = lookup(provider, event_type, endpoint)
+            if registered is None:
                 self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
             event = Event(provider, event_id, event_type, payload, attempt, received_at, endpoint, headers)
-            job = Job(row_id, attempt, event, handler)
+            job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
 
