@@ -18,13 +18,14 @@ which would have delayed the first store after an outage past the probe interval
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -37,7 +38,7 @@ from webhook_server.circuit import (
     CircuitOpen,
     CircuitState,
 )
-from webhook_server.errors import DatabaseUnavailable
+from webhook_server.errors import DatabaseUnavailable, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +50,16 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class IncomingEvent:
-    """A verified event, ready to store. ``payload`` is the request body's text."""
+    """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
+    route it came to (None: the provider's own, stored NULL and read as the provider);
+    ``headers`` the request headers kept with it (providers/headers.py)."""
 
     provider: str
     event_id: str
     event_type: str
     payload: str
+    endpoint: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -169,7 +174,7 @@ class Inbox:
                 return migrations.missing(conn), db.durability(conn)
         except psycopg.Error as exc:
             raise DatabaseUnavailable(
-                f"cannot use the database ({_first_line(exc)}); is Postgres up and DATABASE_URL right?"
+                f"cannot use the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
             ) from None
 
     def _too_late(self, waiter: _Waiter, cause: _NoTimeLeft) -> DatabaseUnavailable:
@@ -305,19 +310,15 @@ class Inbox:
             except psycopg.OperationalError as exc:
                 if not reused:
                     raise DatabaseUnavailable(
-                        f"cannot connect to the database ({_first_line(exc)}); is Postgres up and DATABASE_URL right?"
+                        f"cannot connect to the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
                     ) from None
                 if retried or not self._conn.broken:
-                    raise DatabaseUnavailable(f"the database failed the insert: {_first_line(exc)}") from None
-                logger.warning("inbox connection lost, reconnecting: %s", _first_line(exc))
+                    raise DatabaseUnavailable(f"the database failed the insert: {first_line(exc)}") from None
+                logger.warning("inbox connection lost, reconnecting: %s", first_line(exc))
                 self._conn.close()
                 retried = True
             except psycopg.Error as exc:
-                raise DatabaseUnavailable(f"the database refused the insert: {_first_line(exc)}") from None
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip() or type(error).__name__).splitlines()[0]
+                raise DatabaseUnavailable(f"the database refused the insert: {first_line(exc)}") from None
 
 
 def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:
@@ -349,9 +350,11 @@ def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[
 def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: bool) -> set[tuple[str, str]]:
     params = {
         "providers": [e.provider for e in events],
+        "endpoints": [e.endpoint for e in events],
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
         "payloads": [e.payload for e in events],
+        "headers": [json.dumps(dict(e.headers)) for e in events],
         "as_jsonb": as_jsonb,
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()

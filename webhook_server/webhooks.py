@@ -29,20 +29,32 @@ bp = Blueprint("webhooks", __name__)
 @bp.post("/webhooks/<provider_name>")
 @bp.post("/webhooks/<provider_name>/")
 def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
+    """``provider_name`` is the endpoint's name: a built-in provider's, or one of WEBHOOK_ENDPOINTS_FILE;
+    metrics are labelled with it, the row records both it and the provider (its scheme)."""
     receiver = receiver_of(current_app)
-    provider = receiver.providers.get(provider_name)
-    if provider is None:
+    endpoint = receiver.providers.get(provider_name)
+    if endpoint is None:
         abort(404, "no such webhook endpoint")  # listing the configured ones would tell a stranger
-    with metrics.INGEST_SECONDS.labels(provider.name).time():
-        verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
+    with metrics.INGEST_SECONDS.labels(endpoint.name).time():
+        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), request.headers)
         if isinstance(verified, Handshake):
-            metrics.EVENTS.labels(provider.name, "handshake").inc()
+            metrics.EVENTS.labels(endpoint.name, "handshake").inc()
             return verified.reply
-        return store(receiver, IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload))
+        event = IncomingEvent(
+            endpoint.provider,
+            verified.event_id,
+            verified.event_type,
+            verified.payload,
+            endpoint=endpoint.name,
+            headers=endpoint.headers.pick(request.headers),
+        )
+        return store(receiver, event)
 
 
 def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
-    """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503."""
+    """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503.
+    Metrics are labelled with the endpoint's name (the provider's own route for built-ins)."""
+    label = event.endpoint or event.provider
     try:
         duplicate = receiver.inbox.store(event)
     except DatabaseUnavailable as exc:
@@ -50,9 +62,9 @@ def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
             raise
         duplicate = receiver.spool.put(event)  # durable before the 200
         logger.info("spooled %s %s: %s", event.provider, event.event_id, exc)
-        metrics.EVENTS.labels(event.provider, "spooled").inc()
+        metrics.EVENTS.labels(label, "spooled").inc()
         return {"received": True, "duplicate": duplicate, "spooled": True}
-    metrics.EVENTS.labels(event.provider, "duplicate" if duplicate else "stored").inc()
+    metrics.EVENTS.labels(label, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 

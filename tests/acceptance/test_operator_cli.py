@@ -60,6 +60,7 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     assert header.split() == [
         "ID",
         "PROVIDER",
+        "ENDPOINT",
         "EVENT",
         "ID",
         "TYPE",

@@ -172,7 +172,7 @@ def test_a_full_spool_answers_503_as_without_one(
     server = serve(WEBHOOK_SPOOL_MAX_BYTES=str(MIN_SPOOL_BYTES))
     own_postgres.stop()
     spool = Spool(spool_dir, max_bytes=MIN_SPOOL_BYTES)  # another process on the host fills it
-    for size in (400_000, 4_000):  # to the last few kilobytes: less than a delivery
+    for size in (400_000, 4_000, 200):  # to the last few hundred bytes: less than any delivery
         with pytest.raises(SpoolUnavailable):
             for number in range(1000):
                 spool.put(IncomingEvent("stripe", f"evt_{size}_{number}", "t", f'{{"padding": "{"x" * size}"}}'))

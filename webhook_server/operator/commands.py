@@ -7,6 +7,7 @@ waits a bounded time for the database, and says which command fixes a missing sc
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -19,13 +20,20 @@ from typing import Any, TypeVar
 import click
 import psycopg
 import stripe
+from click.core import ParameterSource
 
+from webhook_server import endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
-from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
+from webhook_server.environment import secret_text
+from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
 from webhook_server.operator import output, queries, reconcile, reconcile_github
 from webhook_server.operator.check import check
+from webhook_server.providers.stripe import StripeProvider
 from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
+from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.spool.store import Summary, read_summary
+
+API_KEY_VARIABLE = "STRIPE_API_KEY"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,13 +58,39 @@ class Since(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def read_secret(variable: str) -> str | None:
+    """A secret from ``NAME``, ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
+    try:
+        return secret_text(os.environ, variable) or None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def secret_option(name: str, variable: str, *, required: bool, help: str) -> Callable[[F], F]:
+    """An option whose value defaults to the secret ``variable``, read from any of its sources."""
+
+    def fill(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        value = value or read_secret(variable)
+        if value is None and required:
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return value
+
+    return click.option(name, envvar=variable, show_envvar=True, callback=fill, help=help)
+
+
 def database_url_option(command: F) -> F:
-    return click.option(
+    return secret_option(
         "--database-url",
-        envvar="DATABASE_URL",
-        show_envvar=True,
+        "DATABASE_URL",
         required=True,
-        help="Postgres URL of the inbox.",
+        help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
+    )(command)
+
+
+def endpoint_option(command: F) -> F:
+    return click.option(
+        "--endpoint",
+        help="Only events that came to this endpoint (/webhooks/<endpoint>: stripe, or a WEBHOOK_ENDPOINTS_FILE name).",
     )(command)
 
 
@@ -83,7 +117,8 @@ def events() -> None:
 
 @events.command("list")
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
-@click.option("--provider", help="Only events from this provider (stripe, …).")
+@click.option("--provider", help="Only events from this provider (stripe, every Stripe endpoint; …).")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many, newest first.")
@@ -92,6 +127,7 @@ def events() -> None:
 def list_events(
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     limit: int,
@@ -99,7 +135,7 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
@@ -108,11 +144,12 @@ def list_events(
     if not found:
         click.echo("no events match")
         return
-    headers = ("ID", "PROVIDER", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
+    headers = ("ID", "PROVIDER", "ENDPOINT", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
     rows = [
         (
             e.id,
             e.provider,
+            e.endpoint,
             e.event_id,
             e.event_type,
             e.status,
@@ -156,6 +193,7 @@ def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, datab
     fields = [
         ("row id", event.id),
         ("provider", event.provider),
+        ("endpoint", event.endpoint),
         ("event id", event.event_id),
         ("type", event.event_type),
         ("status", event.status),
@@ -167,6 +205,9 @@ def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, datab
         ("last error", event.last_error or "-"),
     ]
     click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo("headers:" + ("" if event.headers else " -"))
+    for name, value in sorted(event.headers.items()):
+        click.echo(f"  {name}: {value}")
     click.echo("history:" if attempts else "history: no attempt yet")
     if attempts:
         headers = ("ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR")
@@ -209,6 +250,7 @@ def _echo_body(event: queries.EventDetail) -> None:
     help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
 @click.option("--provider", help="Only events from this provider.")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type.")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @json_option
@@ -217,6 +259,7 @@ def replay(
     event_ids: tuple[str, ...],
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     as_json: bool,
@@ -231,7 +274,7 @@ def replay(
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         result = queries.replay(conn, event_ids=event_ids, where=where)
     if as_json:
@@ -259,6 +302,7 @@ def replay(
 
 
 @click.command()
+@endpoint_option
 @click.option(
     "--spool-dir",
     envvar="WEBHOOK_SPOOL_DIR",
@@ -268,8 +312,8 @@ def replay(
 )
 @json_option
 @database_url_option
-def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
-    """Counts by status and provider, oldest pending age, processing rate, skipped types; and this
+def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_url: str) -> None:
+    """Counts by status and endpoint, oldest pending age, processing rate, skipped types; and this
     host's spool.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
@@ -287,7 +331,7 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
         raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
     try:
         with database(database_url) as conn:
-            found = queries.stats(conn)
+            found = queries.stats(conn, endpoint=endpoint)
     except DatabaseProblem:
         if spool is not None and not as_json:
             click.echo(_spool_line(spool_dir, spool))
@@ -310,12 +354,12 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
             }
         )
         return
-    providers = sorted(found.counts)
-    headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
+    endpoints = sorted(found.counts)
+    headers = ("STATUS", *(name.upper() for name in endpoints), "TOTAL")
     rows = [
         (
             f"{status}*" if status in found.estimated else status,
-            *(found.counts[p].get(status, 0) for p in providers),
+            *(found.counts[name].get(status, 0) for name in endpoints),
             found.total(status),
         )
         for status in queries.STATUSES
@@ -371,10 +415,18 @@ def reconcile_group() -> None:
     help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
 )
 @click.option(
+    "--endpoint",
+    default=StripeProvider.name,
+    show_default=True,
+    help="The Stripe endpoint whose account is listed and which the events are stored under: with a name of "
+    "WEBHOOK_ENDPOINTS_FILE, the API key is read from its api_key_env.",
+)
+@secret_option(
     "--api-key",
-    envvar="STRIPE_API_KEY",
-    show_envvar=True,
-    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable.",
+    API_KEY_VARIABLE,
+    required=False,
+    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable "
+    "(or STRIPE_API_KEY_FILE, or a systemd credential).",
 )
 @click.option(
     "--api-base",
@@ -388,6 +440,7 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool,
     types: tuple[str, ...],
+    endpoint: str,
     api_key: str | None,
     api_base: str | None,
     as_json: bool,
@@ -399,9 +452,14 @@ def reconcile_stripe(
     is a duplicate 200, and a second run inserts nothing. Prints found, inserted and
     already-present counts.
     """
+    variable = API_KEY_VARIABLE
+    explicit = click.get_current_context().get_parameter_source("api_key") == ParameterSource.COMMANDLINE
+    if endpoint != StripeProvider.name and not explicit:
+        variable = _api_key_variable(endpoint)
+        api_key = read_secret(variable)
     if not api_key:
         raise click.UsageError(
-            "no Stripe API key: set STRIPE_API_KEY (a restricted key with read access to Events is enough)"
+            f"no Stripe API key: set {variable} (a restricted key with read access to Events is enough)"
         )
     if len(types) > reconcile.MAX_TYPES:
         raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
@@ -417,12 +475,10 @@ def reconcile_stripe(
     with database(database_url) as conn:
         try:
             result = reconcile.reconcile_stripe(
-                conn, client, since=since, undelivered_only=undelivered_only, types=types
+                conn, client, since=since, undelivered_only=undelivered_only, types=types, endpoint=endpoint
             )
         except stripe.AuthenticationError as exc:
-            raise click.ClickException(
-                f"Stripe refused the API key ({exc.user_message}); check STRIPE_API_KEY"
-            ) from None
+            raise click.ClickException(f"Stripe refused the API key ({exc.user_message}); check {variable}") from None
         except stripe.PermissionError as exc:
             raise click.ClickException(
                 f"the API key may not list events ({exc.user_message}); give it read access to Events"
@@ -560,6 +616,28 @@ def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: boo
         f"deleted {deleted} event{'' if deleted == 1 else 's'} ({', '.join(statuses)}) "
         f"received before {output.utc(before)}"
     )
+
+
+def _api_key_variable(endpoint: str) -> str:
+    """The API key variable (``api_key_env``) of a Stripe endpoint of WEBHOOK_ENDPOINTS_FILE."""
+    try:
+        specs = endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES, secrets_required=False)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    spec = next((spec for spec in specs if spec.name == endpoint), None)
+    if spec is None:
+        raise click.UsageError(
+            f"no endpoint {endpoint!r} in {endpoints_file.VARIABLE}; "
+            f"its Stripe endpoints: {', '.join(s.name for s in specs if s.scheme == 'stripe') or 'none'}"
+        )
+    if spec.scheme != StripeProvider.name:
+        raise click.UsageError(f"endpoint {endpoint!r} has scheme {spec.scheme!r}; reconcile stripe needs a Stripe one")
+    if spec.api_key_variable is None:
+        raise click.UsageError(
+            f'endpoint {endpoint!r} has no api_key_env; add api_key_env = "<VARIABLE>" to its table in '
+            f"{endpoints_file.VARIABLE} and set that variable to the account's API key"
+        )
+    return spec.api_key_variable
 
 
 OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group, prune_command, check)

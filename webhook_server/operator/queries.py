@@ -51,6 +51,7 @@ class EventSummary:
 
     id: int
     provider: str
+    endpoint: str
     event_id: str
     event_type: str
     status: str
@@ -68,6 +69,7 @@ class EventDetail(EventSummary):
     locked_until: datetime | None
     locked_by: str | None
     processed_at: datetime | None
+    headers: dict[str, str]
     payload: Any
     body: bytes | None
 
@@ -97,6 +99,7 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     event_id: str | None = None
+    endpoint: str | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -106,6 +109,7 @@ class EventFilter:
             "since": self.since,
             "until": self.until,
             "event_id": self.event_id,
+            "endpoint": self.endpoint,
         }
 
 
@@ -136,7 +140,7 @@ class SkippedType:
 
 @dataclass(frozen=True)
 class Stats:
-    """Counts by provider and status, the backlog's age, the processing rate and the skipped types."""
+    """Counts by endpoint and status, the backlog's age, the processing rate and the skipped types."""
 
     counts: dict[str, dict[str, int]]
     # How long the oldest pending event nobody holds has been due: since it arrived, was
@@ -269,38 +273,39 @@ def replay(
 
 
 def stats(
-    conn: psycopg.Connection, *, exact_count_rows: int = EXACT_COUNT_ROWS, sample_rows: int = SAMPLE_ROWS
+    conn: psycopg.Connection,
+    *,
+    endpoint: str | None = None,
+    exact_count_rows: int = EXACT_COUNT_ROWS,
+    sample_rows: int = SAMPLE_ROWS,
 ) -> Stats:
-    """Counts, the backlog's age, rates and the most skipped types, each from an index except
-    done and skipped.
+    """Counts by endpoint (or of one endpoint), the backlog's age, rates and the most skipped types,
+    each from an index except done and skipped.
 
     Those two are counted exactly while the table has at most ``exact_count_rows`` rows; beyond,
     they are estimated from a sample of about ``sample_rows`` and listed in ``Stats.estimated``.
     """
     counts: dict[str, dict[str, int]] = {}
     waits: list[timedelta] = []
-    for provider, status, events, pending_for in conn.execute(sql.query("stats_unfinished")):
-        counts.setdefault(provider, {})[status] = events
+    only = {"endpoint": endpoint}
+    for name, status, events, pending_for in conn.execute(sql.query("stats_unfinished"), only):
+        counts.setdefault(name, {})[status] = events
         if pending_for is not None:
             waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
     rows = conn.execute(sql.query("estimated_rows")).fetchone()[0]
     percent = None
     if rows <= exact_count_rows:
-        finished = conn.execute(sql.query("stats_finished")).fetchall()
+        finished = conn.execute(sql.query("stats_finished"), only).fetchall()
     else:
         percent = min(100.0, 100.0 * sample_rows / rows)
-        sampled = conn.execute(sql.query("stats_sampled"), {"percent": percent}).fetchall()
-        finished = [(provider, status, round(events * 100 / percent)) for provider, status, events in sampled]
-    for provider, status, events in finished:
-        counts.setdefault(provider, {})[status] = events
-    last_minute, last_hour = conn.execute(sql.query("stats_processed")).fetchone()
+        sampled = conn.execute(sql.query("stats_sampled"), {"percent": percent, **only}).fetchall()
+        finished = [(name, status, round(events * 100 / percent)) for name, status, events in sampled]
+    for name, status, events in finished:
+        counts.setdefault(name, {})[status] = events
+    last_minute, last_hour = conn.execute(sql.query("stats_processed"), only).fetchone()
     skipped_since = None if percent is None else datetime.now(UTC) - SKIPPED_TYPES_WINDOW
     with conn.cursor(row_factory=class_row(SkippedType)) as cur:
-        params = {"since": skipped_since, "limit": SKIPPED_TYPES_SHOWN}
+        params = {"since": skipped_since, "limit": SKIPPED_TYPES_SHOWN, **only}
         skipped = tuple(cur.execute(sql.query("skipped_types"), params))
     estimated = () if percent is None else ("done", "skipped")
     return Stats(counts, max(waits, default=None), last_minute, last_hour, skipped, skipped_since, estimated, percent)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -89,11 +89,17 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool = False,
     types: Sequence[str] = (),
+    endpoint: str = StripeProvider.name,
 ) -> ReconcileResult:
-    """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page."""
+    """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page.
+
+    ``endpoint`` is recorded as the endpoint of the events stored (the one whose account was listed).
+    """
     result = ReconcileResult()
     for page in stripe_event_pages(client, since=since, undelivered_only=undelivered_only, types=types):
-        events = [IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e)) for e in page]
+        events = [
+            IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e), endpoint=endpoint) for e in page
+        ]
         result.found += len(events)
         result.inserted += len(insert_events(conn, events))
     return result

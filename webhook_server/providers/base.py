@@ -15,7 +15,8 @@ MAX_IDENTIFIER_LENGTH = 255
 @dataclass(frozen=True)
 class VerifiedEvent:
     """An event whose signature checked out: its id for deduplication, its type, and the body's
-    text exactly as verified (what gets stored)."""
+    text as verified. It is stored in a jsonb column, which keeps the JSON's value but not its
+    text: whitespace, key order and duplicate keys are not kept."""
 
     event_id: str
     event_type: str

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import stripe
 
+from webhook_server.errors import ConfigError
 from webhook_server.providers import signing
 from webhook_server.providers.base import (
     Rejected,
@@ -28,11 +29,24 @@ SIGNATURE_HEADER = "Stripe-Signature"
 SCHEME = stripe.WebhookSignature.EXPECTED_SCHEME
 
 
+def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
+    """At start: every secret must be an endpoint signing secret, not an API key pasted by mistake."""
+    for secret in secrets:
+        if not secret.startswith("whsec_"):
+            # Never echo the value: it may be a live API key pasted into the wrong variable.
+            raise ConfigError(
+                variable,
+                f"a value starting with {secret[:3]!r} is not a webhook signing secret; "
+                "use the endpoint's secret, which starts with whsec_",
+            )
+
+
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "STRIPE_WEBHOOK_SECRET") -> None:
         self._secrets = secrets
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         header = signing.header(
@@ -50,7 +64,7 @@ class StripeProvider:
         if not any([_matches(text, header, secret) for secret in self._secrets]):
             raise Rejected(
                 "signature_invalid",
-                "the signature matches none of the configured secrets; check STRIPE_WEBHOOK_SECRET "
+                f"the signature matches none of the configured secrets; check {self._variable} "
                 "against this endpoint's signing secret in the Stripe Dashboard",
             )
 

@@ -338,7 +338,7 @@ class Worker:
         if not self._held:
             self._next_renewal = now + self.settings.lease_seconds / 3
         lookup = self.registry.lookup
-        for row_id, provider, event_id, event_type, body, attempt, received_at, status in rows:
+        for row_id, provider, event_id, event_type, body, attempt, received_at, status, endpoint, headers in rows:
             if status == "dead":
                 logger.error(
                     "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
@@ -348,12 +348,12 @@ class Worker:
                 )
                 self.metrics.outcome(provider, "dead")
                 continue
-            registered = lookup(provider, event_type)
+            registered = lookup(provider, event_type, endpoint)
             if registered is None:
                 self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
-            event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at)
+            event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
             job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)

@@ -43,4 +43,4 @@ SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE 
 FROM due
 WHERE e.id = due.id
 RETURNING e.id, e.provider, e.event_id, e.event_type, coalesce(e.body, convert_to(e.payload::text, 'UTF8')),
-    e.attempts, e.received_at, e.status
+    e.attempts, e.received_at, e.status, coalesce(e.endpoint, e.provider) AS endpoint, e.headers

@@ -5,6 +5,7 @@
 SELECT provider, event_type, count(*) AS events, max(received_at) AS last_received_at
 FROM webhook_events
 WHERE status = 'skipped' AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
+  AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
 GROUP BY provider, event_type
 ORDER BY events DESC, provider, event_type
 LIMIT %(limit)s

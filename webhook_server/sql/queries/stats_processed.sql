@@ -4,3 +4,4 @@ SELECT count(*) FILTER (WHERE processed_at >= now() - interval '1 minute') AS la
        count(*) AS last_hour
 FROM webhook_events
 WHERE processed_at >= now() - interval '1 hour'
+  AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
