@@ -50,6 +50,7 @@ QUERIES = {
         "since": None,
         "until": None,
         "event_id": None,
+        "endpoint": None,
     },
     "stored_event_ids": {"provider": "github", "event_ids": [ONE_ID]},
     # `events list`: the primary key read backwards (arrival order), never a sort of the table.
@@ -62,11 +63,13 @@ QUERIES = {
         "event_id": None,
         "before": None,
         "limit": 50,
+        "endpoint": None,
     },
     # `stats`: only done and skipped may be read whole, and only on a small table.
-    "stats_unfinished": {},
-    "stats_processed": {},
-    "skipped_types": {"since": datetime.now(UTC) - timedelta(days=1), "limit": 20},
+    "stats_unfinished": {"endpoint": None},
+    "stats_processed": {"endpoint": None},
+    "skipped_types": {"since": datetime.now(UTC) - timedelta(days=1), "limit": 20, "endpoint": None},
+    "stats_unfinished of one endpoint": {"endpoint": "stripe"},
 }
 
 

@@ -183,7 +183,7 @@ def test_stats_backlog_age_counts_events_nobody_holds(clean_db: str) -> None:
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
     url = fresh_database(database_url, "admin_unmigrated")
     expected = (
-        r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers: "
+        r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention: "
         r"run `webhook-server migrate`"
     )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):

@@ -42,7 +42,8 @@ READY_TIMEOUT_SECONDS = 5
 # The new release's `webhook-server`: the one beside the Python running this deploy.
 CHECK_COMMAND = [str(Path(sys.executable).parent / "webhook-server"), "check"]
 # What the check keeps of the deployer's own environment besides the release's file.
-INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "TZ")
+# CREDENTIALS_DIRECTORY: where the release's secrets are, as the units' LoadCredential= files.
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "TZ", "CREDENTIALS_DIRECTORY")
 
 
 class DeployFailed(Exception):
