@@ -163,3 +163,22 @@ def test_the_download_is_the_body_as_signed(dashboard: DashboardServer, clean_db
     page = session.get(dashboard.url(f"/events/{row_id}"), timeout=10)
     assert page.status_code == 200 and "\\ud800" in page.text
     assert session.get(dashboard.url(f"/events/{row_id}/payload.json"), timeout=10).content == body.encode()
+
+
+def test_events_filter_by_endpoint_and_the_overview_links_to_each_endpoint(
+    dashboard: DashboardServer, clean_db: str
+) -> None:
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        insert_events(
+            conn,
+            [
+                IncomingEvent("stripe", "evt_eu", "invoice.paid", '{"id": "evt_eu"}', endpoint="stripe-eu"),
+                IncomingEvent("stripe", "evt_us", "invoice.paid", '{"id": "evt_us"}'),
+            ],
+        )
+    session = dashboard.sign_in()
+    page = session.get(dashboard.url("/events"), params={"endpoint": "stripe-eu"}, timeout=10).text
+    assert "evt_eu" in page and "evt_us" not in page
+    assert 'name="endpoint" value="stripe-eu"' in page  # the form keeps what was typed
+    overview = session.get(dashboard.url("/"), timeout=10).text
+    assert "/events?status=pending&amp;endpoint=stripe-eu" in overview

@@ -1,6 +1,6 @@
 """The event filters of the list and the bulk replay, read from a query string or a form.
 
-The same names everywhere (``status``, ``provider``, ``type``, ``since``, ``until``,
+The same names everywhere (``status``, ``provider``, ``endpoint``, ``type``, ``since``, ``until``,
 ``event_id``), so a link, a filter form and a replay form carry them alike. Times take what
 ``--since`` takes on the command line: a duration back from now (``3d``) or ISO 8601 (UTC unless
 it says otherwise). A bad value is a 400 that names the field.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import urlencode
 
-from flask import abort
+from flask import abort, url_for
 
 from webhook_server.durations import parse_since
 from webhook_server.operator.queries import STATUSES, EventFilter
 
-FIELDS = ("status", "provider", "type", "since", "until", "event_id")
+FIELDS = ("status", "provider", "endpoint", "type", "since", "until", "event_id")
 
 
 def from_args(args: Mapping[str, str]) -> EventFilter:
@@ -27,6 +28,7 @@ def from_args(args: Mapping[str, str]) -> EventFilter:
     return EventFilter(
         status=values["status"],
         provider=values["provider"],
+        endpoint=values["endpoint"],
         event_type=values["type"],
         since=_moment("since", values["since"]),
         until=_moment("until", values["until"]),
@@ -37,6 +39,13 @@ def from_args(args: Mapping[str, str]) -> EventFilter:
 def as_args(args: Mapping[str, str]) -> dict[str, str]:
     """The filter fields given in ``args``, as they were typed, for links and hidden inputs."""
     return {name: args[name].strip() for name in FIELDS if args.get(name, "").strip()}
+
+
+def filtered_url(view: str, fields: Mapping[str, object]) -> str:
+    """A link to ``view`` carrying filter fields in its query string. Not ``url_for(view, **fields)``:
+    url_for's own first parameter is named ``endpoint``, like one of the fields."""
+    query = urlencode({name: value for name, value in fields.items() if value not in (None, "")})
+    return url_for(view) + (f"?{query}" if query else "")
 
 
 def page_start(raw: str | None) -> int | None:

@@ -108,4 +108,4 @@ def bulk_replay() -> BaseResponse:
         result = queries.replay(conn, where=where, statuses=queries.BULK_REPLAY_STATUSES)
     replayed = len(result.replayed)
     flash(f"Replayed {replayed} event{'' if replayed == 1 else 's'}: pending again, the workers woken.", "ok")
-    return redirect(url_for("pages.events", **filters.as_args(request.form)))
+    return redirect(filters.filtered_url("pages.events", filters.as_args(request.form)))

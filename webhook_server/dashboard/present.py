@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from webhook_server.dashboard.filters import filtered_url
 from webhook_server.operator import output
 
 
@@ -14,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(output.age, "age")
     app.add_template_filter(output.short_error, "short_error")
     app.add_template_filter(took, "took")
+    app.add_template_global(filtered_url, "filtered_url")
 
 
 def took(started: datetime, finished: datetime) -> str:
