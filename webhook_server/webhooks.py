@@ -54,10 +54,10 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
     failure = request.environ.get(STORE_FAILURE_KEY)
     if failure is not None:
         raise failure
-    with metrics.INGEST_SECONDS.labels(provider.name).time():
+    with metrics.child(metrics.INGEST_SECONDS, provider.name).time():
         verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
         if isinstance(verified, Handshake):
-            metrics.EVENTS.labels(provider.name, "handshake").inc()
+            metrics.child(metrics.EVENTS, provider.name, "handshake").inc()
             return verified.reply
         return store(receiver, IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload))
 
@@ -106,9 +106,9 @@ class LeanIngest:
             environ[STORE_FAILURE_KEY] = exc
             return self.flask_wsgi(environ, start_response)
         finally:
-            metrics.INGEST_SECONDS.labels(provider.name).observe(time.perf_counter() - started)
+            metrics.child(metrics.INGEST_SECONDS, provider.name).observe(time.perf_counter() - started)
         reply = (json.dumps(outcome, separators=(",", ":"), sort_keys=True) + "\n").encode()  # as Flask's
-        metrics.REQUESTS.labels(route=route, status=200).inc()
+        metrics.child(metrics.REQUESTS, route, "200").inc()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(reply)))])
         return [reply]
 
@@ -138,9 +138,9 @@ def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
             raise
         duplicate = receiver.spool.put(event)  # durable before the 200
         logger.info("spooled %s %s: %s", event.provider, event.event_id, exc)
-        metrics.EVENTS.labels(event.provider, "spooled").inc()
+        metrics.child(metrics.EVENTS, event.provider, "spooled").inc()
         return {"received": True, "duplicate": duplicate, "spooled": True}
-    metrics.EVENTS.labels(event.provider, "duplicate" if duplicate else "stored").inc()
+    metrics.child(metrics.EVENTS, event.provider, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 
