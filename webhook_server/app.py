@@ -28,7 +28,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
     receiver = app.extensions[EXTENSION_KEY] = Receiver(
         settings=settings,
-        inbox=Inbox(settings.database_url, timeout=settings.db_timeout),
+        inbox=Inbox(
+            settings.database_url,
+            timeout=settings.db_timeout,
+            failure_threshold=settings.db_circuit_failures,
+            probe_interval=settings.db_probe_interval,
+            on_circuit_change=metrics.database_circuit_changed,
+        ),
         providers=providers.configured(settings),
         spool=spool,
         drainer=drainer,

@@ -1,4 +1,4 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send, worker (operator commands: operator/)."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker, dashboard (operator commands: operator/)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import click
 import requests
 
 from webhook_server import endpoints_file, logs
+from webhook_server.dashboard.command import dashboard
+from webhook_server.dashboard.command import gunicorn_command as dashboard_command
 from webhook_server.dev import localdb, samples
 from webhook_server.environment import comma_separated
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
@@ -94,11 +96,20 @@ def migrate(database_url: str) -> None:
     show_default=True,
     help="Port of the server on 127.0.0.1.",
 )
-def dev(data_dir: Path, port: int) -> None:
-    """Run the server and a worker on a local throwaway Postgres; no DATABASE_URL needed.
+@click.option(
+    "--dashboard-port",
+    type=int,
+    default=8001,
+    envvar="WEBHOOK_DEV_DASHBOARD_PORT",
+    show_envvar=True,
+    show_default=True,
+    help="Port of the dashboard on 127.0.0.1.",
+)
+def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
+    """Run the server, a worker and the dashboard on a local throwaway Postgres; no DATABASE_URL needed.
 
-    The worker runs WEBHOOK_HANDLER_MODULES if set, else handlers that log every event.
-    Ctrl-C stops all.
+    The worker runs WEBHOOK_HANDLER_MODULES if set, else handlers that log every event. The
+    dashboard gets a new password each time, printed with its address. Ctrl-C stops all.
     """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     postgres = localdb.LocalPostgres(data_dir / "pgdata")
@@ -119,6 +130,13 @@ def dev(data_dir: Path, port: int) -> None:
         }
         children.append(subprocess.Popen(gunicorn_command(), env=env))
         children.append(subprocess.Popen([str(Path(sys.executable).parent / "webhook-server"), "worker"], env=env))
+        dashboard_password = secrets.token_urlsafe(18)
+        dashboard_env = {
+            **env,
+            "WEBHOOK_DASHBOARD_BIND": f"127.0.0.1:{dashboard_port}",
+            "WEBHOOK_DASHBOARD_PASSWORD": dashboard_password,
+        }
+        children.append(subprocess.Popen(dashboard_command(), env=dashboard_env))
         url = f"http://127.0.0.1:{port}"
         click.echo(
             f"\nwebhook-server is running at {url} (Postgres at {postgres.url()})\n"
@@ -128,6 +146,7 @@ def dev(data_dir: Path, port: int) -> None:
             f"  signing secrets:           {', '.join(secrets_by_variable)} (stored in {data_dir})\n"
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
             f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
+            f"  dashboard:                 http://127.0.0.1:{dashboard_port}/ password {dashboard_password}\n"
             "  stop:                      Ctrl-C\n",
             err=True,
         )
@@ -280,6 +299,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 main.add_command(worker)
+main.add_command(dashboard)
 
 
 def run() -> None:

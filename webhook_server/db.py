@@ -10,7 +10,7 @@ from psycopg_pool import ConnectionPool
 
 # TCP keepalive on every connection: a NAT or firewall that drops idle flows silently would
 # otherwise leave a worker's LISTEN waiting on a dead socket for hours, and the first delivery
-# after a quiet night waiting on a dead pooled connection. With these, a peer gone silent is
+# after a quiet night waiting on the inbox's dead connection. With these, a peer gone silent is
 # found within about a minute of idleness (30 s, then 3 probes 10 s apart).
 KEEPALIVE_IDLE_SECONDS = 30
 KEEPALIVE_INTERVAL_SECONDS = 10
@@ -25,8 +25,8 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
     deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a connection whose host
     vanished without a reset while data is unacknowledged, keepalives one that sits idle (both
-    ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and connecting
-    happens in the pool's background workers, off the request path.
+    ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and the inbox
+    connects in its writer thread, off the request path.
     """
     milliseconds = _milliseconds(timeout)
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
@@ -43,8 +43,12 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     }
 
 
-def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool:
-    """A pool for this process, opened without waiting so that start-up never blocks on Postgres.
+def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, prepare: bool = True) -> ConnectionPool:
+    """A pool for this process (the dashboard's), opened without waiting so that start-up never blocks on Postgres.
+
+    ``prepare=False`` turns psycopg's server-side prepared statements off: a query whose filters
+    are optional (``%(x)s IS NULL OR …``) then gets a plan for the values given every time, never a
+    generic plan that scans because one filter might be NULL.
 
     Must be called after fork: a connection shared by two processes corrupts both sessions.
 
@@ -53,11 +57,14 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
     the default 300 s, a database back after a long outage could wait minutes for the next
     attempt. Half the request's timeout means every waiting request sees an attempt in time.
     """
+    kwargs = connection_kwargs(timeout)
+    if not prepare:
+        kwargs["prepare_threshold"] = None
     pool = ConnectionPool(
         database_url,
-        kwargs=connection_kwargs(timeout),
+        kwargs=kwargs,
         min_size=1,
-        max_size=1,
+        max_size=size,
         timeout=timeout,
         reconnect_timeout=timeout / 2,
         name=name,
@@ -68,7 +75,7 @@ def open_pool(database_url: str, *, timeout: float, name: str) -> ConnectionPool
 
 
 def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
-    """One connection for a command (migrate, send, tests) or a worker, with the same bounds as the pool's."""
+    """One connection with every wait bounded: the inbox's writer, the worker, the commands, the tests."""
     return psycopg.connect(database_url, **connection_kwargs(timeout, statement_timeout))
 
 

@@ -9,8 +9,17 @@ A project registers them in its own modules and names those modules in
     def fulfil(event: Event) -> None:
         ...
 
+A handler whose effects are writes to the webhook database can have them happen exactly once::
+
+    @handles("stripe", "invoice.paid", transactional=True)
+    def record_payment(event: Event, conn: psycopg.Connection) -> None:
+        conn.execute("INSERT INTO payments ...")
+
+It runs inside one transaction on ``conn``; the worker writes the event's outcome in that same
+transaction and commits once, so the writes and ``done`` are kept together or not at all.
+
 Registration checks each handler when its module is imported, so a handler that cannot be
-called with one event fails the worker's start instead of every event, one retry at a time.
+called the way it is registered fails the worker's start instead of every event, one retry at a time.
 """
 
 from __future__ import annotations
@@ -28,7 +37,8 @@ from webhook_server.errors import ConfigError
 ANY_TYPE = "*"
 MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
 
-Handler = Callable[["Event"], object]
+# handler(event), or handler(event, conn) when registered with transactional=True.
+Handler = Callable[..., object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +47,8 @@ class Event:
 
     Processing is at-least-once: the same event can reach a handler twice (a retry after a
     crash, a redelivery that raced), so make the handler's effect idempotent on
-    ``(provider, event_id)``. Senders do not guarantee order either: compare ``created`` (the
+    ``(provider, event_id)``, or register it ``transactional=True`` when its effects are writes
+    to the webhook database. Senders do not guarantee order either: compare ``created`` (the
     sender's own clock) or the object's state instead of trusting arrival order.
     """
 
@@ -58,33 +69,45 @@ class Event:
 
 
 class HandlerSignatureError(TypeError):
-    """A function registered with ``@handles`` cannot be called as ``handler(event)``."""
+    """A function registered with ``@handles`` cannot be called as ``handler(event)`` (or ``(event, conn)``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A handler and how the worker calls it: ``transactional`` ones get a connection in a transaction."""
+
+    function: Handler
+    transactional: bool = False
 
 
 class Registry:
     """Handlers by (provider, event type); ``"*"`` as the type catches the rest of a provider."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[str, str], Handler] = {}
+        self._handlers: dict[tuple[str, str], Registration] = {}
 
-    def handles(self, provider: str, event_type: str) -> Callable[[Handler], Handler]:
-        """Register the decorated function for one provider's event type; the function is returned as is."""
+    def handles(self, provider: str, event_type: str, *, transactional: bool = False) -> Callable[[Handler], Handler]:
+        """Register the decorated function for one provider's event type; the function is returned as is.
+
+        ``transactional=True``: the function is called as ``handler(event, conn)`` inside a
+        transaction that also records the outcome (see the module's docstring).
+        """
 
         def register(function: Handler) -> Handler:
-            _check_signature(function)
+            _check_signature(function, transactional)
             key = (provider, event_type)
             existing = self._handlers.get(key)
-            if existing is not None and existing is not function:
+            if existing is not None and existing.function is not function:
                 raise HandlerSignatureError(
-                    f"{_name(function)} and {_name(existing)} both handle {provider} {event_type!r}; "
+                    f"{_name(function)} and {_name(existing.function)} both handle {provider} {event_type!r}; "
                     "keep one (a handler can call the other)"
                 )
-            self._handlers[key] = function
+            self._handlers[key] = Registration(function, transactional)
             return function
 
         return register
 
-    def lookup(self, provider: str, event_type: str) -> Handler | None:
+    def lookup(self, provider: str, event_type: str) -> Registration | None:
         """The handler for this event, or None when the event is to be skipped."""
         handlers = self._handlers
         return handlers.get((provider, event_type)) or handlers.get((provider, ANY_TYPE))
@@ -99,11 +122,12 @@ class Registry:
     def describe(self) -> list[str]:
         """``provider type → module.function`` lines, for the start-up log."""
         return [
-            f"{provider} {event_type} → {_name(fn)}" for (provider, event_type), fn in sorted(self._handlers.items())
+            f"{provider} {event_type} → {_name(registered.function)}{' (transactional)' * registered.transactional}"
+            for (provider, event_type), registered in sorted(self._handlers.items())
         ]
 
 
-def _check_signature(function: Handler) -> None:
+def _check_signature(function: Handler, transactional: bool) -> None:
     if not callable(function):
         raise HandlerSignatureError(f"@handles decorates functions, not {function!r}")
     if inspect.iscoroutinefunction(function):
@@ -111,12 +135,12 @@ def _check_signature(function: Handler) -> None:
             f"{_name(function)} is async; handlers run on worker threads: make it a plain def "
             "(call asyncio.run inside it if it must await)"
         )
+    usage, arguments = ("handler(event, conn)", (None, None)) if transactional else ("handler(event)", (None,))
     try:
-        inspect.signature(function).bind(None)
+        inspect.signature(function).bind(*arguments)
     except TypeError:
         raise HandlerSignatureError(
-            f"{_name(function)}{inspect.signature(function)} cannot be called with one event; "
-            "a handler takes exactly one positional argument: def handler(event)"
+            f"{_name(function)}{inspect.signature(function)} cannot be called as {usage}; make it def {usage}"
         ) from None
     except ValueError:  # no signature to inspect (some builtins): let the first call tell
         pass

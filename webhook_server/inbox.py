@@ -5,6 +5,15 @@ The writer takes every event waiting at that moment and stores them with one mul
 statement in autocommit mode: one round trip and one WAL flush for the whole group
 (group commit). At low load a group is a single event and nothing waits for company; under
 load, the requests that queued during one commit share the next.
+
+The writer owns one connection, opened in its own thread (never in a request's) and replaced
+when it breaks. Every attempt it makes reports to a circuit (webhook_server/circuit.py): once
+the database has failed ``failure_threshold`` times in a row, ``store`` raises at once instead of
+making each caller wait ``timeout``, and the writer, idle then, probes every ``probe_interval``
+seconds with an insert of no rows. The connection the first successful probe opens is the one
+the next group commit uses, so a store succeeds as soon as the circuit closes. (psycopg_pool
+was used before: with one connection it added nothing but a reconnect backoff of 1 s and more,
+which would have delayed the first store after an outage past the probe interval.)
 """
 
 from __future__ import annotations
@@ -14,14 +23,20 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from webhook_server import db, sql
+from webhook_server.circuit import (
+    DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_PROBE_INTERVAL,
+    Circuit,
+    CircuitOpen,
+    CircuitState,
+)
 from webhook_server.errors import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -88,23 +103,45 @@ _STOP = object()
 class Inbox:
     """Stores events durably and tells each caller whether its event was already there."""
 
-    def __init__(self, database_url: str, *, timeout: float) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        timeout: float,
+        failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
+        probe_interval: float = DEFAULT_PROBE_INTERVAL,
+        on_circuit_change: Callable[[CircuitState], None] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.timeout = timeout
+        self.failure_threshold = failure_threshold
+        self.probe_interval = probe_interval
+        self._on_circuit_change = on_circuit_change
         self._queue: queue.SimpleQueue[_Waiter | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._pool: ConnectionPool | None = None
+        self._circuit = self._new_circuit()
         self._writer: threading.Thread | None = None
-        # The process that owns the pool and the writer; a forked child must start its own.
+        # The writer's connection: only the writer thread touches it.
+        self._conn: psycopg.Connection | None = None
+        # The process that owns the writer; a forked child must start its own.
         self._owner_pid: int | None = None
 
+    def _new_circuit(self) -> Circuit:
+        return Circuit(
+            f"inbox-{os.getpid()}",
+            failure_threshold=self.failure_threshold,
+            probe_interval=self.probe_interval,
+            on_change=self._on_circuit_change,
+        )
+
     def start(self) -> None:
-        """Open the pool and start the writer in this process, once; called lazily after fork."""
+        """Start the writer in this process, once; called lazily after fork. Never waits for Postgres."""
         with self._lock:
             if self._owner_pid == os.getpid():
                 return
             self._queue = queue.SimpleQueue()
-            self._pool = db.open_pool(self.database_url, timeout=self.timeout, name=f"inbox-{os.getpid()}")
+            self._circuit = self._new_circuit()
+            self._conn = None  # a parent's connection is the parent's: closing it here would end its session
             self._writer = threading.Thread(target=self._run_writer, name=f"inbox-writer-{os.getpid()}", daemon=True)
             self._writer.start()
             self._owner_pid = os.getpid()
@@ -113,10 +150,12 @@ class Inbox:
         """Commit ``event`` and return True if it was stored before (a redelivery).
 
         Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
-        and UnstorablePayload when Postgres refuses the payload.
+        at once (CircuitOpen) while the database is known to be down, and UnstorablePayload
+        when Postgres refuses the payload.
         """
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
+        self._circuit.check()
         waiter = _Waiter(event, time.monotonic(), self.timeout)
         self._queue.put(waiter)
         if not waiter.done.wait(self.timeout):
@@ -134,7 +173,7 @@ class Inbox:
         )
 
     def close(self) -> None:
-        """Let the writer finish what is queued, then close the pool.
+        """Let the writer finish what is queued; it closes its connection as it leaves.
 
         A writer still busy after ``CLOSE_TIMEOUT_SECONDS`` (a commit stuck on a lock, say) is
         left behind with a warning: its requests get their 503 at their own deadline.
@@ -143,41 +182,65 @@ class Inbox:
             if self._owner_pid != os.getpid():
                 return
             self._queue.put(_STOP)
-            assert self._writer is not None and self._pool is not None
+            assert self._writer is not None
             self._writer.join(CLOSE_TIMEOUT_SECONDS)
             if self._writer.is_alive():
                 logger.warning(
-                    "inbox writer %s did not stop within %.1f s; closing its pool anyway",
+                    "inbox writer %s did not stop within %.1f s; leaving it behind",
                     self._writer.name,
                     CLOSE_TIMEOUT_SECONDS,
                 )
-            self._pool.close(timeout=CLOSE_TIMEOUT_SECONDS)
             self._owner_pid = None
 
     # -- the writer thread -------------------------------------------------------------------
 
     def _run_writer(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    self._queue.put(_STOP)  # stop after this batch is committed
-                    break
-                batch.append(item)
+        self._probe()  # connect now, not on the first delivery
+        try:
+            while self._write_next_batch():
+                pass
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def _probe(self) -> None:
+        """An insert of no rows: it needs what a store needs and writes nothing. Reports to the circuit."""
+        try:
+            self._insert([], deadline=time.monotonic() + self.timeout)
+        except (DatabaseUnavailable, _NoTimeLeft, pg_errors.DataError):
+            pass  # the circuit knows; while it is open, nothing more to say than its transitions
+        except Exception:  # the circuit knows too; the writer must outlive any one probe
+            logger.exception("inbox probe failed")
+
+    def _write_next_batch(self) -> bool:
+        """Commit the events waiting now, or probe when a probe is due; False once told to stop."""
+        try:
+            first = self._queue.get(timeout=self._circuit.probe_delay())
+        except queue.Empty:  # open, and nobody is waiting: time for a probe
+            self._probe()
+            return True
+        if first is _STOP:
+            return False
+        batch = [first]
+        while len(batch) < MAX_BATCH:
             try:
-                self._commit([w for w in batch if isinstance(w, _Waiter)])
-            except Exception as exc:  # the writer must outlive any one batch
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)  # stop after this batch is committed
+                break
+            batch.append(item)
+        try:
+            self._circuit.check()  # queued just before it opened: answered at once too
+            self._commit([w for w in batch if isinstance(w, _Waiter)])
+        except Exception as exc:  # the writer must outlive any one batch
+            if not isinstance(exc, CircuitOpen):
                 logger.exception("inbox writer failed a batch of %s events", len(batch))
-                for waiter in batch:
-                    if isinstance(waiter, _Waiter) and not waiter.done.is_set():
-                        waiter.fail(exc)
+            for waiter in batch:
+                if isinstance(waiter, _Waiter) and not waiter.done.is_set():
+                    waiter.fail(exc)
+        return True
 
     def _commit(self, batch: list[_Waiter]) -> None:
         now = time.monotonic()
@@ -221,32 +284,55 @@ class Inbox:
         return inserted
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
-        """Run the insert, retrying once on a fresh connection if the pooled one went stale.
+        """Run the insert and tell the circuit how the database did: the one place that does.
 
         Raises _NoTimeLeft once ``deadline`` (the group's oldest event's) has passed.
         """
-        assert self._pool is not None
-        stale_error: psycopg.OperationalError | None = None
-        for attempt in (1, 2):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+        try:
+            inserted = self._insert_retrying_once(events, deadline=deadline)
+        except pg_errors.DataError:
+            self._circuit.record_success()  # the database is fine; the payload is not
+            raise
+        except Exception as exc:  # DatabaseUnavailable, _NoTimeLeft, or a surprise: no commit
+            self._circuit.record_failure(exc)
+            raise
+        self._circuit.record_success()
+        return inserted
+
+    def _insert_retrying_once(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
+        """Retry once on a fresh connection if the one held was lost (a database restart breaks it)."""
+        retried = False
+        while True:
+            if deadline - time.monotonic() <= 0:
                 raise _NoTimeLeft("the database did not commit")
+            reused = self._conn is not None and not self._conn.closed
             try:
-                with self._pool.connection(timeout=remaining) as conn:
-                    return insert_events(conn, events)
-            except PoolTimeout:
-                raise _NoTimeLeft("no database connection", "; is Postgres up and DATABASE_URL right?") from None
+                if not reused:
+                    self._conn = db.connect(self.database_url, timeout=self.timeout)
+                assert self._conn is not None
+                return insert_events(self._conn, events)
             except pg_errors.UndefinedTable:
                 raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
             except pg_errors.DataError:
                 raise
+            except pg_errors.QueryCanceled:  # statement_timeout: a lock, or a server too busy
+                raise _NoTimeLeft("the database did not commit", "; the statement timed out") from None
             except psycopg.OperationalError as exc:
-                # A connection broken by a database restart fails at once; the pool replaces it.
-                logger.warning("inbox insert failed (attempt %s): %s", attempt, exc)
-                stale_error = exc
+                if not reused:
+                    raise DatabaseUnavailable(
+                        f"cannot connect to the database ({_first_line(exc)}); is Postgres up and DATABASE_URL right?"
+                    ) from None
+                if retried or not self._conn.broken:
+                    raise DatabaseUnavailable(f"the database failed the insert: {_first_line(exc)}") from None
+                logger.warning("inbox connection lost, reconnecting: %s", _first_line(exc))
+                self._conn.close()
+                retried = True
             except psycopg.Error as exc:
-                raise DatabaseUnavailable(f"the database refused the insert: {exc}") from None
-        raise DatabaseUnavailable(f"the database refused the insert: {stale_error}")
+                raise DatabaseUnavailable(f"the database refused the insert: {_first_line(exc)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip() or type(error).__name__).splitlines()[0]
 
 
 def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from webhook_server import endpoints_file
+from webhook_server.circuit import DEFAULT_FAILURE_THRESHOLD, DEFAULT_PROBE_INTERVAL
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
@@ -58,6 +59,8 @@ class Settings:
     drain_announce: float = 3.0
     max_body_bytes: int = 1024 * 1024
     db_timeout: float = 1.5
+    db_circuit_failures: int = DEFAULT_FAILURE_THRESHOLD
+    db_probe_interval: float = DEFAULT_PROBE_INTERVAL
     workers: int = 2
     threads: int = 8
     log_level: str = "info"
@@ -96,6 +99,8 @@ class Settings:
             drain_announce=env.number("WEBHOOK_DRAIN_ANNOUNCE", _default_announce(env), minimum=0.0),
             max_body_bytes=int(env.number("WEBHOOK_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024)),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            db_circuit_failures=int(env.number("WEBHOOK_DB_CIRCUIT_FAILURES", cls.db_circuit_failures, minimum=1)),
+            db_probe_interval=env.number("WEBHOOK_DB_PROBE_INTERVAL", cls.db_probe_interval, minimum=0.05),
             workers=int(env.number("WEBHOOK_WORKERS", cls.workers, minimum=1)),
             threads=int(env.number("WEBHOOK_THREADS", cls.threads, minimum=1)),
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),

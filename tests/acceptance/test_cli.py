@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from webhook_server.dev.localdb import free_port
+from webhook_server.harness.dashboard import csrf_token
 from webhook_server.harness.gunicorn import wait_until_healthy
 from webhook_server.harness.polling import wait_for
 
@@ -48,11 +52,11 @@ def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
 
 
 def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
-    data_dir, port = tmp_path / "dev", free_port()
+    data_dir, port, dashboard_port = tmp_path / "dev", free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_WEBHOOK_SECRET")}
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen(
-        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port)],
+        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", str(dashboard_port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -79,6 +83,15 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
             assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
 
         wait_for_line(tmp_path / "dev.log", "handled stripe payment_intent.succeeded evt_cli")  # the dev worker ran
+
+        # The dashboard, at the address and with the password dev printed.
+        printed = re.search(r"dashboard: +(http://\S+) password (\S+)", (tmp_path / "dev.log").read_text())
+        assert printed is not None and printed[1] == f"http://127.0.0.1:{dashboard_port}/"
+        wait_until_healthy(f"{printed[1]}login", tmp_path / "dev.log", dev, timeout=60)
+        browser = requests.Session()
+        token = csrf_token(browser.get(f"{printed[1]}login", timeout=10).text)
+        browser.post(f"{printed[1]}login", data={"csrf_token": token, "password": printed[2]}, timeout=10)
+        assert "evt_cli" in browser.get(f"{printed[1]}events", timeout=10).text
 
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         dev.wait(30)

@@ -16,6 +16,7 @@ import requests
 from tests.conftest import REPO_ROOT, STRIPE_SECRET, stored_rows
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
+from webhook_server.harness.dashboard import DASHBOARD_PASSWORD
 from webhook_server.harness.gunicorn import kill_group, wait_until_healthy
 
 # What a build reads; copied alone, so stale build/ or egg-info directories of the checkout
@@ -90,3 +91,33 @@ def test_an_installed_wheel_migrates_and_serves_from_another_directory(
         assert stored_rows(clean_db) == [("stripe", event["id"], event["type"], "pending", 0)]
     finally:
         kill_group(server)
+
+
+def test_an_installed_wheel_serves_the_dashboard_with_its_templates_and_stylesheet(
+    installed: Path, clean_db: str, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("WEBHOOK_", "PYTHON"))}
+    env.update(
+        DATABASE_URL=clean_db,
+        WEBHOOK_DASHBOARD_BIND=f"127.0.0.1:{port}",
+        WEBHOOK_DASHBOARD_PASSWORD=DASHBOARD_PASSWORD,
+    )
+    log_path = tmp_path / "dashboard.log"
+    with open(log_path, "wb") as log:
+        dashboard = subprocess.Popen(
+            [str(installed / "webhook-server"), "dashboard"],
+            cwd=elsewhere,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}/login", log_path, dashboard)  # a template from the wheel
+        stylesheet = requests.get(f"http://127.0.0.1:{port}/static/dashboard.css", timeout=10)
+        assert stylesheet.status_code == 200 and ".timeline" in stylesheet.text
+    finally:
+        kill_group(dashboard)

@@ -69,11 +69,26 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     assert [e["event_id"] for e in as_json] == ["evt_new_1", "evt_done_1", "evt_dead_1"]
     assert as_json[2]["status"] == "dead" and as_json[2]["attempts"] == 8
 
+    with psycopg.connect(clean_db, autocommit=True) as conn:  # what a worker's attempts leave
+        conn.execute(
+            "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
+            "SELECT id, n, 'host-a:41', now(), now(), (ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
+            "FROM webhook_events, generate_series(1, 2) AS n WHERE event_id = 'evt_dead_1'"
+        )
     shown = cli("events", "show", "evt_dead_1", database_url=clean_db)
     assert shown.returncode == 0, shown.stderr
     assert "traceback …" in shown.stdout
+    history = shown.stdout.split("history:\n", 1)[1].split("payload:", 1)[0].splitlines()
+    assert history[0].split() == ["ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR"]
+    assert [line.split()[:3] for line in history[1:]] == [["1", "lost", "host-a:41"], ["2", "timed_out", "host-a:41"]]
+    assert history[1].endswith("reason 1") and "more" not in history[1]  # the error's first line
     assert json.loads(shown.stdout.split("payload:\n", 1)[1]) == dead
-    assert json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)["payload"] == dead
+    shown_json = json.loads(cli("events", "show", "evt_dead_1", "--json", database_url=clean_db).stdout)
+    assert shown_json["payload"] == dead
+    assert [(a["attempt"], a["outcome"], a["error"]) for a in shown_json["history"]] == [
+        (1, "lost", "reason 1\nmore"),
+        (2, "timed_out", "reason 2\nmore"),
+    ]
 
     replayed = cli("replay", "evt_dead_1", database_url=clean_db)
     assert (replayed.returncode, replayed.stdout.strip()) == (0, "replayed 1 event"), replayed.stderr

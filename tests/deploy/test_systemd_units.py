@@ -18,7 +18,7 @@ STOP_MARGIN_SECONDS = 5
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    for env_file in ("server.env", "worker.env"):
+    for env_file in ("server.env", "worker.env", "dashboard.env"):
         (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
     for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
@@ -43,9 +43,13 @@ def test_units_pass_systemd_analyze_verify_without_a_warning(tmp_path: Path) -> 
 
 
 def unit_settings(name: str) -> dict[str, str]:
-    return dict(
-        line.split("=", 1) for line in (UNITS / name).read_text().splitlines() if "=" in line and line[0] != "#"
-    )
+    """The unit's settings; repeated ``Environment=`` lines add up, as they do for systemd."""
+    settings: dict[str, str] = {}
+    for line in (UNITS / name).read_text().splitlines():
+        if "=" in line and line[0] != "#":
+            key, value = line.split("=", 1)
+            settings[key] = f"{settings[key]} {value}" if key == "Environment" and key in settings else value
+    return settings
 
 
 def shutdown_cap(settings: dict[str, str], default: float) -> float:
@@ -75,18 +79,27 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         settings = unit_settings(name)
         assert settings["KillMode"] == "mixed", name
         # The process checks its cap against the unit's timeout, which it can only read from here.
-        assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}", name
+        assert f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}" in settings["Environment"].split(), name
         assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
         # The spool: in the state directory systemd creates for the service's user, shared by instances.
         assert settings["StateDirectory"] == "webhook-server/spool", name
-        assert settings["Environment"] == "WEBHOOK_SPOOL_DIR=/var/lib/webhook-server/spool", name
+        assert "WEBHOOK_SPOOL_DIR=/var/lib/webhook-server/spool" in settings["Environment"].split(), name
 
 
 def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_helps() -> None:
     settings = unit_settings("webhook-worker.service")
     assert settings["ExecStart"].endswith("/.venv/bin/webhook-server worker")
-    assert settings["Environment"] == f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}"
+    assert f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}" in settings["Environment"].split()
     assert settings["Restart"] == "on-failure"  # exit 70: handlers stuck
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
+
+
+def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configuration_error() -> None:
+    settings = unit_settings("webhook-dashboard.service")
+    assert settings["ExecStart"].endswith("/.venv/bin/webhook-server dashboard")  # its own gunicorn config
+    assert settings["EnvironmentFile"] == "/etc/webhook-server/dashboard.env"  # no signing secret in it
+    assert settings["User"] == "webhook-dashboard"
+    assert settings["RestartPreventExitStatus"] == "78"  # no password, or the webhook port
+    assert settings["KillMode"] == "mixed"

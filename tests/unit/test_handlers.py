@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from webhook_server.handlers import Event, HandlerSignatureError, Registry
+from webhook_server.handlers import Event, HandlerSignatureError, Registration, Registry
 
 
 def event(payload: dict) -> Event:
@@ -20,8 +20,8 @@ def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
     @registry.handles("stripe", "*")
     def everything_else(event: Event) -> None: ...
 
-    assert registry.lookup("stripe", "invoice.paid") is paid
-    assert registry.lookup("stripe", "customer.created") is everything_else
+    assert registry.lookup("stripe", "invoice.paid") == Registration(paid)
+    assert registry.lookup("stripe", "customer.created") == Registration(everything_else)
     assert registry.lookup("github", "push") is None  # skipped, not failed
 
 
@@ -31,8 +31,24 @@ def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
     ids=["no argument", "two arguments", "keyword only"],
 )
 def test_a_handler_that_cannot_take_one_event_is_refused_at_registration(handler) -> None:
-    with pytest.raises(HandlerSignatureError, match="cannot be called with one event"):
+    with pytest.raises(HandlerSignatureError, match=r"cannot be called as handler\(event\)"):
         Registry().handles("stripe", "*")(handler)
+
+
+@pytest.mark.parametrize("handler", [lambda event: None, lambda event, conn, extra: None], ids=["one", "three"])
+def test_a_transactional_handler_must_take_the_event_and_a_connection(handler) -> None:
+    with pytest.raises(HandlerSignatureError, match=r"make it def handler\(event, conn\)"):
+        Registry().handles("stripe", "*", transactional=True)(handler)
+
+
+def test_a_transactional_handler_is_registered_as_such() -> None:
+    registry = Registry()
+
+    def pay(event: Event, conn: object) -> None: ...
+
+    registry.handles("stripe", "invoice.paid", transactional=True)(pay)
+    assert registry.lookup("stripe", "invoice.paid") == Registration(pay, transactional=True)
+    assert registry.describe() == [f"stripe invoice.paid → {__name__}.{pay.__qualname__} (transactional)"]
 
 
 def test_async_handlers_and_two_handlers_for_one_type_are_refused() -> None:

@@ -17,6 +17,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.shutdown_cap == 10
     assert settings.drain_announce == 3
     assert settings.max_body_bytes == 1024 * 1024
+    assert (settings.db_circuit_failures, settings.db_probe_interval) == (3, 0.25)
     # 10 s cap, minus 3 s of announce, minus 1 s to reap and exit
     assert settings.graceful_timeout == 6
 
@@ -77,6 +78,9 @@ def test_an_api_key_in_the_secret_variable_is_refused_without_echoing_it() -> No
         ("WEBHOOK_DRAIN_ANNOUNCE", "-1"),
         ("WEBHOOK_MAX_BODY_BYTES", "nan"),
         ("WEBHOOK_LOG_LEVEL", "loud"),
+        ("WEBHOOK_DB_PROBE_INTERVAL", "0.01"),
+        ("WEBHOOK_DB_PROBE_INTERVAL", "soon"),
+        ("WEBHOOK_DB_CIRCUIT_FAILURES", "0"),
         ("WEBHOOK_SPOOL_MAX_BYTES", "1000"),  # smaller than a few bodies
     ],
 )

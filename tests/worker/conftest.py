@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -132,3 +133,19 @@ def query(database_url: str, statement: str, *params: Any) -> list[tuple]:
 
 def count_status(database_url: str, *statuses: str) -> int:
     return query(database_url, "SELECT count(*) FROM webhook_events WHERE status = ANY(%s)", list(statuses))[0][0]
+
+
+def run_under_kills(database_url: str, start: Callable[..., WorkerProcess], total: int, **env: str) -> int:
+    """Start workers and SIGKILL each once it has finished a random share of the events left; return the kills.
+
+    Each worker is killed mid-work (until the last, which may finish first): its handlers are
+    wherever they are, in their transactions or between them.
+    """
+    kills = 0
+    while (done := count_status(database_url, "done")) < total:
+        worker = start(**{"WEBHOOK_MAX_ATTEMPTS": "1000", **env})  # each kill costs every held event an attempt
+        target = min(total, done + random.randint(1, max(1, total // 4)))
+        wait_for(lambda target=target: count_status(database_url, "done") >= target, 60, f"{target} events done")
+        worker.kill()  # to the group, waited for: open transactions roll back as their connections drop
+        kills += 1
+    return kills

@@ -15,18 +15,28 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import STRIPE_SECRET
+from webhook_server.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, wait_until_healthy
+from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
 STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
 
 
 class Fleet:
-    def __init__(self, directory: Path, database_url: str, names: list[str], command: list[str] | None = None) -> None:
-        """``command``: how to start one instance, ``{port}`` replaced (default: the shipped entrypoint)."""
+    def __init__(
+        self,
+        directory: Path,
+        database_url: str,
+        names: list[str],
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``command``: how to start one instance, ``{port}`` replaced (default: the shipped entrypoint);
+        ``env``: variables added to (or replacing) each instance's environment."""
         self.directory = directory
         self.names = names
         for name in names:
@@ -42,6 +52,7 @@ class Fleet:
                     "WEBHOOK_THREADS": "4",
                     "PROMETHEUS_MULTIPROC_DIR": str(directory / f"{name}.metrics"),
                     "GUNICORN_CMD_ARGS": f"--pid {directory / f'{name}.pid'}",
+                    **(env or {}),
                 },
             }
             (directory / f"{name}.metrics").mkdir()  # ours prepares it, a stock gunicorn would not
@@ -54,6 +65,12 @@ class Fleet:
 
     def health_url(self, name: str) -> str:
         return f"http://127.0.0.1:{_state(self.directory, name)['port']}/health"
+
+    def wait_until_healthy(self, timeout: float = BOOT_TIMEOUT_SECONDS) -> None:
+        """Until every instance has written its pidfile and answers /health (the masters are not our children)."""
+        for name in self.names:
+            wait_for(partial(self.pid, name), timeout, f"{name}'s pid file")
+            wait_until_healthy(self.health_url(name), self.directory / f"{name}.log", timeout=timeout)
 
     def pid(self, name: str) -> int | None:
         pidfile = self.directory / f"{name}.pid"

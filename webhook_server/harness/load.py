@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
@@ -17,11 +18,32 @@ from webhook_server.harness.gunicorn import STRIPE_SECRET
 REQUEST_TIMEOUT_SECONDS = 30
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One delivery: when it was sent (monotonic), how long its answer took, and what it said.
+
+    ``error`` is the ``error`` field of our JSON error body: None for a 2xx, and for an answer
+    that did not come from the app (a proxy's own 503 is HTML); ``status`` is None when no
+    answer came at all.
+    """
+
+    sent_at: float
+    seconds: float
+    status: int | None
+    error: str | None = None
+    retry_after: str | None = None
+
+    @property
+    def answered_at(self) -> float:
+        return self.sent_at + self.seconds
+
+
 @dataclass
 class Ledger:
     acknowledged: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)  # of every answer, in seconds
+    answers: list[Answer] = field(default_factory=list)
 
     @property
     def slowest(self) -> float:
@@ -41,14 +63,18 @@ class SignedLoad:
 
     Each delivery uses a new connection (``Connection: close``), as a sender opening one per
     event does: a refused or reset connection shows up as a failure instead of being retried.
+    At most ``senders`` deliveries are in flight: with one, a slow answer slows the load down;
+    with enough of them, the rate holds whatever the answers take, as it does for real senders.
     """
 
-    def __init__(self, url: str, rate: float, max_seconds: float = 120) -> None:
+    def __init__(self, url: str, rate: float, max_seconds: float = 120, senders: int = 1) -> None:
         self.url = url
         self.interval = 1 / rate
         self.max_seconds = max_seconds
+        self.senders = senders
         self.ledger = Ledger()
         self._stop = threading.Event()
+        self._free = threading.Semaphore(senders)
         self._thread = threading.Thread(target=self._run, name="signed-load", daemon=True)
 
     def __enter__(self) -> SignedLoad:
@@ -61,12 +87,22 @@ class SignedLoad:
 
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            started = time.monotonic()
-            self._deliver()
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        with ThreadPoolExecutor(self.senders, thread_name_prefix="signed-load-sender") as pool:
+            while not self._stop.is_set() and time.monotonic() < deadline:
+                # A free sender or the load's end; each one in flight is bounded by its own timeout.
+                if not self._free.acquire(timeout=REQUEST_TIMEOUT_SECONDS):
+                    continue
+                started = time.monotonic()
+                pool.submit(self._deliver)
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def _deliver(self) -> None:
+        try:
+            self._send_one()
+        finally:
+            self._free.release()
+
+    def _send_one(self) -> None:
         event = stripe_event()
         body, headers = signed_stripe_request(event, STRIPE_SECRET)
         started = time.monotonic()
@@ -76,12 +112,28 @@ class SignedLoad:
             )
         except requests.RequestException as exc:
             self.ledger.failures.append(f"{event['id']}: {type(exc).__name__}: {exc}")
+            self.ledger.answers.append(Answer(started, time.monotonic() - started, None))
             return
-        self.ledger.latencies.append(time.monotonic() - started)
+        seconds = time.monotonic() - started
+        self.ledger.latencies.append(seconds)
         if 200 <= response.status_code < 300:
             self.ledger.acknowledged.append(event["id"])
         else:
             self.ledger.failures.append(f"{event['id']}: {response.status_code} {response.text[:200]}")
+        self.ledger.answers.append(
+            Answer(started, seconds, response.status_code, _error_code(response), response.headers.get("Retry-After"))
+        )
+
+
+def _error_code(response: requests.Response) -> str | None:
+    """The ``error`` of our JSON error body; None for a 2xx and for a body that is not ours."""
+    if response.ok:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 def stored_rows(database_url: str) -> list[tuple]:

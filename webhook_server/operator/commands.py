@@ -129,21 +129,22 @@ def list_events(
 @json_option
 @database_url_option
 def show_event(ident: str, provider: str | None, as_json: bool, database_url: str) -> None:
-    """Show one event: status, attempts, last error and payload.
+    """Show one event: status, attempts, last error, the history of every attempt, and payload.
 
     ID is the provider's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
     with database(database_url) as conn:
         found = queries.find_events(conn, ident, provider=provider)
-    if not found:
-        raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
-    if len(found) > 1:
-        matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
-        raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
-    event = found[0]
+        if not found:
+            raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
+        if len(found) > 1:
+            matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
+            raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
+        event = found[0]
+        attempts = queries.history(conn, event.id)
     if as_json:
-        output.echo_json(asdict(event))
+        output.echo_json({**asdict(event), "history": [asdict(attempt) for attempt in attempts]})
         return
     fields = [
         ("row id", event.id),
@@ -159,6 +160,21 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         ("last error", event.last_error or "-"),
     ]
     click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo("history:" if attempts else "history: no attempt yet")
+    if attempts:
+        headers = ("ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR")
+        rows = [
+            (
+                a.attempt,
+                a.outcome,
+                a.worker,
+                output.utc(a.started_at),
+                output.utc(a.finished_at),
+                output.short_error(a.error),
+            )
+            for a in attempts
+        ]
+        click.echo(output.table(headers, rows))
     click.echo("payload:")
     click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
 

@@ -1,5 +1,7 @@
 """What an operator asks of the inbox: list and show events, replay them, count them.
 
+The command line (operator/commands.py) and the dashboard (webhook_server/dashboard) both ask here.
+
 Every function takes a connection from :func:`connect`, which refuses to hand one out before
 the schema is migrated, so a command fails with the fix ("run `webhook-server migrate`")
 rather than with a missing column halfway through.
@@ -27,6 +29,8 @@ STATUSES = ("pending", "failed", "done", "dead", "skipped")
 SKIPPED_TYPES_SHOWN = 20
 # What `replay --status` may select: a finished `done` is replayed only by id, on purpose.
 REPLAYABLE_STATUSES = ("dead", "failed", "skipped")
+# What the dashboard's bulk replay selects among the events matching its filters.
+BULK_REPLAY_STATUSES = ("dead", "failed")
 
 
 class SchemaNotReady(Exception):
@@ -59,16 +63,40 @@ class EventDetail(EventSummary):
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One attempt in an event's history (``webhook_event_attempts``)."""
+
+    attempt: int
+    worker: str
+    started_at: datetime
+    finished_at: datetime
+    outcome: str
+    error: str | None
+
+
+@dataclass(frozen=True)
 class EventFilter:
-    """The filters ``events list`` and ``replay --status`` share; None matches everything."""
+    """The filters ``events list``, ``replay`` and the dashboard share; None matches everything.
+
+    ``until`` is exclusive; ``event_id`` is the provider's event id, matched exactly.
+    """
 
     status: str | None = None
     provider: str | None = None
     event_type: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
+    event_id: str | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"status": self.status, "provider": self.provider, "event_type": self.event_type, "since": self.since}
+        return {
+            "status": self.status,
+            "provider": self.provider,
+            "event_type": self.event_type,
+            "since": self.since,
+            "until": self.until,
+            "event_id": self.event_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -143,10 +171,19 @@ def missing_migrations(conn: psycopg.Connection) -> list[str]:
         return [migration.label for migration in sql.migrations()]
 
 
-def list_events(conn: psycopg.Connection, where: EventFilter, *, limit: int) -> list[EventSummary]:
-    """The newest events matching ``where``, at most ``limit``."""
+def list_events(
+    conn: psycopg.Connection, where: EventFilter, *, limit: int, before: int | None = None
+) -> list[EventSummary]:
+    """The newest events matching ``where``, at most ``limit``; only rows below row id ``before`` when given
+    (the next keyset page)."""
     with conn.cursor(row_factory=class_row(EventSummary)) as cur:
-        return cur.execute(sql.query("list_events"), {**where.params(), "limit": limit}).fetchall()
+        return cur.execute(sql.query("list_events"), {**where.params(), "limit": limit, "before": before}).fetchall()
+
+
+def count_replayable(conn: psycopg.Connection, where: EventFilter, statuses: Sequence[str]) -> int:
+    """How many events matching ``where`` are in one of ``statuses`` (a bulk replay's count)."""
+    (count,) = conn.execute(sql.query("count_events"), {**where.params(), "statuses": list(statuses)}).fetchone()
+    return count
 
 
 def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = None) -> list[EventDetail]:
@@ -160,23 +197,49 @@ def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = 
         return cur.execute(sql.query("find_events"), params).fetchall()
 
 
+def event_by_row(conn: psycopg.Connection, row_id: int) -> EventDetail | None:
+    """The event stored in row ``row_id``, if any."""
+    with conn.cursor(row_factory=class_row(EventDetail)) as cur:
+        return cur.execute(sql.query("find_events"), {"event_id": None, "row_id": row_id, "provider": None}).fetchone()
+
+
+def history(conn: psycopg.Connection, row_id: int) -> list[Attempt]:
+    """Every attempt of the event in row ``row_id``, oldest first."""
+    with conn.cursor(row_factory=class_row(Attempt)) as cur:
+        return cur.execute(sql.query("event_history"), {"row_id": row_id}).fetchall()
+
+
+def events_per_hour(conn: psycopg.Connection) -> list[tuple[datetime, int, int]]:
+    """(hour, events received, failed or dead among them) for the hours of the last day that had any."""
+    return conn.execute(sql.query("events_per_hour")).fetchall()
+
+
 def replay(
     conn: psycopg.Connection,
     *,
     event_ids: Sequence[str] | None = None,
+    row_ids: Sequence[int] | None = None,
     where: EventFilter,
+    statuses: Sequence[str] | None = None,
 ) -> ReplayResult:
-    """Put events back to ``pending`` with attempts reset, and wake the workers.
+    """Put events back to ``pending`` with attempts reset, and wake the workers; the history stays.
 
-    Either ``event_ids`` (any status) or ``where.status`` selects them. Events a worker holds a
-    live lease on are left alone and reported, as are ids not found.
+    ``event_ids`` or ``row_ids`` (any status), or a status (``where.status`` or ``statuses``)
+    selects them. Events a worker holds a live lease on are left alone; for ``event_ids`` they
+    are reported, as are ids not found.
     """
-    if not event_ids and where.status is None:
-        raise ValueError("replay needs event ids or a status")
+    if not event_ids and not row_ids and where.status is None and not statuses:
+        raise ValueError("replay needs event ids, row ids or a status")
     ids = list(event_ids) if event_ids else None
+    params = {
+        **where.params(),
+        "event_ids": ids,
+        "row_ids": list(row_ids) if row_ids else None,
+        "statuses": list(statuses) if statuses else None,
+    }
     leased: list[LeasedEvent] = []
     with conn.transaction():
-        rows = conn.execute(sql.query("replay_events"), {**where.params(), "event_ids": ids}).fetchall()
+        rows = conn.execute(sql.query("replay_events"), params).fetchall()
         replayed = [(provider, event_id) for provider, event_id in rows]
         if ids is not None:
             # Before the commit: once the NOTIFY is delivered, a worker may claim a replayed

@@ -72,7 +72,7 @@ logger_class = logs.JsonGunicornLogger
 accesslog = "-"
 errorlog = "-"
 loglevel = settings.log_level
-# Never import the app (and open database pools) in the master: each worker opens its own.
+# Never import the app (and connect to the database) in the master: each worker connects on its own.
 preload_app = False
 
 

@@ -16,11 +16,20 @@ import sqlite3
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from webhook_server.circuit import CircuitState
 from webhook_server.receiver import receiver_of
 from webhook_server.serving.drain import DRAINING
 from webhook_server.serving.metrics_dir import MULTIPROC_ENV
@@ -38,7 +47,18 @@ REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx,
 SPOOL_DRAINED = Counter(
     "webhook_spool_drained_total", "Spooled events this server's drainers committed to Postgres and removed"
 )
-DATABASE_ERRORS = Counter("webhook_database_errors_total", "Deliveries answered 503: no commit in time")
+DATABASE_ERRORS = Counter(
+    "webhook_database_errors_total", "Deliveries answered 503: no commit in time, or the database circuit open"
+)
+# Summed over live workers: each has its own circuit, and a dead worker's stops counting.
+DATABASE_CIRCUIT_OPEN = Gauge(
+    "webhook_database_circuit_open",
+    "Workers whose database circuit is open: their deliveries are refused at once, a probe checks the database",
+    multiprocess_mode="livesum",
+)
+DATABASE_CIRCUIT_TRANSITIONS = Counter(
+    "webhook_database_circuit_transitions_total", "Database circuit transitions, by the state entered", ["state"]
+)
 SLOW_CLIENTS = Counter(
     "webhook_slow_clients_total", "Connections closed: the request did not arrive within WEBHOOK_READ_TIMEOUT"
 )
@@ -87,6 +107,12 @@ class _DrainingRegistry:
 
     def collect(self):
         yield GaugeMetricFamily("webhook_draining", "1 from SIGTERM until exit: /health answers 503", DRAINING.is_set())
+
+
+def database_circuit_changed(state: CircuitState) -> None:
+    """The inbox's ``on_circuit_change``: called once per transition, from its writer thread."""
+    DATABASE_CIRCUIT_OPEN.set(1 if state is CircuitState.OPEN else 0)
+    DATABASE_CIRCUIT_TRANSITIONS.labels(state=state.value).inc()
 
 
 class _SpoolRegistry:

@@ -15,6 +15,9 @@ has its connection shut down: gunicorn sees the end of the stream, frees the thr
 warning line names the client (never the body). A proxy in front (deploy/) absorbs slow
 clients before they reach gunicorn; this is the bound when there is none, or a misconfigured one.
 
+A ``GET /health`` is answered by the main loop as soon as its bytes arrive, never by a request
+thread, so busy threads cannot make an instance look dead (serving/health_check.py).
+
 gunicorn answers a transfer coding it does not implement (``Transfer-Encoding: gzip, chunked``)
 with 501, as RFC 9112 suggests. It is the client's error, and a 5xx anyone can cause at will
 would trip every alert on 5xx at the balancer: here it is a 400 like any other bad header.
@@ -27,13 +30,16 @@ import logging
 import selectors
 import socket
 import time
+from collections import deque
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from gunicorn.http.errors import InvalidHeader, UnsupportedTransferCoding
 from gunicorn.workers import gthread
 
-from webhook_server.serving import metrics
+from webhook_server.serving import health_check, metrics
+from webhook_server.serving.drain import DRAINING, health_answer
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +123,44 @@ def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
             conn.timeout = time.monotonic() + read_timeout
             self.pending_conns.append(conn)
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
+
+        def on_pending_socket_readable(self, conn: gthread.TConn, client: socket.socket) -> None:
+            if not self._answered_health_check(conn, self.pending_conns):
+                super().on_pending_socket_readable(conn, client)
+
+        def on_client_socket_readable(self, conn: gthread.TConn, client: socket.socket) -> None:
+            if not self._answered_health_check(conn, self.keepalived_conns):
+                super().on_client_socket_readable(conn, client)
+
+        def _answered_health_check(self, conn: gthread.TConn, waiting: deque[gthread.TConn]) -> bool:
+            """Answer a health check waiting on ``conn`` from the main loop; False if it is no health check."""
+            started = time.monotonic()
+            check = health_check.peek(conn.sock)
+            if check is None:
+                return False
+            self.poller.unregister(conn.sock)
+            waiting.remove(conn)
+            # gunicorn's keep-alive rules; closed while draining, as every answer then is
+            # (lifecycle.close_when_draining).
+            keep_alive = check.keep_alive and self.alive and len(self.keepalived_conns) < self.max_keepalived
+            keep_alive = keep_alive and not DRAINING.is_set()
+            body, status = health_answer()
+            data = health_check.response(check, body, status, close=not keep_alive)
+            if health_check.reply(conn.sock, check, data):
+                metrics.REQUESTS.labels(route="/health", status=status).inc()
+                environ = health_check.access_environ(check, conn.client)
+                elapsed = timedelta(seconds=time.monotonic() - started)
+                self.log.access(health_check.Answered(status, len(data)), None, environ, elapsed)
+            else:
+                keep_alive = False
+            if not keep_alive:
+                self.nr_conns -= 1
+                conn.close()
+            else:
+                conn.set_timeout()
+                self.keepalived_conns.append(conn)
+                self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+            return True
 
         def murder_pending(self) -> None:
             if not self.alive:

@@ -10,7 +10,8 @@ LOCKED``, so workers on any number of hosts share the table, and the lease is re
 worker holds the event. A worker killed with ``kill -9`` renews nothing; its events are due
 again when the lease runs out. Outcomes are written in batches too (``record_outcomes.sql``),
 one statement for every result that arrived meanwhile: at low load that is one event, under
-load a few hundred.
+load a few hundred. The exception is a transactional handler's ``done``: its thread commits it
+with the handler's writes (webhook_server.worker.runtime), and the dispatcher only forgets the event.
 
 On SIGTERM it stops claiming, gives back the events no thread has started, lets running
 handlers finish until the shutdown cap (less a margin to write and exit), gives back the rest
@@ -38,6 +39,7 @@ from webhook_server.settings import WorkerSettings
 from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.retries import describe_error, retry_delay
+from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,24 @@ class _Outcomes:
     ids: list[int] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
+    results: list[str | None] = field(default_factory=list)
     errors: list[str | None] = field(default_factory=list)
     retry_in: list[float] = field(default_factory=list)
 
-    def add(self, row_id: int, attempt: int, status: str, error: str | None = None, retry_in: float = 0.0) -> None:
+    def add(
+        self,
+        row_id: int,
+        attempt: int,
+        status: str,
+        result: str | None,
+        error: str | None = None,
+        retry_in: float = 0.0,
+    ) -> None:
         self.ids.append(row_id)
         self.attempts.append(attempt)
         self.statuses.append(status)
+        self.results.append(result)
         self.errors.append(error)
         self.retry_in.append(retry_in)
 
@@ -87,12 +100,14 @@ class _Outcomes:
 class Worker:
     """One worker process: a dispatcher, its handler threads and a NOTIFY listener."""
 
-    def __init__(self, settings: WorkerSettings, registry: Registry) -> None:
+    def __init__(self, settings: WorkerSettings, registry: Registry, runtime: RuntimeFactory) -> None:
         self.settings = settings
         self.registry = registry
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._messages: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._pool = HandlerPool(settings.concurrency, settings.handler_timeout, self._messages)
+        self._pool = HandlerPool(
+            settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
+        )
         self._listener = _Listener(settings, self._messages)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
@@ -218,10 +233,13 @@ class Worker:
         if self._held.pop(job.id, None) is not job:
             return  # given back or timed out before it finished
         if finished.error is None:
-            self._outcomes.add(job.id, job.attempt, "done")
+            if not job.transactional:  # a transactional handler's thread committed done with its writes
+                self._outcomes.add(job.id, job.attempt, "done", "done")
             self.metrics.outcome(job.event.provider, "done")
+        elif isinstance(finished.error, LeaseLost):
+            logger.warning("%s", finished.error)
         else:
-            self._failed(job, describe_error(finished.error))
+            self._failed(job, describe_error(finished.error), "failed")
 
     def _timed_out(self, job: Job) -> None:
         if self._held.pop(job.id, None) is job:
@@ -229,9 +247,10 @@ class Worker:
                 job,
                 f"TimeoutError: the handler ran past WEBHOOK_HANDLER_TIMEOUT={self.settings.handler_timeout:g} s; "
                 "its thread was abandoned",
+                "timed_out",
             )
 
-    def _failed(self, job: Job, error: str) -> None:
+    def _failed(self, job: Job, error: str, result: str) -> None:
         event = job.event
         if job.attempt >= self.settings.max_attempts:
             logger.error(
@@ -242,7 +261,7 @@ class Worker:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.add(job.id, job.attempt, "dead", error)
+            self._outcomes.add(job.id, job.attempt, "dead", result, error)
             self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
@@ -256,7 +275,7 @@ class Worker:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.add(job.id, job.attempt, "failed", error, delay)
+        self._outcomes.add(job.id, job.attempt, "failed", result, error, delay)
         self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
@@ -268,6 +287,7 @@ class Worker:
             "ids": outcomes.ids,
             "attempts": outcomes.attempts,
             "statuses": outcomes.statuses,
+            "results": outcomes.results,
             "errors": outcomes.errors,
             "retry_in": outcomes.retry_in,
             "worker": self.name,
@@ -275,10 +295,11 @@ class Worker:
         recorded = self._execute("record_outcomes", params)
         if recorded is None:
             return
-        if recorded.rowcount < len(outcomes):
+        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
+        if count < len(outcomes):
             logger.warning(
                 "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
-                len(outcomes) - recorded.rowcount,
+                len(outcomes) - count,
                 len(outcomes),
             )
         self._outcomes = _Outcomes()
@@ -323,12 +344,13 @@ class Worker:
                 )
                 self.metrics.outcome(provider, "dead")
                 continue
-            handler = lookup(provider, event_type)
-            if handler is None:
-                self._outcomes.add(row_id, attempt, "skipped")
+            registered = lookup(provider, event_type)
+            if registered is None:
+                self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
-            job = Job(row_id, attempt, Event(provider, event_id, event_type, payload, attempt, received_at), handler)
+            event = Event(provider, event_id, event_type, payload, attempt, received_at)
+            job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
 

@@ -5,8 +5,10 @@ pool gives up on it: the attempt is reported as timed out (the worker records it
 schedules the retry), the thread is *abandoned* (whatever it returns later is dropped) and a
 fresh thread takes its place, so the worker keeps its concurrency. The abandoned handler may
 still finish its side effects, even after the retry started: one more reason for idempotent
-handlers. Abandoned threads that never return pile up; ``stuck()`` counts them so the worker
-can exit and let its supervisor (systemd) start a clean process.
+handlers (a transactional handler's writes are not kept: webhook_server.worker.runtime). Its
+running query is cancelled, and its connection stays with it until it ends. Abandoned threads
+that never return pile up; ``stuck()`` counts them so the worker can exit and let its supervisor
+(systemd) start a clean process.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ import itertools
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from webhook_server.handlers import Event, Handler
+
+if TYPE_CHECKING:
+    from webhook_server.worker.runtime import Runtime
 
 
 @dataclass(slots=True, eq=False)
@@ -28,6 +36,7 @@ class Job:
     attempt: int
     event: Event
     handler: Handler
+    transactional: bool = False  # called as handler(event, conn); its outcome commits with its writes
     started: float | None = field(default=None)  # monotonic time the handler was called
 
 
@@ -47,6 +56,7 @@ class _Runner:
         self.lock = threading.Lock()
         self.job: Job | None = None
         self.abandoned = False
+        self.runtime: Runtime = pool.runtime_factory()
         self.thread = threading.Thread(target=self._run, name=f"handler-{number}", daemon=True)
 
     def _run(self) -> None:
@@ -54,29 +64,48 @@ class _Runner:
         while True:
             job = work.get()
             if job is None:
+                self.runtime.close()
                 return
             with self.lock:
                 self.job = job
                 job.started = time.monotonic()
             try:
-                job.handler(job.event)
+                self.runtime.run(job)
                 error = None
             except BaseException as exc:  # a handler's sys.exit() fails its event, not the worker
-                error = exc.with_traceback(exc.__traceback__.tb_next if exc.__traceback__ else None)  # from the handler
+                error = exc.with_traceback(_from_handler(exc.__traceback__))
             with self.lock:
                 if self.abandoned:
+                    self.runtime.close()
                     return  # timed out already: the outcome was recorded and another thread replaced us
                 self.job = None
             results.put(Finished(job, error))
 
 
+def _from_handler(trace: TracebackType | None) -> TracebackType | None:
+    """The traceback from the handler's frame on: the frames of the thread and runtime that called it say nothing."""
+    while trace is not None and trace.tb_frame.f_globals.get("__name__", "").startswith(_CALLERS):
+        trace = trace.tb_next
+    return trace
+
+
+_CALLERS = ("webhook_server.worker.", "webhook_server.contrib.")
+
+
 class HandlerPool:
     """``concurrency`` threads taking jobs from one queue and reporting to ``results``."""
 
-    def __init__(self, concurrency: int, timeout: float, results: queue.SimpleQueue[object]) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        timeout: float,
+        results: queue.SimpleQueue[object],
+        runtime_factory: Callable[[], Runtime],
+    ) -> None:
         self.concurrency = concurrency
         self.timeout = timeout
         self.results = results
+        self.runtime_factory = runtime_factory
         self.work: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._numbers = itertools.count(1)
         self._runners: list[_Runner] = []
@@ -112,6 +141,7 @@ class HandlerPool:
                     continue  # it finished meanwhile: its result is on the way
                 runner.abandoned = True
                 runner.job = None
+            runner.runtime.cancel()
             self._runners.remove(runner)
             self._abandoned.append(runner)
             self._add_runner()

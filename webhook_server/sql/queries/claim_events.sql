@@ -6,26 +6,34 @@
 -- segfault) still uses up attempts and ends dead instead of looping. A row whose attempts are all
 -- used up when its lease expires is marked dead here rather than run once more; it comes back
 -- with status dead so the worker can log it and skip it.
--- A non-null locked_until on a due row means an expired lease: last_error says so.
+-- A non-null locked_until on a due row means an expired lease: last_error says so, and the
+-- attempt that held it goes into the history as lost, in this same statement.
 WITH due AS (
-    SELECT id
+    SELECT id, attempts, locked_by, locked_until, attempt_started_at
     FROM webhook_events
     WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()
     ORDER BY next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
+),
+lost AS (
+    INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
+    SELECT id, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until), locked_until, 'lost',
+           webhook_lost_attempt_error(attempts, locked_by)
+    FROM due
+    WHERE locked_until IS NOT NULL
 )
 UPDATE webhook_events AS e
 SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE e.attempts END,
     status = CASE WHEN e.attempts < %(max_attempts)s THEN e.status ELSE 'dead' END,
     processed_at = CASE WHEN e.attempts < %(max_attempts)s THEN NULL ELSE now() END,
     last_error = CASE
-        WHEN e.locked_until IS NULL THEN e.last_error
-        ELSE 'attempt ' || e.attempts || ' got no outcome: worker ' || coalesce(e.locked_by, '?')
-            || ' stopped without recording one (killed? out of memory?) and its lease ran out'
+        WHEN due.locked_until IS NULL THEN e.last_error
+        ELSE webhook_lost_attempt_error(due.attempts, due.locked_by)
     END,
     locked_until = CASE WHEN e.attempts < %(max_attempts)s THEN now() + make_interval(secs => %(lease)s) END,
     locked_by = CASE WHEN e.attempts < %(max_attempts)s THEN %(worker)s END,
+    attempt_started_at = CASE WHEN e.attempts < %(max_attempts)s THEN now() END,
     next_attempt_at = CASE
         WHEN e.attempts < %(max_attempts)s THEN now() + make_interval(secs => %(lease)s)
         ELSE e.next_attempt_at

@@ -1,5 +1,6 @@
 -- `webhook-server events show ID`: ID is the provider's event id, or the row id when it is a
--- number; more than one row means the caller must say which provider.
+-- number; more than one row means the caller must say which provider. The dashboard's event page
+-- passes a NULL event id: the row id alone.
 SELECT id, provider, event_id, event_type, status, attempts, received_at, next_attempt_at, last_error,
        locked_until, locked_by, processed_at, payload
 FROM webhook_events

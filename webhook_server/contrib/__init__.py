@@ -1,0 +1,1 @@
+"""Integrations with frameworks webhook-server does not depend on; each is an optional extra."""

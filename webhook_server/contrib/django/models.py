@@ -1,0 +1,55 @@
+"""The webhook tables as Django models, unmanaged: ``webhook-server migrate`` owns the schema.
+
+Read them with the ORM (``WebhookEvent.objects.filter(status="dead")``); change events through
+the admin's replay action or the ``webhook-server`` commands, which keep the leases and the
+attempt history right. Saving these models directly is not supported.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class WebhookEvent(models.Model):
+    """One received event and where its processing stands."""
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.TextField()
+    event_id = models.TextField()
+    event_type = models.TextField()
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+    status = models.TextField()
+    attempts = models.IntegerField()
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(null=True)
+    locked_until = models.DateTimeField(null=True)
+    locked_by = models.TextField(null=True)
+    processed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "webhook_events"
+        ordering = ("-id",)  # arrival order, newest first, on the primary key
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id} ({self.event_type})"
+
+
+class WebhookEventAttempt(models.Model):
+    """One attempt of an event's handler and what it came to (done, failed, timed_out, given_back, lost)."""
+
+    # The table's key is (event_row, id); id alone is unique too (an identity), which Django needs.
+    id = models.BigIntegerField(primary_key=True)
+    event = models.ForeignKey(WebhookEvent, models.DO_NOTHING, db_column="event_row", related_name="history")
+    attempt = models.IntegerField()
+    worker = models.TextField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    outcome = models.TextField()
+    error = models.TextField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "webhook_event_attempts"
+        ordering = ("id",)

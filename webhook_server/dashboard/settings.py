@@ -1,0 +1,64 @@
+"""What the dashboard reads from the environment, validated before gunicorn starts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from webhook_server.environment import Env
+from webhook_server.errors import ConfigError
+from webhook_server.settings import Settings
+
+# Shorter passwords are refused: the sign-in slows guesses down, it does not stop them.
+MIN_PASSWORD_LENGTH = 12
+PASSWORD_HOW_TO = (
+    f"set it to a password of at least {MIN_PASSWORD_LENGTH} characters, e.g. the output of "
+    "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+)
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """Everything the dashboard process reads from the environment."""
+
+    database_url: str
+    password: str = field(repr=False)
+    bind: str = "127.0.0.1:8001"
+    # Served to browsers over https (directly or behind a TLS proxy): the session cookie is Secure.
+    tls: bool = False
+    db_timeout: float = 5.0
+    log_level: str = "info"
+
+    @property
+    def session_key(self) -> bytes:
+        """The key that signs session cookies, derived from the password: every gunicorn worker
+        and every restart agree on it, and changing the password signs everybody out."""
+        return hmac.new(self.password.encode(), b"webhook-server dashboard session", hashlib.sha256).digest()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardSettings:
+        """Read and validate the environment; raise ConfigError naming the first bad variable."""
+        env = Env(os.environ if environ is None else environ)
+        password = env.required("WEBHOOK_DASHBOARD_PASSWORD", PASSWORD_HOW_TO)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ConfigError("WEBHOOK_DASHBOARD_PASSWORD", f"too short; {PASSWORD_HOW_TO}")
+        bind = env.text("WEBHOOK_DASHBOARD_BIND", cls.bind)
+        if bind == env.text("WEBHOOK_BIND", Settings.bind):
+            raise ConfigError(
+                "WEBHOOK_DASHBOARD_BIND",
+                f"{bind} is the webhook server's address (WEBHOOK_BIND); give the dashboard a port of its own, "
+                f"e.g. {cls.bind}",
+            )
+        return cls(
+            database_url=env.required(
+                "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
+            ),
+            password=password,
+            bind=bind,
+            tls=env.choice("WEBHOOK_DASHBOARD_TLS", "off", ("on", "off")) == "on",
+            db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
+        )
