@@ -7,7 +7,9 @@ loop on one thread, with the process's CPU clock (every thread, so the inbox's w
 
 - HTTP (gunicorn): parse the request from its bytes, build the WSGI environ, write the response
   to a socket (what gunicorn does around the app, not counting its thread pool and poller);
-- the app, Flask/werkzeug: the shipped app's whole WSGI call minus the stages below it;
+- the app's own work: the shipped app's whole WSGI call minus the stages below it (Flask and
+  werkzeug for the requests Flask serves; the lean path's own code and the thread switches
+  to the inbox writer and back for a valid delivery, webhook_server/webhooks.py);
 - verification: the Stripe provider's ``verify`` (signature over the raw bytes, JSON parse);
 - hand-off: ``Inbox.store`` minus the psycopg insert (queue, writer thread, wake-ups);
 - psycopg: ``insert_events`` of one event on one connection (client side);
@@ -213,10 +215,10 @@ def main() -> int:
         log = access_log(args.requests)
         metric = metric_updates(args.requests)
         app = whole_app(pg.url(), deliveries, args.requests)
-    flask = app["app"] - app["verify"] - app["store"] - metric
+    own = app["app"] - app["verify"] - app["store"] - metric
     rows = [
         ("HTTP parsing and response writing (gunicorn)", http),
-        ("Flask/werkzeug (the app's call minus the rest)", flask),
+        ("the app's own work: Flask/werkzeug, or the lean path (its call minus the rest)", own),
         ("verification", app["verify"]),
         ("logging (access line)", log),
         ("metrics", metric),
