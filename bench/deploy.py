@@ -53,7 +53,11 @@ def run_setup(workdir: Path, database_url: str, command: list[str] | None, deplo
         for name in NAMES:
             wait_until_healthy(fleet.health_url(name), workdir / f"{name}.log")
         instances = [arg for name in NAMES for arg in ("--instance", f"{name}={fleet.health_url(name)}")]
-        deploy = [str(REPO_ROOT / "scripts" / "rolling-deploy"), "--restart", fleet.restart_command(), *instances]
+        deploy = [
+            str(REPO_ROOT / "scripts" / "rolling-deploy"),
+            *("--restart", fleet.restart_command(), "--env-file", str(fleet.env_file)),
+            *instances,
+        ]
         with running_nginx(workdir, fleet.ports) as nginx, contextlib.ExitStack() as senders:
             url = nginx.url("/webhooks/stripe")
             loads = [

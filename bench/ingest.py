@@ -67,6 +67,10 @@ from webhook_server.settings import Settings
 
 WRK_THREADS = 2
 WARMUP_SECONDS = 3
+CALIBRATION_SECONDS = 3
+MAX_CALIBRATIONS = 4
+# Half-peak calibration stops once the achieved rate is this close to the target.
+RATE_TOLERANCE = 0.05
 # A measured run signs this many times its warm-up's rate (times HEADROOM): a wrap-around fails it.
 RATE_MARGIN = 2.0
 # Signed deliveries per run: the expected count times this, so the files never wrap around.
@@ -84,9 +88,9 @@ OBVIOUS_THREADS = 8
 BENCH_DIR = Path(__file__).resolve().parent
 POST_PATH = "/webhooks/stripe"
 
-# wrk arguments after "--": mode ("get" or "post") and the request file prefix (post). A request
-# file holds records of one line "<body length>\t<Name: value>\t<Name: value>\n" followed by
-# exactly the body bytes that were signed.
+# wrk arguments after "--": mode ("get" or "post"), the request file prefix (post), the mean
+# delay in ms before each request (0: none). A request file holds records of one line
+# "<body length>\t<Name: value>\t<Name: value>\n" followed by exactly the body bytes that were signed.
 LUA_SCRIPT = r"""
 local threads = {}
 
@@ -218,11 +222,22 @@ class CpuMeter:
 class Bench:
     """Runs wrk against one server and keeps every POST run for the final stored-rows check.
 
-    ``name`` goes into every event id it signs, so each server's stored rows can be counted apart.
+    ``id_prefix`` starts every event id: benches that share a database each need their own.
+    ``name`` labels its runs and its request files.
     """
 
-    def __init__(self, name: str, workdir: Path, base_url: str, connections: int, secret: str, meter: CpuMeter) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        base_url: str,
+        connections: int,
+        secret: str,
+        meter: CpuMeter,
+        id_prefix: str = "evt_bench",
+        name: str = "ours",
+    ) -> None:
         self.name = name
+        self.id_prefix = id_prefix
         self.workdir = workdir
         self.base_url = base_url
         self.connections = connections
@@ -235,12 +250,8 @@ class Bench:
         self._event_numbers = itertools.count()
         self._file_numbers = itertools.count()
 
-    @property
-    def event_id_prefix(self) -> str:
-        return f"evt_bench_{self.name}_"
-
     def health(self, seconds: int) -> Run:
-        return self._wrk("/health", seconds, "get", "-")
+        return self._wrk("/health", seconds, "get", "-", 0.0)
 
     def prepare(self, seconds: float, rate_bound: float) -> str:
         """Sign enough deliveries with new ids for ``seconds`` at ``rate_bound``; return the file prefix."""
@@ -253,25 +264,25 @@ class Bench:
                     out.write(self._record())
         return prefix
 
-    def post(self, prefix: str, seconds: int) -> Run:
-        run = self._wrk(POST_PATH, seconds, "post", prefix)
+    def post(self, prefix: str, seconds: int, delay_ms: float = 0.0) -> Run:
+        run = self._wrk(POST_PATH, seconds, "post", prefix, delay_ms)
         for thread in range(WRK_THREADS):
             Path(f"{prefix}{thread}").unlink()
         self.post_runs.append(run)
         return run
 
     def _record(self) -> bytes:
-        event = samples.stripe_event(event_id=f"{self.event_id_prefix}{next(self._event_numbers):015d}")
+        event = samples.stripe_event(event_id=f"{self.id_prefix}{next(self._event_numbers):015d}")
         body, headers = samples.signed_stripe_request(event, self.secret)
         fields = [str(len(body)), *(f"{name}: {value}" for name, value in headers.items())]
         if any(char in field for field in fields for char in "\t\n"):
             raise BenchError(f"a header cannot go into the request file: {headers}")
         return "\t".join(fields).encode() + b"\n" + body
 
-    def _wrk(self, path: str, seconds: int, mode: str, prefix: str) -> Run:
+    def _wrk(self, path: str, seconds: int, mode: str, prefix: str, delay_ms: float) -> Run:
         command = [
             *("wrk", f"-t{WRK_THREADS}", f"-c{self.connections}", f"-d{seconds}s", "-s", str(self.script)),
-            *(self.base_url + path, "--", mode, prefix),
+            *(self.base_url + path, "--", mode, prefix, f"{delay_ms:.3f}"),
         ]
         before = self.meter.snapshot()
         try:
@@ -316,6 +327,29 @@ def run_alternating(benches: list[Bench], rounds: int, duration: int, rate_bound
         for bench in benches if number % 2 == 0 else reversed(benches):
             runs[bench.name].append(run_round(bench, duration, rate_bound))
     return runs
+
+
+def calibrate_delay(bench: Bench, target: float) -> float:
+    """The mean per-connection delay that paces ``bench.connections`` connections to ``target`` req/s.
+
+    Each connection's cycle is its delay plus the request's own time; short runs measure the
+    latter and correct the delay (the first run doubles as the warm-up).
+    """
+    cycle_ms = bench.connections / target * 1000
+    delay_ms = cycle_ms
+    for attempt in range(1, MAX_CALIBRATIONS + 1):
+        run = bench.post(bench.prepare(CALIBRATION_SECONDS, target), CALIBRATION_SECONDS, delay_ms)
+        say(f"calibration {attempt}: mean delay {delay_ms:.1f} ms → {run.rps:.0f} req/s (target {target:.0f})")
+        if abs(run.rps - target) <= RATE_TOLERANCE * target:
+            break
+        request_ms = bench.connections / run.rps * 1000 - delay_ms
+        delay_ms = max(0.0, cycle_ms - request_ms)
+    return delay_ms
+
+
+def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """The production command line (for bench/prune.py and bench/fleet.py); logs go to ``log_path``."""
+    return start_server(gunicorn_command(), env, log_path, Path.cwd())
 
 
 def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -393,7 +427,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         ours_port, obvious_port = free_port(), free_port()
         env = server_env(args, postgres.url(), ours_port, secret, workdir)
         settings = Settings.from_env(env)
-        postmaster = _postmaster_pid(postgres)
+        postmaster = postmaster_pid(postgres)
         sides = [
             ("obvious", obvious_command(obvious_port), obvious_port, env, BENCH_DIR),
             ("ours", gunicorn_command(), ours_port, env, Path.cwd()),
@@ -415,7 +449,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
             base_url = f"http://127.0.0.1:{port}"
             wait_healthy(server, base_url + "/health", log_path)
             meter = CpuMeter({"gunicorn": server.pid, "postgres": postmaster})
-            benches.append(Bench(name, workdir, base_url, args.connections, secret, meter))
+            benches.append(Bench(workdir, base_url, args.connections, secret, meter, f"evt_bench_{name}_", name))
         ours = benches[-1]
         say(f"ours: GET /health, {WARMUP_SECONDS} s warm-up, then {args.duration} s")
         ours.health(WARMUP_SECONDS)
@@ -423,7 +457,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         # No POST outruns /health on the same stack: its rate bounds each warm-up's deliveries.
         runs = run_alternating(benches, args.rounds, args.duration, health.rps)
         servers.close()
-        rows = {bench.name: stored_rows(postgres.url(), bench.event_id_prefix) for bench in benches}
+        rows = {bench.name: stored_rows(postgres.url(), bench.id_prefix) for bench in benches}
     print(
         f"ingest benchmark: obvious receiver (gthread {OBVIOUS_WORKERS} x {OBVIOUS_THREADS}) against ours "
         f"(shipped config, {settings.workers} workers x {settings.threads} threads, spool "
@@ -514,7 +548,7 @@ def _loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _postmaster_pid(postgres: LocalPostgres) -> int:
+def postmaster_pid(postgres: LocalPostgres) -> int:
     return int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
 
 

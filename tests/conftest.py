@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.fake_github import FakeGitHub
 from tests.fake_stripe import FakeStripe, serve
 from webhook_server.app import create_app
 from webhook_server.dev.localdb import LocalPostgres
@@ -37,6 +38,22 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False) as server:
         migrate(server.url())
         yield server.url()
+
+
+@pytest.fixture(scope="session")
+def durable_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second server with fsync on, for what `webhook-server check` must find durable (the
+    shared one runs with fsync off for speed): started only by the tests that ask for it."""
+    with LocalPostgres(tmp_path_factory.mktemp("durable-postgres") / "data", durable=True) as server:
+        migrate(server.url())
+        yield server.url()
+
+
+@pytest.fixture
+def durable_db(durable_database_url: str) -> str:
+    with psycopg.connect(durable_database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE webhook_events")
+    return durable_database_url
 
 
 @pytest.fixture
@@ -99,6 +116,13 @@ def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., Gunico
 def fake_stripe() -> Iterator[FakeStripe]:
     """Stripe's Events API, served on a free loopback port for `reconcile stripe`."""
     with serve(FakeStripe()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """GitHub's hook deliveries API, served on a free loopback port for `reconcile github`."""
+    with serve(FakeGitHub()) as fake:
         yield fake
 
 

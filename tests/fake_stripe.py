@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -90,12 +90,21 @@ class _QuietHandler(WSGIRequestHandler):
         """No access log lines in the test output."""
 
 
+class _FakeApi(Protocol):
+    url: str
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any: ...
+
+
+FakeApi = TypeVar("FakeApi", bound=_FakeApi)
+
+
 @contextmanager
-def serve(fake: FakeStripe) -> Iterator[FakeStripe]:
-    """Serve ``fake`` on a free loopback port in a thread; ``fake.url`` is its API base."""
+def serve(fake: FakeApi) -> Iterator[FakeApi]:
+    """Serve ``fake`` (this one, or another fake API) on a free loopback port in a thread; ``fake.url`` is its base."""
     server = make_server("127.0.0.1", 0, fake, threaded=True, request_handler=_QuietHandler)
     # A short poll interval so that shutdown() returns at once, not after half a second.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-stripe", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-api", daemon=True)
     thread.start()
     fake.url = f"http://127.0.0.1:{server.server_port}"
     try:

@@ -39,8 +39,21 @@ def github(body: bytes, secret: str, *, delivery: str | None = None, event: str 
     return samples.github_headers(body, secret, delivery=delivery or str(uuid.uuid4()), event=event)
 
 
-def shopify(body: bytes, secret: str, *, webhook_id: str | None = None, topic: str = "orders/create") -> dict[str, str]:
-    return samples.shopify_headers(body, secret, webhook_id=webhook_id or str(uuid.uuid4()), topic=topic)
+def shopify(
+    body: bytes,
+    secret: str,
+    *,
+    webhook_id: str | None = None,
+    topic: str = "orders/create",
+    event_id: str | None = None,
+    shop: str | None = None,
+) -> dict[str, str]:
+    """Only the headers the scheme checks, unless ``event_id`` (X-Shopify-Event-Id) or ``shop``
+    (X-Shopify-Shop-Domain and X-Shopify-API-Version, as Shopify sends them) are given."""
+    headers = samples.shopify_headers(body, secret, webhook_id=webhook_id or str(uuid.uuid4()), topic=topic)
+    if shop:
+        headers |= {"X-Shopify-Shop-Domain": shop, "X-Shopify-API-Version": "2025-10"}
+    return headers | ({"X-Shopify-Event-Id": event_id} if event_id else {})
 
 
 def slack(body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import signal
@@ -17,16 +16,16 @@ import requests
 from webhook_server import endpoints_file, logs
 from webhook_server.dashboard.command import dashboard
 from webhook_server.dashboard.command import gunicorn_command as dashboard_command
-from webhook_server.dev import localdb, samples
-from webhook_server.environment import comma_separated
+from webhook_server.dev import localdb, samples, workspace
+from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
+from webhook_server.migrations import LOCK_TIMEOUT_SECONDS
 from webhook_server.migrations import migrate as apply_migrations
-from webhook_server.operator.commands import OPERATOR_COMMANDS
+from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
 from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.worker.command import worker
 
-DEFAULT_DEV_DIR = ".webhook-dev"
 # How long `dev` gives gunicorn and the worker to stop after Ctrl-C before killing them.
 DEV_STOP_SECONDS = 15
 # What the dev worker runs unless WEBHOOK_HANDLER_MODULES names the user's own handlers.
@@ -34,6 +33,8 @@ DEV_HANDLER_MODULE = "webhook_server.dev.handlers"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The installed distribution's version (setup.cfg), so it cannot disagree with `pip show`.
+@click.version_option(package_name="webhook-server", prog_name="webhook-server")
 def main() -> None:
     """A webhook receiver that commits every verified event to Postgres before answering 200."""
     logs.configure(os.environ.get("WEBHOOK_LOG_LEVEL", "info"))
@@ -61,17 +62,26 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option(
+@secret_option(
     "--database-url",
-    envvar="DATABASE_URL",
-    show_envvar=True,
+    "DATABASE_URL",
     required=True,
-    help="Postgres URL of the database to migrate.",
+    help="Postgres URL of the database to migrate (or DATABASE_URL_FILE, or a systemd credential).",
 )
-def migrate(database_url: str) -> None:
-    """Create or upgrade the schema. Safe to run from several hosts at once."""
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0.01),
+    default=LOCK_TIMEOUT_SECONDS,
+    envvar="WEBHOOK_MIGRATE_LOCK_TIMEOUT",
+    show_envvar=True,
+    show_default=True,
+    help="Seconds each statement may wait for a lock before giving way to traffic and retrying; "
+    "keep it well below WEBHOOK_DB_TIMEOUT, which inserts queued behind it must meet.",
+)
+def migrate(database_url: str, lock_timeout: float) -> None:
+    """Create or upgrade the schema. Safe to run from several hosts at once, and under traffic."""
     try:
-        applied = apply_migrations(database_url)
+        applied = apply_migrations(database_url, lock_timeout=lock_timeout)
     except Exception as exc:
         raise click.ClickException(f"migration failed: {exc}") from None
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema already up to date")
@@ -81,11 +91,11 @@ def migrate(database_url: str) -> None:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_DEV_DIR,
-    envvar="WEBHOOK_DEV_DIR",
+    default=workspace.DEFAULT_DIR,
+    envvar=workspace.DIR_VARIABLE,
     show_envvar=True,
     show_default=True,
-    help="Where the local Postgres keeps its data (delete it to start afresh).",
+    help="Where the local Postgres, its password and port, and the dev secrets are kept (delete it to start afresh).",
 )
 @click.option(
     "--port",
@@ -106,24 +116,33 @@ def migrate(database_url: str) -> None:
     help="Port of the dashboard on 127.0.0.1.",
 )
 def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
-    """Run the server, a worker and the dashboard on a local throwaway Postgres; no DATABASE_URL needed.
+    """Run the server, a worker and the dashboard on a local Postgres; no DATABASE_URL needed.
 
-    The worker runs WEBHOOK_HANDLER_MODULES if set, else handlers that log every event. The
-    dashboard gets a new password each time, printed with its address. Ctrl-C stops all.
+    The database lives in --data-dir and persists between runs, on the same port with the same
+    password: `source <data-dir>/env` sets DATABASE_URL for the operator commands. The server
+    verifies with the dev secrets kept there (never your shell's STRIPE_WEBHOOK_SECRET…), and
+    `send` signs with the same ones. The worker runs WEBHOOK_HANDLER_MODULES if set, else
+    handlers that log every event. The dashboard gets a new password each time, printed with its
+    address. Ctrl-C stops all.
     """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    postgres = localdb.LocalPostgres(data_dir / "pgdata")
-    secrets_by_variable = _dev_secrets(data_dir)
+    space = workspace.Workspace(data_dir)
+    space.prepare()
+    postgres = space.postgres()
+    secrets_by_variable = {
+        variable: space.signing_secret(provider, create=True) or "" for provider, variable in SECRET_VARIABLES.items()
+    }
     children: list[subprocess.Popen[bytes]] = []
     try:
-        click.echo(f"starting Postgres in {postgres.data_dir} …")
+        click.echo(f"starting Postgres in {postgres.data_dir} …", err=True)
         postgres.start()
         apply_migrations(postgres.url())
+        env_file = space.write_env(postgres.url())
         env = {
             "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
             # Stopping the local Postgres shows what production does: deliveries spooled, then drained.
             "WEBHOOK_SPOOL_DIR": str((data_dir / "spool").resolve()),
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if not _shadows_dev_secret(name)},
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,
             "WEBHOOK_BIND": f"127.0.0.1:{port}",
@@ -138,16 +157,20 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
         }
         children.append(subprocess.Popen(dashboard_command(), env=dashboard_env))
         url = f"http://127.0.0.1:{port}"
+        ignored = sorted(name for name in os.environ if _shadows_dev_secret(name))
         click.echo(
-            f"\nwebhook-server is running at {url} (Postgres at {postgres.url()})\n"
+            f"\nwebhook-server is running at {url} (Postgres on 127.0.0.1:{postgres.port}, kept in {space.directory})\n"
             f"  send a signed test event:  {Path(sys.executable).parent / 'webhook-server'} send stripe --url "
             f"{url}/webhooks/stripe\n"
             f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<provider>)\n"
-            f"  signing secrets:           {', '.join(secrets_by_variable)} (stored in {data_dir})\n"
+            f"  signing secrets:           the dev ones in {space.directory}/<provider>-webhook-secret\n"
+            f"  this database elsewhere:   source {env_file}   (sets DATABASE_URL)\n"
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
             f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
             f"  dashboard:                 http://127.0.0.1:{dashboard_port}/ password {dashboard_password}\n"
-            "  stop:                      Ctrl-C\n",
+            f"  start afresh:              stop, then rm -rf {space.directory}\n"
+            "  stop:                      Ctrl-C\n"
+            + (f"  not used here:             {', '.join(ignored)} from your environment\n" if ignored else ""),
             err=True,
         )
         sys.exit(_wait_for_first_exit(children))
@@ -156,6 +179,11 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
     finally:
         _stop_all(children)
         postgres.stop()
+
+
+def _shadows_dev_secret(name: str) -> bool:
+    """A built-in provider's secret in the caller's environment (or its _FILE): dev uses its own."""
+    return name.removesuffix("_FILE") in SECRET_VARIABLES.values()
 
 
 class _SendGroup(click.Group):
@@ -175,7 +203,10 @@ class _SendGroup(click.Group):
             spec = next((spec for spec in _endpoints() if spec.name == cmd_name), None)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
-        return None if spec is None else _send_command(cmd_name, spec.secret_variable, cmd_name, spec)
+        if spec is None:
+            return None
+        default_type = samples.DEFAULT_TYPES.get(spec.scheme, cmd_name)
+        return _send_command(cmd_name, spec.secret_variable, default_type, spec)
 
 
 @main.group(cls=_SendGroup)
@@ -187,9 +218,22 @@ def _send_command(
     name: str, variable: str, default_type: str, spec: endpoints_file.EndpointSpec | None = None
 ) -> click.Command:
     """The `send <name>` command: the same options for every provider, each with its own secret."""
+    scheme = spec.scheme if spec else name
+    secret_help = (
+        f"Signing secret (default: the dev server's, {workspace.DEFAULT_DIR}/{workspace.secret_file(name)}; "
+        f"without one, {variable})."
+        if spec is None
+        else f"Signing secret (default: {variable}, the endpoint's secret_env)."
+    )
 
-    @click.command(name, help=f"Post a {name} event signed the way that sender signs it.")
-    @click.option("--type", "event_type", default=default_type, show_default=True, help="Event type.")
+    @click.command(name, help=f"Post a {scheme} event to /webhooks/{name}, signed the way that sender signs it.")
+    @click.option(
+        "--type",
+        "event_type",
+        default=default_type,
+        show_default=True,
+        help=f"Event type; {samples.types_help(scheme)}.",
+    )
     @click.option(
         "--id", "event_id", default=None, help="Event id (default: a new one); repeat one to see a duplicate."
     )
@@ -201,28 +245,52 @@ def _send_command(
         show_default=True,
         help="Where to post.",
     )
-    @click.option(
-        "--secret",
-        envvar=variable,
-        show_envvar=True,
-        help="Signing secret"
-        + (f" (default: the dev server's, from {DEFAULT_DEV_DIR}/{_dev_secret_file(name)})." if spec is None else "."),
-    )
+    @click.option("--secret", help=secret_help)
     def command(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
-        secret = next(iter(comma_separated(secret or _stored_dev_secret(name) or "")), "")  # the first, if several
-        if not secret:
-            raise click.UsageError(f"no signing secret: set {variable} or start `webhook-server dev` first")
+        secret, source = _signing_secret(name, variable, secret, dev=spec is None)
+        click.echo(f"signing with {source}", err=True)
+        if not samples.has_sample(scheme, event_type):
+            click.echo(
+                f"note: no {scheme} sample for {event_type!r}; sending a generic object ({samples.types_help(scheme)})",
+                err=True,
+            )
         if spec is None:
             sample = samples.signed_sample(name, secret, event_type, event_id)
-        else:
+        elif spec.scheme == endpoints_file.HMAC:
             sample = samples.signed_generic_sample(spec, secret, event_type, event_id)
+        else:
+            sample = samples.signed_sample(spec.scheme, secret, event_type, event_id)
         _post(url, sample)
 
     return command
 
 
+def _signing_secret(name: str, variable: str, given: str | None, *, dev: bool) -> tuple[str, str]:
+    """The secret `send` signs with, and where it came from: --secret, else the dev server's
+    (built-in providers), else the variable (or its _FILE, or a systemd credential)."""
+    candidates: list[tuple[str | None, str]] = [(given, "the secret given with --secret")]
+    if dev:
+        space = workspace.Workspace.from_environ()
+        candidates.append(
+            (space.signing_secret(name), f"the dev server's secret ({space.path(workspace.secret_file(name))})")
+        )
+    try:
+        candidates.append((secret_text(os.environ, variable), secret_origin(os.environ, variable)))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    for value, source in candidates:
+        first = next(iter(comma_separated(value or "")), "")  # the first, if several
+        if first:
+            return first, source
+    raise click.UsageError(
+        f"no signing secret: start `webhook-server dev` first, or pass --secret, or set {variable}"
+        if dev
+        else f"no signing secret: set {variable} (the endpoint's secret_env) or pass --secret"
+    )
+
+
 def _endpoints() -> tuple[endpoints_file.EndpointSpec, ...]:
-    return endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES)
+    return endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES, secrets_required=False)
 
 
 def _post(url: str, sample: samples.SignedSample) -> None:
@@ -237,39 +305,6 @@ def _post(url: str, sample: samples.SignedSample) -> None:
         f"{response.text.strip()}"
     )
     sys.exit(EXIT_OK if response.ok else EXIT_FAILURE)
-
-
-def _dev_secrets(data_dir: Path) -> dict[str, str]:
-    """A secret for every built-in provider, by variable: the environment's if set, else one
-    kept in data_dir, so `send <provider>` finds it there."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    found = {}
-    for provider, variable in SECRET_VARIABLES.items():
-        path = data_dir / _dev_secret_file(provider)
-        if os.environ.get(variable):
-            found[variable] = os.environ[variable]
-            continue
-        if not path.exists():
-            path.write_text(f"{_new_dev_secret(provider)}\n")
-        found[variable] = path.read_text().strip()
-    return found
-
-
-def _new_dev_secret(provider: str) -> str:
-    if provider == "stripe":
-        return f"whsec_dev_{secrets.token_hex(16)}"
-    if provider == "standard":
-        return f"whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}"
-    return secrets.token_hex(16)
-
-
-def _dev_secret_file(provider: str) -> str:
-    return f"{provider}-webhook-secret"
-
-
-def _stored_dev_secret(provider: str) -> str | None:
-    path = Path(os.environ.get("WEBHOOK_DEV_DIR", DEFAULT_DEV_DIR)) / _dev_secret_file(provider)
-    return path.read_text().strip() if path.exists() else None
 
 
 def _wait_for_first_exit(children: list[subprocess.Popen[bytes]]) -> int:

@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from webhook_server import sql
+
 # TCP keepalive on every connection: a NAT or firewall that drops idle flows silently would
 # otherwise leave a worker's LISTEN waiting on a dead socket for hours, and the first delivery
 # after a quiet night waiting on the inbox's dead connection. With these, a peer gone silent is
@@ -77,6 +79,13 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
 def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
     """One connection with every wait bounded: the inbox's writer, the worker, the commands, the tests."""
     return psycopg.connect(database_url, **connection_kwargs(timeout, statement_timeout))
+
+
+def durability(conn: psycopg.Connection) -> dict[str, str]:
+    """``synchronous_commit`` of this session and ``fsync`` of its server: both ``on`` for a
+    commit to survive a crash. Read on the connection itself, so a pooler that drops the
+    startup options (pgbouncer without them in ``ignore_startup_parameters``) shows here."""
+    return dict(conn.execute(sql.query("durability")).fetchall())
 
 
 def _milliseconds(seconds: float) -> int:

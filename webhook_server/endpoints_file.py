@@ -1,15 +1,25 @@
-"""``WEBHOOK_ENDPOINTS_FILE``: generic HMAC endpoints, read and validated once at start.
+"""``WEBHOOK_ENDPOINTS_FILE``: named endpoints of any scheme, read and validated once at start.
 
 A TOML file with one table per endpoint; the name is its route (``/webhooks/<name>``) and
-its ``provider`` column. Secrets stay in the environment, named by ``secret_env``::
+the ``endpoint`` column of its events. Secrets stay in the environment (or a ``_FILE``, or a
+systemd credential), named by ``secret_env``. ``scheme`` picks the verification and the id and
+type rules: a sender's own (``stripe``, ``github``, ``shopify``, ``slack``, ``standard``), so
+one company can receive from two Stripe accounts, or ``hmac`` (the default), a generic HMAC of
+the body described by the table itself::
 
-    [endpoints.acme]
-    secret_env = "ACME_WEBHOOK_SECRET"    # comma-separated secrets during a rotation
+    [endpoints.stripe-eu]
+    scheme = "stripe"
+    secret_env = "STRIPE_EU_WEBHOOK_SECRET"   # comma-separated secrets during a rotation
+    api_key_env = "STRIPE_EU_API_KEY"         # stripe only: `reconcile stripe --endpoint stripe-eu`
+    store_headers = ["X-Request-Id"]          # optional, beside the scheme's own and WEBHOOK_STORE_HEADERS
+
+    [endpoints.acme]                          # scheme "hmac"
+    secret_env = "ACME_WEBHOOK_SECRET"
     header = "X-Acme-Signature"
-    algorithm = "sha256"                  # sha1, sha256 or sha512
-    encoding = "hex"                      # or "base64"
-    prefix = "sha256="                    # optional
-    event_id = "header:X-Acme-Delivery"   # or "json:data.id"; default: the body's SHA-256
+    algorithm = "sha256"                      # sha1, sha256 or sha512
+    encoding = "hex"                          # or "base64"
+    prefix = "sha256="                        # optional
+    event_id = "header:X-Acme-Delivery"       # or "json:data.id"; default: the body's SHA-256
     event_type = ["header:X-Acme-Event", "json:type"]  # a list: all must be there and agree
 """
 
@@ -18,12 +28,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
+from webhook_server.providers.headers import is_credential
 from webhook_server.providers.signing import ALGORITHMS, ENCODINGS
 
 VARIABLE = "WEBHOOK_ENDPOINTS_FILE"
@@ -31,7 +42,14 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # An HTTP header name (RFC 9110 token) and a dotted path of JSON object keys.
 HEADER_PATTERN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 PATH_PATTERN = re.compile(r"[^.]+(\.[^.]+)*")
-KEYS = {"secret_env", "header", "algorithm", "encoding", "prefix", "event_id", "event_type"}
+HMAC = "hmac"
+SCHEMES = ("stripe", "github", "shopify", "slack", "standard", HMAC)
+COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
+# What each scheme may set beside the common keys; the others would be ignored, so they are refused.
+SCHEME_KEYS = {
+    HMAC: {"header", "algorithm", "encoding", "prefix", "event_id", "event_type"},
+    "stripe": {"api_key_env"},
+}
 
 
 @dataclass(frozen=True)
@@ -44,26 +62,46 @@ class Source:
 
 @dataclass(frozen=True)
 class EndpointSpec:
+    """One endpoint of the file. The HMAC fields are used by scheme "hmac" only."""
+
     name: str
-    header: str
-    algorithm: str
-    encoding: str
-    prefix: str
-    # Where the id and the type are read; with several, all must agree. None: the defaults.
-    event_id: tuple[Source, ...] | None
-    event_type: tuple[Source, ...] | None
     secret_variable: str
     secrets: tuple[str, ...] = field(repr=False)
+    scheme: str = HMAC
+    header: str = ""
+    algorithm: str = "sha256"
+    encoding: str = "hex"
+    prefix: str = ""
+    # Where the id and the type are read; with several, all must agree. None: the defaults.
+    event_id: tuple[Source, ...] | None = None
+    event_type: tuple[Source, ...] | None = None
+    # Stripe endpoints: the variable holding the API key `reconcile stripe --endpoint` uses.
+    api_key_variable: str | None = None
+    store_headers: tuple[str, ...] = ()
+
+    @property
+    def provider(self) -> str:
+        """The ``provider`` column and ``@handles``' first argument: the scheme, so "stripe" covers
+        every Stripe endpoint; a generic HMAC endpoint is a sender of its own, named as the endpoint."""
+        return self.name if self.scheme == HMAC else self.scheme
 
 
-def from_environ(environ: Mapping[str, str], *, reserved: Collection[str]) -> tuple[EndpointSpec, ...]:
+def from_environ(
+    environ: Mapping[str, str], *, reserved: Collection[str], secrets_required: bool = True
+) -> tuple[EndpointSpec, ...]:
     """The endpoints of the file WEBHOOK_ENDPOINTS_FILE names, or none when it is not set."""
     path = Env(environ).text(VARIABLE, "")
-    return load(Path(path), environ, reserved=reserved) if path else ()
+    return load(Path(path), environ, reserved=reserved, secrets_required=secrets_required) if path else ()
 
 
-def load(path: Path, environ: Mapping[str, str], *, reserved: Collection[str]) -> tuple[EndpointSpec, ...]:
-    """Every endpoint of the file, with its secrets; ConfigError names the file and the endpoint."""
+def load(
+    path: Path, environ: Mapping[str, str], *, reserved: Collection[str], secrets_required: bool = True
+) -> tuple[EndpointSpec, ...]:
+    """Every endpoint of the file, with its secrets; ConfigError names the file and the endpoint.
+
+    ``secrets_required=False`` is for commands that only need the file's other settings (an
+    operator's `reconcile stripe --endpoint` has the API key, not the signing secrets).
+    """
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -73,10 +111,12 @@ def load(path: Path, environ: Mapping[str, str], *, reserved: Collection[str]) -
     endpoints = document.get("endpoints")
     if not isinstance(endpoints, dict) or not endpoints:
         raise ConfigError(VARIABLE, f"{path} has no [endpoints.<name>] table")
-    return tuple(_endpoint(path, name, table, environ, reserved) for name, table in endpoints.items())
+    return tuple(_endpoint(path, name, table, environ, reserved, secrets_required) for name, table in endpoints.items())
 
 
-def _endpoint(path: Path, name: str, table: Any, environ: Mapping[str, str], reserved: Collection[str]) -> EndpointSpec:
+def _endpoint(
+    path: Path, name: str, table: Any, environ: Mapping[str, str], reserved: Collection[str], secrets_required: bool
+) -> EndpointSpec:
     def problem(text: str) -> ConfigError:
         return ConfigError(VARIABLE, f"{path}, endpoint {name!r}: {text}")
 
@@ -86,8 +126,6 @@ def _endpoint(path: Path, name: str, table: Any, environ: Mapping[str, str], res
         raise problem(f"the name is a built-in provider's ({', '.join(sorted(reserved))}); choose another")
     if not isinstance(table, dict):
         raise problem("must be a table of settings")
-    if unknown := sorted(set(table) - KEYS):
-        raise problem(f"unknown setting {', '.join(unknown)}; the settings are {', '.join(sorted(KEYS))}")
 
     def text(key: str, default: str | None = None) -> str:
         value = table.get(key, default)
@@ -95,6 +133,32 @@ def _endpoint(path: Path, name: str, table: Any, environ: Mapping[str, str], res
             raise problem(f"{key} must be a {'non-empty ' if default is None else ''}string")
         return value
 
+    scheme = text("scheme", HMAC).lower()
+    if scheme not in SCHEMES:
+        raise problem(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+    allowed = COMMON_KEYS | SCHEME_KEYS.get(scheme, set())
+    if unknown := sorted(set(table) - allowed):
+        raise problem(
+            f"unknown setting {', '.join(unknown)} for scheme {scheme!r}; its settings are {', '.join(sorted(allowed))}"
+        )
+    env = Env(environ)
+    secret_variable = text("secret_env")
+    secrets = env.secrets(secret_variable)
+    if not secrets and secrets_required:
+        raise problem(
+            f"its secret_env {secret_variable} is not set (nor {secret_variable}_FILE, nor a systemd credential); "
+            "set it to the secret the sender signs with"
+        )
+    spec = EndpointSpec(
+        name=name,
+        secret_variable=secret_variable,
+        secrets=secrets,
+        scheme=scheme,
+        api_key_variable=text("api_key_env") if "api_key_env" in table else None,
+        store_headers=_header_names(problem, table.get("store_headers", [])),
+    )
+    if scheme != HMAC:
+        return spec
     header = text("header")
     if not HEADER_PATTERN.fullmatch(header):
         raise problem(f"header {header!r} is not a valid HTTP header name")
@@ -104,21 +168,23 @@ def _endpoint(path: Path, name: str, table: Any, environ: Mapping[str, str], res
     encoding = text("encoding", "hex").lower()
     if encoding not in ENCODINGS:
         raise problem(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    secret_variable = text("secret_env")
-    secrets = Env(environ).items(secret_variable)
-    if not secrets:
-        raise problem(f"its secret_env {secret_variable} is not set; set it to the secret the sender signs with")
-    return EndpointSpec(
-        name=name,
+    return replace(
+        spec,
         header=header,
         algorithm=algorithm,
         encoding=encoding,
         prefix=text("prefix", ""),
         event_id=_source(problem, "event_id", table.get("event_id")),
         event_type=_source(problem, "event_type", table.get("event_type")),
-        secret_variable=secret_variable,
-        secrets=secrets,
     )
+
+
+def _header_names(problem: Callable[[str], ConfigError], value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(n, str) and HEADER_PATTERN.fullmatch(n) for n in value):
+        raise problem('store_headers must be a list of HTTP header names, e.g. ["X-Request-Id"]')
+    if credentials := [name for name in value if is_credential(name)]:
+        raise problem(f"store_headers: {credentials[0]} carries a credential or signature and is never stored")
+    return tuple(value)
 
 
 def _source(problem: Callable[[str], ConfigError], key: str, value: Any) -> tuple[Source, ...] | None:

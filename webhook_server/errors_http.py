@@ -14,7 +14,6 @@ from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from webhook_server.errors import DatabaseUnavailable
-from webhook_server.inbox import UnstorablePayload
 from webhook_server.providers import Rejected
 from webhook_server.receiver import receiver_of
 from webhook_server.serving import metrics
@@ -49,11 +48,6 @@ def init_app(app: Flask) -> None:
     def rejected(exc: Rejected) -> tuple[Response, int]:
         logger.info("rejected: %s", exc, extra={"reason": exc.reason})
         return _refused(exc.reason, str(exc))
-
-    @app.errorhandler(UnstorablePayload)
-    def unstorable(exc: UnstorablePayload) -> tuple[Response, int]:
-        logger.warning("payload refused by Postgres: %s", exc)
-        return _refused("payload_unstorable", f"Postgres cannot store this JSON as jsonb: {exc}")
 
     @app.errorhandler(DatabaseUnavailable)
     def unavailable(exc: DatabaseUnavailable) -> tuple[Response, int]:

@@ -9,6 +9,10 @@ A project registers them in its own modules and names those modules in
     def fulfil(event: Event) -> None:
         ...
 
+    @handles("stripe", "invoice.paid", endpoint="stripe-eu")   # one endpoint of WEBHOOK_ENDPOINTS_FILE
+    def book_in_eu(event: Event) -> None:
+        ...
+
 A handler whose effects are writes to the webhook database can have them happen exactly once::
 
     @handles("stripe", "invoice.paid", transactional=True)
@@ -35,6 +39,8 @@ from webhook_server.errors import ConfigError
 
 # The event type that catches every type of a provider that has no handler of its own.
 ANY_TYPE = "*"
+# The registry's key for "every endpoint of the provider" (an endpoint name cannot be empty).
+ANY_ENDPOINT = ""
 MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
 
 # handler(event), or handler(event, conn) when registered with transactional=True.
@@ -50,6 +56,10 @@ class Event:
     ``(provider, event_id)``, or register it ``transactional=True`` when its effects are writes
     to the webhook database. Senders do not guarantee order either: compare ``created`` (the
     sender's own clock) or the object's state instead of trusting arrival order.
+
+    ``provider`` is the sender's scheme (``stripe``), ``endpoint`` the route the event came to
+    (``stripe`` too, or a name from WEBHOOK_ENDPOINTS_FILE such as ``stripe-eu``); ``headers``
+    the request headers stored with it, by lowercase name (``x-shopify-shop-domain``).
     """
 
     provider: str
@@ -58,6 +68,8 @@ class Event:
     payload: dict[str, Any]
     attempt: int
     received_at: datetime
+    endpoint: str
+    headers: dict[str, str]
 
     @property
     def created(self) -> datetime | None:
@@ -81,25 +93,30 @@ class Registration:
 
 
 class Registry:
-    """Handlers by (provider, event type); ``"*"`` as the type catches the rest of a provider."""
+    """Handlers by (provider, event type, endpoint); ``"*"`` as the type catches the rest of a
+    provider, no endpoint means every endpoint of the provider."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[str, str], Registration] = {}
+        self._handlers: dict[tuple[str, str, str], Registration] = {}
 
-    def handles(self, provider: str, event_type: str, *, transactional: bool = False) -> Callable[[Handler], Handler]:
+    def handles(
+        self, provider: str, event_type: str, *, endpoint: str | None = None, transactional: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Register the decorated function for one provider's event type; the function is returned as is.
 
-        ``transactional=True``: the function is called as ``handler(event, conn)`` inside a
-        transaction that also records the outcome (see the module's docstring).
+        ``endpoint`` narrows it to the events of one endpoint (``stripe-eu``); without it the
+        handler takes the type from every endpoint of the provider. ``transactional=True``: the
+        function is called as ``handler(event, conn)`` inside a transaction that also records the
+        outcome (see the module's docstring).
         """
 
         def register(function: Handler) -> Handler:
             _check_signature(function, transactional)
-            key = (provider, event_type)
+            key = (provider, event_type, endpoint or ANY_ENDPOINT)
             existing = self._handlers.get(key)
             if existing is not None and existing.function is not function:
                 raise HandlerSignatureError(
-                    f"{_name(function)} and {_name(existing.function)} both handle {provider} {event_type!r}; "
+                    f"{_name(function)} and {_name(existing.function)} both handle {_describe(key)}; "
                     "keep one (a handler can call the other)"
                 )
             self._handlers[key] = Registration(function, transactional)
@@ -107,24 +124,42 @@ class Registry:
 
         return register
 
-    def lookup(self, provider: str, event_type: str) -> Registration | None:
-        """The handler for this event, or None when the event is to be skipped."""
-        handlers = self._handlers
-        return handlers.get((provider, event_type)) or handlers.get((provider, ANY_TYPE))
+    def lookup(self, provider: str, event_type: str, endpoint: str | None = None) -> Registration | None:
+        """The handler for this event, or None when the event is to be skipped.
+
+        The exact type wins over ``"*"``; for each, a handler of this endpoint wins over one of
+        every endpoint.
+        """
+        for key_type in (event_type, ANY_TYPE):
+            for key_endpoint in (endpoint, ANY_ENDPOINT):
+                registered = self._handlers.get((provider, key_type, key_endpoint or ANY_ENDPOINT))
+                if registered is not None:
+                    return registered
+        return None
 
     def __len__(self) -> int:
         return len(self._handlers)
 
     def providers(self) -> set[str]:
         """The providers that have at least one handler."""
-        return {provider for provider, _ in self._handlers}
+        return {provider for provider, _, _ in self._handlers}
 
     def describe(self) -> list[str]:
-        """``provider type → module.function`` lines, for the start-up log."""
+        """``provider type [endpoint] → module.function`` lines, for the start-up log."""
         return [
-            f"{provider} {event_type} → {_name(registered.function)}{' (transactional)' * registered.transactional}"
-            for (provider, event_type), registered in sorted(self._handlers.items())
+            f"{provider} {event_type}{_at(endpoint)} → {_name(registered.function)}"
+            + " (transactional)" * registered.transactional
+            for (provider, event_type, endpoint), registered in sorted(self._handlers.items())
         ]
+
+
+def _describe(key: tuple[str, str, str]) -> str:
+    provider, event_type, endpoint = key
+    return f"{provider} {event_type!r}{_at(endpoint)}"
+
+
+def _at(endpoint: str) -> str:
+    return "" if endpoint == ANY_ENDPOINT else f" at endpoint {endpoint}"
 
 
 def _check_signature(function: Handler, transactional: bool) -> None:

@@ -18,18 +18,19 @@ which would have delayed the first store after an outage past the probe interval
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from webhook_server import db, sql
+from webhook_server import db, migrations, sql
 from webhook_server.circuit import (
     DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_PROBE_INTERVAL,
@@ -37,7 +38,7 @@ from webhook_server.circuit import (
     CircuitOpen,
     CircuitState,
 )
-from webhook_server.errors import DatabaseUnavailable
+from webhook_server.errors import DatabaseUnavailable, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +50,20 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class IncomingEvent:
-    """A verified event, ready to store. ``payload`` is the request body's text."""
+    """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
+    route it came to (None: the provider's own, stored NULL and read as the provider);
+    ``headers`` the request headers kept with it (providers/headers.py)."""
 
     provider: str
     event_id: str
     event_type: str
     payload: str
+    endpoint: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.provider, self.event_id)
-
-
-class UnstorablePayload(Exception):
-    """Postgres refused the body as jsonb (a ``\\u0000`` escape, ``NaN``): nothing was stored."""
 
 
 class _NoTimeLeft(Exception):
@@ -168,8 +169,7 @@ class Inbox:
         """Commit ``event`` and return True if it was stored before (a redelivery).
 
         Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
-        at once (CircuitOpen) while the database is known to be down, and UnstorablePayload
-        when Postgres refuses the payload.
+        and at once (CircuitOpen) while the database is known to be down.
         """
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
@@ -181,6 +181,19 @@ class Inbox:
         if waiter.error is not None:
             raise waiter.error
         return waiter.duplicate
+
+    def readiness(self) -> tuple[list[str], dict[str, str]]:
+        """The migrations this database lacks and the durability settings, read on a connection
+        opened as the writer opens its own (db.connect: this process's URL and session options):
+        what ``/ready`` reports to a deploy. Raises DatabaseUnavailable when it cannot connect.
+        """
+        try:
+            with db.connect(self.database_url, timeout=self.timeout) as conn:
+                return migrations.missing(conn), db.durability(conn)
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(
+                f"cannot use the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
+            ) from None
 
     def _too_late(self, waiter: _Waiter, cause: _NoTimeLeft) -> DatabaseUnavailable:
         """The wait this event really had: less than the timeout for one that joined a group late,
@@ -225,7 +238,7 @@ class Inbox:
         """An insert of no rows: it needs what a store needs and writes nothing. Reports to the circuit."""
         try:
             self._insert([], deadline=time.monotonic() + self.timeout)
-        except (DatabaseUnavailable, _NoTimeLeft, pg_errors.DataError):
+        except (DatabaseUnavailable, _NoTimeLeft):
             pass  # the circuit knows; while it is open, nothing more to say than its transitions
         except Exception:  # the circuit knows too; the writer must outlive any one probe
             logger.exception("inbox probe failed")
@@ -270,9 +283,6 @@ class Inbox:
             first_of.setdefault(waiter.event.key, waiter)
         try:
             inserted = self._insert([w.event for w in first_of.values()], deadline=min(w.deadline for w in live))
-        except pg_errors.DataError:
-            # One bad payload fails the whole statement: store the others one by one.
-            inserted = self._insert_each(first_of.values())
         except _NoTimeLeft as exc:
             for waiter in live:
                 waiter.fail(self._too_late(waiter, exc))
@@ -282,24 +292,7 @@ class Inbox:
                 waiter.fail(exc)
             return
         for waiter in live:
-            first = first_of[waiter.event.key]
-            if first.error is not None:
-                waiter.fail(first.error)  # a twin of a refused event is refused too, not a duplicate
-            else:
-                waiter.resolve(duplicate=waiter is not first or waiter.event.key not in inserted)
-
-    def _insert_each(self, waiters: Iterable[_Waiter]) -> set[tuple[str, str]]:
-        inserted: set[tuple[str, str]] = set()
-        for waiter in waiters:
-            try:
-                inserted |= self._insert([waiter.event], deadline=waiter.deadline)
-            except pg_errors.DataError as exc:
-                waiter.fail(UnstorablePayload(str(exc).splitlines()[0]))
-            except _NoTimeLeft as exc:
-                waiter.fail(self._too_late(waiter, exc))
-            except DatabaseUnavailable as exc:
-                waiter.fail(exc)
-        return inserted
+            waiter.resolve(duplicate=waiter is not first_of[waiter.event.key] or waiter.event.key not in inserted)
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
         """Run the insert and tell the circuit how the database did: the one place that does.
@@ -308,9 +301,6 @@ class Inbox:
         """
         try:
             inserted = self._insert_retrying_once(events, deadline=deadline)
-        except pg_errors.DataError:
-            self._circuit.record_success()  # the database is fine; the payload is not
-            raise
         except Exception as exc:  # DatabaseUnavailable, _NoTimeLeft, or a surprise: no commit
             self._circuit.record_failure(exc)
             raise
@@ -329,42 +319,67 @@ class Inbox:
                     self._conn = db.connect(self.database_url, timeout=self.timeout)
                 assert self._conn is not None
                 return insert_events(self._conn, events)
-            except pg_errors.UndefinedTable:
-                raise DatabaseUnavailable("table webhook_events does not exist; run `webhook-server migrate`") from None
-            except pg_errors.DataError:
-                raise
+            except (pg_errors.UndefinedTable, pg_errors.UndefinedColumn):
+                raise DatabaseUnavailable(
+                    "table webhook_events is missing or not up to date; run `webhook-server migrate`"
+                ) from None
             except pg_errors.QueryCanceled:  # statement_timeout: a lock, or a server too busy
                 raise _NoTimeLeft("the database did not commit", "; the statement timed out") from None
             except psycopg.OperationalError as exc:
                 if not reused:
                     raise DatabaseUnavailable(
-                        f"cannot connect to the database ({_first_line(exc)}); is Postgres up and DATABASE_URL right?"
+                        f"cannot connect to the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
                     ) from None
                 if retried or not self._conn.broken:
-                    raise DatabaseUnavailable(f"the database failed the insert: {_first_line(exc)}") from None
-                logger.warning("inbox connection lost, reconnecting: %s", _first_line(exc))
+                    raise DatabaseUnavailable(f"the database failed the insert: {first_line(exc)}") from None
+                logger.warning("inbox connection lost, reconnecting: %s", first_line(exc))
                 self._conn.close()
                 retried = True
             except psycopg.Error as exc:
-                raise DatabaseUnavailable(f"the database refused the insert: {_first_line(exc)}") from None
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip() or type(error).__name__).splitlines()[0]
+                raise DatabaseUnavailable(f"the database refused the insert: {first_line(exc)}") from None
 
 
 def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:
-    """Store ``events`` with one statement and return the keys stored now; the rest were there already.
+    """Store ``events`` and return the keys stored now; the rest were there already.
 
     The one idempotent insert of the inbox, shared by ingest and reconcile: an event stored by
-    either is a duplicate for the other. Raises psycopg's DataError when Postgres refuses a
-    payload as jsonb (the whole statement then stores nothing).
+    either is a duplicate for the other. Every event is stored, whatever its JSON holds: one
+    statement for the batch; when Postgres refuses a payload as jsonb (which fails the whole
+    statement), each event again, those it refuses with their body only. ``conn`` must be in
+    autocommit mode, so that a refused statement leaves nothing to roll back.
     """
+    try:
+        return _insert(conn, events, as_jsonb=True)
+    except psycopg.Error as exc:
+        if not _jsonb_refused(exc):
+            raise
+    inserted: set[tuple[str, str]] = set()
+    for event in events:
+        try:
+            inserted |= _insert(conn, [event], as_jsonb=True)
+        except psycopg.Error as exc:
+            if not _jsonb_refused(exc):
+                raise
+            logger.warning("%s event %s stored without jsonb payload: %s", event.provider, event.event_id, exc)
+            inserted |= _insert(conn, [event], as_jsonb=False)
+    return inserted
+
+
+def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: bool) -> set[tuple[str, str]]:
     params = {
         "providers": [e.provider for e in events],
+        "endpoints": [e.endpoint for e in events],
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
         "payloads": [e.payload for e in events],
+        "headers": [json.dumps(dict(e.headers)) for e in events],
+        "as_jsonb": as_jsonb,
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()
     return {(provider, event_id) for provider, event_id in rows}
+
+
+def _jsonb_refused(exc: psycopg.Error) -> bool:
+    """Postgres could not turn a payload into jsonb: a bad value (class 22: a ``\\u0000`` escape,
+    a lone surrogate, a number beyond numeric's range) or a limit (class 54: nesting, size)."""
+    return (exc.sqlstate or "")[:2] in ("22", "54")

@@ -34,13 +34,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info") -> None:
-    """Send the ``webhook_server`` loggers to stderr as JSON lines."""
+    """Send every log line to stderr as JSON: the ``webhook_server`` loggers at ``level``, the
+    libraries' (psycopg_pool's reconnect warnings, …) at warning and above through the root
+    logger, which would otherwise print them as plain text."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
     logger = logging.getLogger("webhook_server")
-    logger.handlers[:] = [handler]
+    logger.handlers[:] = []
     logger.setLevel(level.upper())
-    logger.propagate = False
+    logger.propagate = True
 
 
 class JsonGunicornLogger(GunicornLogger):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from webhook_server.inbox import Inbox
-from webhook_server.providers import Provider
+from webhook_server.providers import Endpoint
 from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
@@ -17,11 +17,11 @@ EXTENSION_KEY = "webhook_server"
 
 @dataclass(frozen=True)
 class Receiver:
-    """The settings, the inbox, the configured providers and the spool (if any) of one app."""
+    """The settings, the inbox, the configured endpoints (by route name) and the spool (if any) of one app."""
 
     settings: Settings
     inbox: Inbox
-    providers: dict[str, Provider]
+    providers: dict[str, Endpoint]
     # With WEBHOOK_SPOOL_DIR: where events go when the inbox cannot commit, and its drainer.
     spool: Spool | None = None
     drainer: Drainer | None = None

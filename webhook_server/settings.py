@@ -7,12 +7,11 @@ A bad value stops the server before it binds, with a message that names the vari
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,9 @@ from webhook_server.circuit import DEFAULT_FAILURE_THRESHOLD, DEFAULT_PROBE_INTE
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
+from webhook_server.providers import standard, stripe
+from webhook_server.providers.headers import STORE_VARIABLE, refuse_credentials
+from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
 # and exit; measured at about 0.1 s on a busy 2-core machine, so 1 s leaves room.
@@ -54,6 +56,8 @@ class Settings:
     slack_secrets: tuple[str, ...] = field(default=(), repr=False)
     standard_secrets: tuple[str, ...] = field(default=(), repr=False)
     endpoints: tuple[EndpointSpec, ...] = ()
+    # WEBHOOK_STORE_HEADERS: headers stored with every endpoint's events, beside each scheme's own.
+    store_headers: tuple[str, ...] = ()
     bind: str = "127.0.0.1:8000"
     shutdown_cap: float = 10.0
     drain_announce: float = 3.0
@@ -88,12 +92,13 @@ class Settings:
         """Read and validate the environment; raise ConfigError naming the first bad variable."""
         env = Env(os.environ if environ is None else environ)
         settings = cls(
-            database_url=env.required(
+            database_url=env.required_secret(
                 "DATABASE_URL",
                 "set it to the Postgres URL, e.g. postgresql://user:pass@host:5432/webhooks "
-                "(or run `webhook-server dev` for a throwaway local database)",
+                "(or run `webhook-server dev` for a local database)",
             ),
             **_providers(env),
+            store_headers=_store_headers(env),
             bind=env.text("WEBHOOK_BIND", cls.bind),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             drain_announce=env.number("WEBHOOK_DRAIN_ANNOUNCE", _default_announce(env), minimum=0.0),
@@ -150,13 +155,24 @@ def _default_announce(env: Env) -> float:
     return 0.0 if env.text("LISTEN_FDS", "") else Settings.drain_announce
 
 
+def _store_headers(env: Env) -> tuple[str, ...]:
+    names = env.items(STORE_VARIABLE)
+    if bad := [name for name in names if not endpoints_file.HEADER_PATTERN.fullmatch(name)]:
+        raise ConfigError(STORE_VARIABLE, f"{bad[0]!r} is not an HTTP header name; give comma-separated names")
+    refuse_credentials(names, STORE_VARIABLE)
+    return names
+
+
 def _providers(env: Env) -> dict[str, Any]:
     """Every provider's secrets and the generic endpoints; at least one must be configured."""
-    fields: dict[str, Any] = {f"{name}_secrets": env.items(variable) for name, variable in SECRET_VARIABLES.items()}
-    _check_stripe(fields["stripe_secrets"])
-    for secret in fields["standard_secrets"]:
-        _check_base64_key(secret)
+    fields: dict[str, Any] = {f"{name}_secrets": env.secrets(variable) for name, variable in SECRET_VARIABLES.items()}
     fields["endpoints"] = endpoints_file.from_environ(env.environ, reserved=SECRET_VARIABLES)
+    schemes = [(name, variable, fields[f"{name}_secrets"]) for name, variable in SECRET_VARIABLES.items()]
+    schemes += [(spec.scheme, spec.secret_variable, spec.secrets) for spec in fields["endpoints"]]
+    for scheme, variable, secrets in schemes:
+        check = {"stripe": stripe.check_secrets, "standard": standard.check_secrets}.get(scheme)
+        if check is not None:
+            check(secrets, variable)
     if not any(fields.values()):
         variables = [*SECRET_VARIABLES.values(), endpoints_file.VARIABLE]
         raise ConfigError(
@@ -167,30 +183,7 @@ def _providers(env: Env) -> dict[str, Any]:
     return fields
 
 
-def _check_stripe(secrets: tuple[str, ...]) -> None:
-    for secret in secrets:
-        if not secret.startswith("whsec_"):
-            # Never echo the value: it may be a live API key pasted into the wrong variable.
-            raise ConfigError(
-                "STRIPE_WEBHOOK_SECRET",
-                f"a value starting with {secret[:3]!r} is not a webhook signing secret; "
-                "use the endpoint's secret, which starts with whsec_",
-            )
-
-
-def _check_base64_key(secret: str) -> None:
-    """Standard Webhooks keys are the base64 after ``whsec_``; the library would silently drop
-    stray characters and verify with a different key, so a typo is caught here instead."""
-    key = secret.removeprefix("whsec_")
-    try:
-        decoded = base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
-    except (ValueError, binascii.Error):
-        decoded = b""
-    if not decoded:
-        raise ConfigError(
-            "STANDARD_WEBHOOKS_SECRET",
-            "a value is not whsec_ followed by base64; copy the endpoint's signing secret as the sender shows it",
-        )
+_DEFAULT_RETENTION = parse_retention(DEFAULT_RETENTION)
 
 
 @dataclass(frozen=True)
@@ -215,6 +208,8 @@ class WorkerSettings:
     db_timeout: float = 5.0
     # Where the worker's own /metrics listens; None: no endpoint.
     metrics_bind: tuple[str, int] | None = None
+    # Finished events older than this are deleted by the worker's pruner; None keeps them all.
+    retention: timedelta | None = _DEFAULT_RETENTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -226,7 +221,7 @@ class WorkerSettings:
             "with @handles (e.g. my_app.webhook_handlers); without any, every event would be skipped",
         )
         settings = cls(
-            database_url=env.required(
+            database_url=env.required_secret(
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
             ),
             handler_modules=env.items("WEBHOOK_HANDLER_MODULES"),
@@ -241,6 +236,7 @@ class WorkerSettings:
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
             metrics_bind=env.address("WEBHOOK_WORKER_METRICS_BIND"),
+            retention=_retention(env),
         )
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.retry_cap < settings.retry_base:
@@ -256,3 +252,13 @@ class WorkerSettings:
                 f"WEBHOOK_DB_TIMEOUT={settings.db_timeout:g} s; make it more than 3 times the timeout",
             )
         return settings
+
+
+def _retention(env: Env) -> timedelta | None:
+    raw = env.text("WEBHOOK_RETENTION", DEFAULT_RETENTION)
+    try:
+        return parse_retention(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            "WEBHOOK_RETENTION", f"{exc}: how long finished events are kept (default {DEFAULT_RETENTION})"
+        ) from None

@@ -30,7 +30,7 @@ from werkzeug.exceptions import ClientDisconnected
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import IncomingEvent
-from webhook_server.providers import Handshake, Provider, Rejected, VerifiedEvent
+from webhook_server.providers import Endpoint, Handshake, Rejected, VerifiedEvent
 from webhook_server.receiver import Receiver, receiver_of
 from webhook_server.serving import metrics
 
@@ -47,19 +47,21 @@ STORE_FAILURE_KEY = "webhook_server.store_failure"
 @bp.post(ROUTE)
 @bp.post(ROUTE_SLASH)
 def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
+    """``provider_name`` is the endpoint's name: a built-in provider's, or one of WEBHOOK_ENDPOINTS_FILE;
+    metrics are labelled with it, the row records both it and the provider (its scheme)."""
     receiver = receiver_of(current_app)
-    provider = receiver.providers.get(provider_name)
-    if provider is None:
+    endpoint = receiver.providers.get(provider_name)
+    if endpoint is None:
         abort(404, "no such webhook endpoint")  # listing the configured ones would tell a stranger
     failure = request.environ.get(STORE_FAILURE_KEY)
     if failure is not None:
         raise failure
-    with metrics.child(metrics.INGEST_SECONDS, provider.name).time():
-        verified = provider.verify(read_body(receiver.settings.max_body_bytes), request.headers)
+    with metrics.child(metrics.INGEST_SECONDS, endpoint.name).time():
+        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), request.headers)
         if isinstance(verified, Handshake):
-            metrics.child(metrics.EVENTS, provider.name, "handshake").inc()
+            metrics.child(metrics.EVENTS, endpoint.name, "handshake").inc()
             return verified.reply
-        return store(receiver, incoming(provider, verified))
+        return store(receiver, incoming(endpoint, verified, request.headers))
 
 
 WsgiApp = Any  # (environ, start_response) -> iterable of bytes
@@ -83,7 +85,7 @@ class LeanIngest:
         found = self._endpoint(environ)
         if found is None:
             return self.flask_wsgi(environ, start_response)
-        provider, route = found
+        endpoint, route = found
         length = int(environ["CONTENT_LENGTH"])
         try:
             body = environ["wsgi.input"].read(length)
@@ -94,47 +96,57 @@ class LeanIngest:
             return self.flask_wsgi(environ, start_response)
         started = time.perf_counter()
         try:
-            verified = provider.verify(body, EnvironHeaders(environ))
+            headers = EnvironHeaders(environ)
+            verified = endpoint.verifier.verify(body, headers)
         except Exception:  # a refusal (or a bug): the view verifies again, and answers and times it
             return self.flask_wsgi(environ, start_response)
         if isinstance(verified, Handshake):
             return self.flask_wsgi(environ, start_response)
         try:
-            outcome = store(self.receiver, incoming(provider, verified))
+            outcome = store(self.receiver, incoming(endpoint, verified, headers))
         except Exception as exc:  # DatabaseUnavailable, UnstorablePayload, or a bug: the view raises it
             environ[STORE_FAILURE_KEY] = exc
             return self.flask_wsgi(environ, start_response)
         finally:
-            metrics.child(metrics.INGEST_SECONDS, provider.name).observe(time.perf_counter() - started)
+            metrics.child(metrics.INGEST_SECONDS, endpoint.name).observe(time.perf_counter() - started)
         reply = (json.dumps(outcome, separators=(",", ":"), sort_keys=True) + "\n").encode()  # as Flask's
         metrics.child(metrics.REQUESTS, route, "200").inc()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(reply)))])
         return [reply]
 
-    def _endpoint(self, environ: Mapping[str, Any]) -> tuple[Provider, str] | None:
-        """The configured provider and route of a POST the lean path can take whole, else None."""
+    def _endpoint(self, environ: Mapping[str, Any]) -> tuple[Endpoint, str] | None:
+        """The configured endpoint and route of a POST the lean path can take whole, else None."""
         if environ.get("REQUEST_METHOD") != "POST" or "HTTP_TRANSFER_ENCODING" in environ:
             return None
         name = environ.get("PATH_INFO", "").removeprefix("/webhooks/")
         route = ROUTE_SLASH if name.endswith("/") else ROUTE
-        provider = self.receiver.providers.get(name.removesuffix("/"))
+        endpoint = self.receiver.providers.get(name.removesuffix("/"))
         length = environ.get("CONTENT_LENGTH", "")
         if (
-            provider is None
+            endpoint is None
             or not (length.isascii() and length.isdigit())
             or int(length) > self.receiver.settings.max_body_bytes
         ):
             return None
-        return provider, route
+        return endpoint, route
 
 
-def incoming(provider: Provider, verified: VerifiedEvent) -> IncomingEvent:
+def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, str]) -> IncomingEvent:
     """The row a verified delivery becomes, for the view and the lean path alike."""
-    return IncomingEvent(provider.name, verified.event_id, verified.event_type, verified.payload)
+    return IncomingEvent(
+        endpoint.provider,
+        verified.event_id,
+        verified.event_type,
+        verified.payload,
+        endpoint=endpoint.name,
+        headers=endpoint.headers.pick(headers),
+    )
 
 
 def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
-    """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503."""
+    """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503.
+    Metrics are labelled with the endpoint's name (the provider's own route for built-ins)."""
+    label = event.endpoint or event.provider
     try:
         duplicate = receiver.inbox.store(event)
     except DatabaseUnavailable as exc:
@@ -142,9 +154,9 @@ def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
             raise
         duplicate = receiver.spool.put(event)  # durable before the 200
         logger.info("spooled %s %s: %s", event.provider, event.event_id, exc)
-        metrics.child(metrics.EVENTS, event.provider, "spooled").inc()
+        metrics.child(metrics.EVENTS, label, "spooled").inc()
         return {"received": True, "duplicate": duplicate, "spooled": True}
-    metrics.child(metrics.EVENTS, event.provider, "duplicate" if duplicate else "stored").inc()
+    metrics.child(metrics.EVENTS, label, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
+import pytest
 import requests
 
+from tests.conftest import REPO_ROOT
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.dashboard import csrf_token
 from webhook_server.harness.gunicorn import wait_until_healthy
@@ -51,20 +56,46 @@ def wait_for_line(log_path: Path, text: str, timeout: float = 30) -> None:
     )
 
 
+def start_dev(
+    data_dir: Path, port: int, log_path: Path, env: dict[str, str], *, dashboard_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    dashboard = str(dashboard_port or free_port())
+    with log_path.open("ab") as log:
+        dev = subprocess.Popen(
+            [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", dashboard],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_until_healthy(f"http://127.0.0.1:{port}/health", log_path, dev, timeout=60)
+    return dev
+
+
+def stop_dev(dev: subprocess.Popen[bytes]) -> None:
+    os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    dev.wait(30)
+
+
+def sourced(env_file: Path) -> dict[str, str]:
+    """The variables a shell has after `source env_file`."""
+    shell = subprocess.run(
+        ["bash", "-c", f"source {env_file} && env -0"], capture_output=True, check=True, timeout=10, env={}
+    )
+    return dict(item.split("=", 1) for item in shell.stdout.decode().split("\0") if "=" in item)
+
+
 def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) -> None:
     data_dir, port, dashboard_port = tmp_path / "dev", free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_WEBHOOK_SECRET")}
-    log = (tmp_path / "dev.log").open("wb")
-    dev = subprocess.Popen(
-        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", str(dashboard_port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # A production secret exported in the shell is used by neither dev nor send.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"STRIPE_WEBHOOK_SECRET": "whsec_production"}
+    dev = start_dev(data_dir, port, tmp_path / "dev.log", env, dashboard_port=dashboard_port)
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}/health", tmp_path / "dev.log", dev, timeout=60)
         assert f"http://127.0.0.1:{port}" in (tmp_path / "dev.log").read_text()
+        assert (
+            "not used here:             STRIPE_WEBHOOK_SECRET from your environment"
+            in (tmp_path / "dev.log").read_text()
+        )
         assert f"spool (Postgres down):     {data_dir / 'spool'}" in (tmp_path / "dev.log").read_text()
         assert (data_dir / "spool").is_dir()  # the server validated it at start
 
@@ -74,6 +105,7 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
         again = subprocess.run(send, env=send_env, capture_output=True, text=True, timeout=30)
         assert first.returncode == 0, first.stderr
         assert "→ 200" in first.stdout and '"duplicate":false' in first.stdout
+        assert f"signing with the dev server's secret ({data_dir / 'stripe-webhook-secret'})" in first.stderr
         assert '"duplicate":true' in again.stdout
         for provider in ("github", "shopify", "slack", "standard"):  # each with its own dev secret
             url = f"http://127.0.0.1:{port}/webhooks/{provider}"
@@ -92,15 +124,88 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
         token = csrf_token(browser.get(f"{printed[1]}login", timeout=10).text)
         browser.post(f"{printed[1]}login", data={"csrf_token": token, "password": printed[2]}, timeout=10)
         assert "evt_cli" in browser.get(f"{printed[1]}events", timeout=10).text
-
-        os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        dev.wait(30)
     finally:
-        if dev.poll() is None:
-            os.killpg(dev.pid, signal.SIGKILL)
-        log.close()
+        stop_dev(dev)
     assert processes_in_session(dev.pid) == []
     assert processes_mentioning(str(data_dir)) == []
+
+
+def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_it(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "dev", free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STRIPE_WEBHOOK_SECRET")}
+    dev = start_dev(data_dir, port, tmp_path / "dev.log", env)
+    try:
+        database_url = sourced(data_dir / "env")["DATABASE_URL"]
+        url = f"http://127.0.0.1:{port}/webhooks/stripe"
+        sent = subprocess.run(
+            [*CLI, "send", "stripe", "--url", url, "--type", "invoice.paid", "--id", "evt_inv_1"],
+            env={**env, "WEBHOOK_DEV_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert sent.returncode == 0, sent.stderr
+        shown = subprocess.run(
+            [*CLI, "events", "show", "evt_inv_1", "--json"],
+            env={**env, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert json.loads(shown.stdout)["payload"]["data"]["object"]["object"] == "invoice"
+        # No trust: the superuser needs the password.
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(re.sub(r"postgres:[^@]+@", "postgres@", database_url), connect_timeout=5)
+    finally:
+        stop_dev(dev)
+    # As root, Postgres runs as a system user that must pass through (o+x) to reach pgdata/.
+    assert stat.S_IMODE(data_dir.stat().st_mode) == (0o701 if os.geteuid() == 0 else 0o700)
+    for path in data_dir.iterdir():
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+    # The next day: the same port and password, so the same DATABASE_URL, and the data is still there.
+    dev = start_dev(data_dir, port, tmp_path / "dev.log", env)
+    try:
+        assert sourced(data_dir / "env")["DATABASE_URL"] == database_url
+        with psycopg.connect(database_url, connect_timeout=5) as conn:
+            assert conn.execute("SELECT count(*) FROM webhook_events").fetchone() == (1,)
+    finally:
+        stop_dev(dev)
+
+
+def test_send_names_its_secret_and_says_when_it_has_no_sample_for_a_type(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"}
+    env["WEBHOOK_DEV_DIR"] = str(tmp_path / "none")
+    url = f"http://127.0.0.1:{free_port()}/webhooks/stripe"  # nobody listens: only what send says matters
+    result = subprocess.run(
+        [
+            *CLI,
+            "send",
+            "stripe",
+            "--url",
+            url,
+            "--secret",
+            "whsec_given",
+            "--type",
+            "radar.early_fraud_warning.created",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "signing with the secret given with --secret" in result.stderr
+    assert "no stripe sample for 'radar.early_fraud_warning.created'" in result.stderr
+    assert "invoice.*" in result.stderr  # the types it has
+    from_env = subprocess.run(
+        [*CLI, "send", "stripe", "--url", url],
+        env=env | {"STRIPE_WEBHOOK_SECRET": "whsec_exported"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "signing with STRIPE_WEBHOOK_SECRET from the environment" in from_env.stderr
 
 
 def test_send_without_a_secret_says_how_to_get_one(tmp_path: Path) -> None:
@@ -116,3 +221,16 @@ def test_migrate_without_database_url_names_it() -> None:
     result = subprocess.run([*CLI, "migrate"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+def test_version_license_and_changelog_agree_with_setup_cfg() -> None:
+    version = next(
+        line.split("=", 1)[1].strip()
+        for line in (REPO_ROOT / "setup.cfg").read_text().splitlines()
+        if line.startswith("version =")
+    )
+    result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout.strip()) == (0, f"webhook-server, version {version}")
+    license_text = (REPO_ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License") and "webhook-server contributors" in license_text
+    assert f"\n## {version} " in (REPO_ROOT / "CHANGELOG.md").read_text()

@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 
 from tests.integration.test_operator_queries import row, store
 from webhook_server.errors import EXIT_CONFIG
 from webhook_server.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer, csrf_token
+from webhook_server.inbox import IncomingEvent, insert_events
 
 WEBHOOK_SERVER = Path(sys.executable).parent / "webhook-server"
 
@@ -148,3 +150,16 @@ def test_the_overview_counts_charts_and_names_what_needs_attention(dashboard: Da
     assert "evt_dead_new" in page and "boom" in page and "Traceback" not in page  # the newest dead, first line
     assert "/events?status=skipped&amp;provider=github&amp;type=push" in page  # the skipped type, one click away
     assert 'id="oldest-pending">due for 0m' in page
+
+
+def test_the_download_is_the_body_as_signed(dashboard: DashboardServer, clean_db: str) -> None:
+    """Key order, spacing and what jsonb cannot hold (a NUL escape, a lone surrogate) come back byte
+    for byte; the event's page shows them."""
+    body = '{"type": "invoice.paid",   "id": "evt_raw", "note": "nul \\u0000 half \\ud800"}'
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        insert_events(conn, [IncomingEvent("stripe", "evt_raw", "invoice.paid", body)])
+    row_id = row(clean_db, "evt_raw")["id"]
+    session = dashboard.sign_in()
+    page = session.get(dashboard.url(f"/events/{row_id}"), timeout=10)
+    assert page.status_code == 200 and "\\ud800" in page.text
+    assert session.get(dashboard.url(f"/events/{row_id}/payload.json"), timeout=10).content == body.encode()

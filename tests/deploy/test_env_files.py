@@ -31,7 +31,7 @@ def unit_settings(name: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
 
 
-def test_the_worker_reads_its_own_env_file_with_no_secret_and_runs_as_its_own_user() -> None:
+def test_the_worker_reads_its_own_env_file_with_no_secret_and_runs_as_its_own_user(tmp_path: Path) -> None:
     worker = unit_settings("webhook-worker.service")
     assert worker["EnvironmentFile"] == "/etc/webhook-server/worker.env"
     for name in ("webhook-server.service", "webhook-server@.service"):
@@ -41,16 +41,22 @@ def test_the_worker_reads_its_own_env_file_with_no_secret_and_runs_as_its_own_us
         assert server["User"] != worker["User"], name
 
     worker_env = env_file("worker.env.example")
-    assert not set(worker_env) & set(SECRET_VARIABLES.values())
+    assert not set(worker_env) & {*SECRET_VARIABLES.values(), "DATABASE_URL"}  # credentials, not env lines
     assert not [variable for variable in worker_env if "SECRET" in variable]
-    assert WorkerSettings.from_env(worker_env).handler_modules == ("my_app.webhook_handlers",)
-    assert Settings.from_env(env_file("server.env.example")).stripe_secrets  # the secrets live there
+    # What LoadCredential= leaves each process: $CREDENTIALS_DIRECTORY/<ID>.
+    (tmp_path / "DATABASE_URL").write_text("postgresql://webhooks@db/webhooks")
+    (tmp_path / "STRIPE_WEBHOOK_SECRET").write_text("whsec_from_credential")
+    credentials = {"CREDENTIALS_DIRECTORY": str(tmp_path)}
+    assert WorkerSettings.from_env(worker_env | credentials).handler_modules == ("my_app.webhook_handlers",)
+    server = Settings.from_env(env_file("server.env.example") | credentials)
+    assert server.stripe_secrets == ("whsec_from_credential",)
 
 
 def test_the_worker_starts_and_processes_events_without_any_secret(clean_db: str, tmp_path: Path) -> None:
     create_runs_table(clean_db)
     environment = {
         **env_file("worker.env.example"),
+        # The unit's DATABASE_URL credential; as a variable here, since the test handlers read it too.
         "DATABASE_URL": clean_db,
         "WEBHOOK_HANDLER_MODULES": "tests.worker.recording_handlers",
         "WEBHOOK_WORKER_METRICS_BIND": "127.0.0.1:0",

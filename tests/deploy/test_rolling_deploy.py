@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, STRIPE_SECRET
+from webhook_server.dev.localdb import free_port
 from webhook_server.harness.fleet import Fleet
 from webhook_server.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
@@ -19,10 +20,11 @@ RATE = 100
 
 
 @pytest.fixture
-def fleet(clean_db: str, tmp_path: Path) -> Iterator[Fleet]:
+def fleet(durable_db: str, tmp_path: Path) -> Iterator[Fleet]:
+    """Three instances on a Postgres with fsync on: `webhook-server check` refuses anything less."""
     directory = tmp_path / "fleet"
     directory.mkdir()
-    fleet = Fleet(directory, clean_db, NAMES)
+    fleet = Fleet(directory, durable_db, NAMES)
     try:
         fleet.wait_until_healthy()
         yield fleet
@@ -37,6 +39,8 @@ def rolling_deploy(fleet: Fleet, *extra: str) -> subprocess.CompletedProcess[str
             str(REPO_ROOT / "scripts" / "rolling-deploy"),
             "--restart",
             fleet.restart_command(),
+            "--env-file",
+            str(fleet.env_file),
             *instances,
             *extra,
         ],
@@ -57,7 +61,7 @@ def assert_no_delivery_failed_or_was_lost(ledger: Ledger, database_url: str) -> 
     assert_each_acknowledged_event_stored_once(ledger, database_url)
 
 
-def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:
+def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, durable_db: str, tmp_path: Path) -> None:
     old_pids = {name: fleet.pid(name) for name in NAMES}
     with running_haproxy(tmp_path, fleet.ports) as proxy:
         proxy.wait_until_checked_up(NAMES)
@@ -67,13 +71,15 @@ def test_a_rolling_deploy_under_load_fails_no_delivery(fleet: Fleet, clean_db: s
             time.sleep(1.0)
         assert result.returncode == 0, result.stdout + result.stderr
         assert {name: proxy.servers()[name]["status"] for name in NAMES} == dict.fromkeys(NAMES, "UP")
+    assert result.stdout.startswith("check: "), result.stdout
     for name in NAMES:
+        assert f"[{name}] database reachable: 200 from http://127.0.0.1:" in result.stdout, result.stdout
         assert f"[{name}] ready: back in rotation" in result.stdout, result.stdout
         assert fleet.pid(name) not in (None, old_pids[name]), f"{name} was not restarted"
-    assert_no_delivery_failed_or_was_lost(load.ledger, clean_db)
+    assert_no_delivery_failed_or_was_lost(load.ledger, durable_db)
 
 
-def test_the_same_deploy_behind_nginx_fails_no_delivery(fleet: Fleet, clean_db: str, tmp_path: Path) -> None:
+def test_the_same_deploy_behind_nginx_fails_no_delivery(fleet: Fleet, durable_db: str, tmp_path: Path) -> None:
     """nginx has no health check: the restart's SIGTERM drains, nginx retries on another instance."""
     old_pids = {name: fleet.pid(name) for name in NAMES}
     with running_nginx(tmp_path, fleet.ports) as proxy, SignedLoad(proxy.url("/webhooks/stripe"), RATE) as load:
@@ -82,7 +88,7 @@ def test_the_same_deploy_behind_nginx_fails_no_delivery(fleet: Fleet, clean_db: 
         time.sleep(1.0)
     assert result.returncode == 0, result.stdout + result.stderr
     assert all(fleet.pid(name) not in (None, old_pids[name]) for name in NAMES), result.stdout
-    assert_no_delivery_failed_or_was_lost(load.ledger, clean_db)
+    assert_no_delivery_failed_or_was_lost(load.ledger, durable_db)
 
 
 def test_a_failed_restart_stops_the_deploy_and_leaves_the_rest_alone(fleet: Fleet, tmp_path: Path) -> None:
@@ -96,6 +102,8 @@ def test_a_failed_restart_stops_the_deploy_and_leaves_the_rest_alone(fleet: Flee
                 str(proxy.stats_socket),
                 "--restart",
                 "false",
+                "--env-file",
+                str(fleet.env_file),
                 "--instance",
                 f"app1={fleet.health_url('app1')}",
                 "--instance",
@@ -124,3 +132,38 @@ def test_dry_run_prints_the_plan_and_touches_nothing(fleet: Fleet, tmp_path: Pat
     assert result.stdout.count("state drain") == 3
     assert states == dict.fromkeys(NAMES, "UP")
     assert {name: fleet.pid(name) for name in NAMES} == old_pids
+
+
+def test_a_release_with_a_wrong_database_url_touches_no_instance(fleet: Fleet, tmp_path: Path) -> None:
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    wrong = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    fleet.env_file.write_text(f"DATABASE_URL={wrong}\nSTRIPE_WEBHOOK_SECRET={STRIPE_SECRET}\n")
+    with running_haproxy(tmp_path, fleet.ports) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        result = rolling_deploy(fleet, *haproxy_options(proxy))
+        states = {name: proxy.servers()[name]["status"] for name in NAMES}
+    assert result.returncode == 1
+    assert "no instance was touched" in result.stderr
+    assert "DATABASE_URL: cannot connect (" in result.stderr, result.stderr
+    assert result.stdout == ""
+    assert states == dict.fromkeys(NAMES, "UP")
+    assert {name: fleet.pid(name) for name in NAMES} == old_pids
+
+
+def test_an_instance_that_cannot_reach_the_database_is_left_out(fleet: Fleet, tmp_path: Path) -> None:
+    """The release checks out, but app1 starts with a wrong DATABASE_URL of its own: its /health
+    is 200 (it never asks the database), its /ready is not, and the deploy stops there."""
+    old_pids = {name: fleet.pid(name) for name in NAMES}
+    fleet.set_env("app1", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/postgres")
+    with running_haproxy(tmp_path, fleet.ports) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        result = rolling_deploy(fleet, *haproxy_options(proxy), "--boot-timeout", "10")
+        states = {name: proxy.servers()[name]["status"] for name in NAMES}
+    assert result.returncode == 1
+    assert "[app1] healthy: 3 x 200" in result.stdout
+    assert f"{fleet.health_url('app1').removesuffix('/health')}/ready did not answer 200 within 10 s" in result.stderr
+    assert "database_unavailable" in result.stderr and "app1's log has the cause" in result.stderr
+    assert "is Postgres up and DATABASE_URL right?" in (fleet.directory / "app1.log").read_text()
+    assert states == {"app1": "DRAIN", "app2": "UP", "app3": "UP"}
+    assert fleet.pid("app1") != old_pids["app1"]
+    assert {name: fleet.pid(name) for name in NAMES[1:]} == {name: old_pids[name] for name in NAMES[1:]}

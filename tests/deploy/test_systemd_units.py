@@ -96,6 +96,16 @@ def test_the_worker_stops_within_the_cap_and_is_restarted_only_when_a_restart_he
     assert settings["RestartPreventExitStatus"] == "78"  # a configuration error
 
 
+def test_secrets_come_as_systemd_credentials_the_worker_gets_no_signing_secret() -> None:
+    def credentials(name: str) -> set[str]:
+        lines = (UNITS / name).read_text().splitlines()
+        return {line.split("=", 1)[1].split(":", 1)[0] for line in lines if line.startswith("LoadCredential=")}
+
+    for name in ("webhook-server.service", "webhook-server@.service"):
+        assert credentials(name) == {"DATABASE_URL", "STRIPE_WEBHOOK_SECRET"}, name
+    assert credentials("webhook-worker.service") == {"DATABASE_URL"}
+
+
 def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configuration_error() -> None:
     settings = unit_settings("webhook-dashboard.service")
     assert settings["ExecStart"].endswith("/.venv/bin/webhook-server dashboard")  # its own gunicorn config

@@ -66,9 +66,13 @@ class Target:
 
     def deliver_valid(self, scheme: Scheme) -> Answer:
         event_id, body, headers = valid_delivery(scheme)
+        return self.deliver(scheme, event_id, request_bytes(f"/webhooks/{scheme.name}", headers, body))
+
+    def deliver(self, scheme: Scheme, event_id: str, data: bytes) -> Answer:
+        """Send a request that may store ``event_id`` (in the ledger first: it may be stored at once)."""
         with self._lock:
             self.valid_ids.add(event_id)
-        answer = exchange(self.port, request_bytes(f"/webhooks/{scheme.name}", headers, body))
+        answer = exchange(self.port, data)
         if answer.status == 200:
             with self._lock:
                 self.acknowledged.add(event_id)

@@ -117,11 +117,8 @@ def _scheme_cases(scheme: Scheme) -> Iterator[Case]:
     yield signed("form-encoded", form, "body_not_json", "application/x-www-form-urlencoded")
     multipart = f'--x\r\nContent-Disposition: form-data; name="payload"\r\n\r\n{MARKER}\r\n--x--\r\n'.encode()
     yield signed("multipart", multipart, "body_not_json", "multipart/form-data; boundary=x")
-    nul = encode(document)[:-1] + b', "nul": "\\u0000' + MARKER.encode() + b'"}'
-    yield signed("nul-escape", nul, "payload_unstorable")
-    surrogate = encode(document)[:-1] + b', "s": "\\ud800' + MARKER.encode() + b'"}'
-    yield signed("lone-surrogate", surrogate, "payload_unstorable")
-    yield signed("nan", encode(document)[:-1] + b', "amount": NaN}', "payload_unstorable")
+    # (Valid JSON that jsonb cannot hold is an event like any other: test_header_values.py.)
+    yield signed("nan", encode(document)[:-1] + b', "amount": NaN}', "body_not_json")
     if scheme.id_field:
         for variant, value in {"missing": None, "number": 42, "empty": "", "long": "e" * 300, "list": ["a"]}.items():
             broken = dict(document)

@@ -182,7 +182,10 @@ def test_stats_backlog_age_counts_events_nobody_holds(clean_db: str) -> None:
 
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
     url = fresh_database(database_url, "admin_unmigrated")
-    expected = r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*: run `webhook-server migrate`"
+    expected = (
+        r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers: "
+        r"run `webhook-server migrate`"
+    )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):
         pass
     with psycopg.connect(url, autocommit=True) as conn:  # only the first migration applied
@@ -201,3 +204,34 @@ def test_an_unreachable_database_fails_within_the_bound(database_url: str) -> No
     ):
         pass
     assert time.monotonic() - started < 10
+
+
+def test_stats_on_a_large_table_estimates_done_and_skipped_and_counts_the_rest(clean_db: str) -> None:
+    # 500-byte payloads: about 3,500 pages, so a 20 % page sample's error is about 3 % (11 % at
+    # most in 300 tries), well inside the bounds below.
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO webhook_events (provider, event_id, event_type, payload, status, processed_at) "
+            "SELECT 'stripe', 'evt_' || n, 'invoice.paid', jsonb_build_object('pad', repeat('x', 500)), "
+            "CASE WHEN n % 10 = 0 THEN 'skipped' WHEN n % 1000 = 1 THEN 'dead' ELSE 'done' END, now() "
+            "FROM generate_series(1, 50000) AS n"
+        )
+        conn.execute("ANALYZE webhook_events")
+    store(clean_db, "evt_waiting")
+    store(clean_db, "evt_old_skip", event_type="old.type", status="skipped", received_at=now() - timedelta(days=2))
+    with queries.connect(clean_db) as conn:
+        exact = queries.stats(conn)
+        sampled = queries.stats(conn, exact_count_rows=10_000, sample_rows=10_000)
+    assert exact.counts == {"stripe": {"done": 44950, "skipped": 5001, "dead": 50, "pending": 1}}
+    assert (exact.estimated, exact.sample_percent, exact.skipped_since) == ((), None, None)
+    assert [(s.event_type, s.events) for s in exact.skipped_types] == [("invoice.paid", 5000), ("old.type", 1)]
+    assert sampled.estimated == ("done", "skipped")
+    assert 15 <= sampled.sample_percent <= 25  # about 10,000 of 50,001 rows
+    counts = sampled.counts["stripe"]
+    assert (counts["dead"], counts["pending"]) == (50, 1)  # never estimated
+    assert abs(counts["done"] - 44950) < 44950 * 0.15
+    assert abs(counts["skipped"] - 5000) < 5000 * 0.25
+    assert (sampled.processed_last_minute, sampled.processed_last_hour) == (50000, 50000)
+    # Skipped types: exact, but only those received in the last day (an index range, not the table).
+    assert now() - timedelta(days=1, minutes=1) < sampled.skipped_since < now() - timedelta(hours=23)
+    assert [(s.event_type, s.events) for s in sampled.skipped_types] == [("invoice.paid", 5000)]

@@ -172,7 +172,7 @@ def test_a_full_spool_answers_503_as_without_one(
     server = serve(WEBHOOK_SPOOL_MAX_BYTES=str(MIN_SPOOL_BYTES))
     own_postgres.stop()
     spool = Spool(spool_dir, max_bytes=MIN_SPOOL_BYTES)  # another process on the host fills it
-    for size in (400_000, 4_000):  # to the last few kilobytes: less than a delivery
+    for size in (400_000, 4_000, 200):  # to the last few hundred bytes: less than any delivery
         with pytest.raises(SpoolUnavailable):
             for number in range(1000):
                 spool.put(IncomingEvent("stripe", f"evt_{size}_{number}", "t", f'{{"padding": "{"x" * size}"}}'))
@@ -230,4 +230,19 @@ def test_an_event_postgres_refuses_stays_spooled_and_the_others_drain(clean_db: 
     assert sorted(row[1] for row in stored_rows(clean_db)) == [event.event_id for event in good]
     assert spool.summary().events == 1  # kept, not lost, and left alone for a while
     assert not spool.claimable()
+    spool.close()
+
+
+def test_json_that_jsonb_cannot_hold_drains_with_its_body(clean_db: str, spool_dir: Path) -> None:
+    """A spooled event with a NUL escape drains like any other: its body stored as signed, no jsonb."""
+    spool = Spool(spool_dir, max_bytes=MIN_SPOOL_BYTES)
+    odd = IncomingEvent("stripe", "evt_odd", "invoice.paid", '{"id": "evt_odd", "note": "nul \\u0000 inside"}')
+    plain = IncomingEvent("stripe", "evt_plain", "invoice.paid", '{"id": "evt_plain"}')
+    for event in (odd, plain):
+        spool.put(event)
+    assert Drainer(spool, clean_db, timeout=1.0, on_drained=lambda _: None).drain() == 2
+    with psycopg.connect(clean_db) as conn:
+        rows = conn.execute("SELECT event_id, body, payload IS NULL FROM webhook_events ORDER BY event_id").fetchall()
+    assert rows == [("evt_odd", odd.payload.encode(), True), ("evt_plain", plain.payload.encode(), False)]
+    assert spool.summary().events == 0
     spool.close()

@@ -8,7 +8,7 @@ from webhook_server.handlers import Event, HandlerSignatureError, Registration, 
 
 
 def event(payload: dict) -> Event:
-    return Event("stripe", "evt_1", "invoice.paid", payload, 1, datetime(2026, 1, 1, tzinfo=UTC))
+    return Event("stripe", "evt_1", "invoice.paid", payload, 1, datetime(2026, 1, 1, tzinfo=UTC), "stripe", {})
 
 
 def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
@@ -23,6 +23,28 @@ def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
     assert registry.lookup("stripe", "invoice.paid") == Registration(paid)
     assert registry.lookup("stripe", "customer.created") == Registration(everything_else)
     assert registry.lookup("github", "push") is None  # skipped, not failed
+
+
+def test_a_provider_handler_covers_every_endpoint_and_an_endpoint_handler_narrows_it() -> None:
+    registry = Registry()
+
+    @registry.handles("stripe", "invoice.paid")
+    def any_account(event: Event) -> None: ...
+
+    @registry.handles("stripe", "invoice.paid", endpoint="stripe-eu")
+    def eu_account(event: Event) -> None: ...
+
+    @registry.handles("stripe", "*", endpoint="stripe-eu")
+    def eu_rest(event: Event) -> None: ...
+
+    assert registry.lookup("stripe", "invoice.paid", "stripe-eu") == Registration(eu_account)
+    assert registry.lookup("stripe", "invoice.paid", "stripe-us") == Registration(any_account)
+    assert registry.lookup("stripe", "invoice.paid", "stripe") == Registration(any_account)
+    assert registry.lookup("stripe", "customer.created", "stripe-eu") == Registration(eu_rest)
+    assert registry.lookup("stripe", "customer.created", "stripe-us") is None
+    # The same type twice for one endpoint is a mistake; once per endpoint is not.
+    with pytest.raises(HandlerSignatureError, match="at endpoint stripe-eu"):
+        registry.handles("stripe", "invoice.paid", endpoint="stripe-eu")(lambda event: None)
 
 
 @pytest.mark.parametrize(

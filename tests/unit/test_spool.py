@@ -192,3 +192,12 @@ def test_records_keep_bytes_and_tuples_of_fields_they_do_not_know(monkeypatch: p
     fields, blobs = record.to_rows(sent)  # type: ignore[arg-type]
     assert blobs == {"raw": b"\x00\xff raw"}
     assert record.from_rows(fields, blobs.items()) == sent
+
+
+def test_an_events_endpoint_and_stored_headers_survive_the_spool(spool: Spool) -> None:
+    sent = IncomingEvent(
+        "shopify", "e-1", "orders/create", "{}", endpoint="shops", headers={"x-shopify-shop-domain": "north.example"}
+    )
+    spool.put(sent)
+    _, batch = spool.claim(10, lease=60)
+    assert [item.event for item in batch] == [sent]

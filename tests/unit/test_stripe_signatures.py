@@ -57,8 +57,17 @@ def test_any_configured_secret_verifies_during_a_rotation() -> None:
         ("", "signature_missing"),
         ("v1=abc", "signature_malformed"),
         ("t=soon,v1=abc", "signature_malformed"),
-        ("t={now},v1=00ff", "signature_invalid"),
-        ("t={now}", "signature_invalid"),
+        ("t={now},v1=" + "00" * 32, "signature_invalid"),
+        ("t={now},v1=00ff", "signature_malformed"),
+        ("t={now}", "signature_malformed"),
+        ("t={now},t={now},v1=" + "00" * 32, "signature_malformed"),
+        ("t={now},v1=" + "00" * 31 + "\xe9\xe9", "signature_malformed"),  # latin-1 in the digest
+        ("t=" + "9" * 320 + ",v1=" + "00" * 32, "signature_malformed"),  # overflowed a float
+        ("t=-{now},v1=" + "00" * 32, "signature_malformed"),
+        ("t={now}.5,v1=" + "00" * 32, "signature_malformed"),
+        ("t=nan,v1=" + "00" * 32, "signature_malformed"),
+        ("t=\u0661\u0662,v1=" + "00" * 32, "signature_malformed"),  # Arabic-Indic digits: int() takes them
+        ("t={now},v1", "signature_malformed"),
     ],
 )
 def test_bad_headers_say_what_is_wrong(header: str | None, reason: str) -> None:
@@ -83,5 +92,5 @@ def test_a_signed_body_that_is_not_an_event_is_refused() -> None:
 
 def test_invalid_utf8_is_refused_before_hashing() -> None:
     with pytest.raises(Rejected) as caught:
-        verify(b'{"id": "\xff"}', {"Stripe-Signature": f"t={int(time.time())},v1=00"})
+        verify(b'{"id": "\xff"}', {"Stripe-Signature": f"t={int(time.time())},v1={'00' * 32}"})
     assert caught.value.reason == "body_not_utf8"

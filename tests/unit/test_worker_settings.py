@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from webhook_server.errors import ConfigError
@@ -29,3 +31,16 @@ def test_bad_values_are_named(variable: str, value: str, problem: str) -> None:
         WorkerSettings.from_env({**BASE, variable: value})
     assert caught.value.variable == variable
     assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "kept"), [("", timedelta(days=30)), ("12h", timedelta(hours=12)), ("OFF", None)])
+def test_retention_is_a_duration_or_off(value: str, kept: timedelta | None) -> None:
+    assert WorkerSettings.from_env({**BASE, "WEBHOOK_RETENTION": value}).retention == kept
+
+
+@pytest.mark.parametrize("value", ["30", "0d", "forever", "-1d"])
+def test_a_bad_retention_names_the_variable_and_both_forms(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        WorkerSettings.from_env({**BASE, "WEBHOOK_RETENTION": value})
+    assert caught.value.variable == "WEBHOOK_RETENTION"
+    assert "positive duration" in str(caught.value) and "'off'" in str(caught.value)

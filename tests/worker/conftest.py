@@ -90,7 +90,7 @@ def create_runs_table(database_url: str) -> None:
         conn.execute("DROP TABLE IF EXISTS worker_runs")
         conn.execute(
             "CREATE TABLE worker_runs (id bigserial PRIMARY KEY, event_id text NOT NULL, attempt int NOT NULL, "
-            "pid int NOT NULL, started_at timestamptz NOT NULL, ended_at timestamptz, failed boolean)"
+            "pid int NOT NULL, started_at timestamptz NOT NULL, ended_at timestamptz, failed boolean, payload text)"
         )
 
 

@@ -1,12 +1,14 @@
 """Handlers for the worker tests: each run is a row in ``worker_runs``, committed as it starts and ends.
 
-What a handler does comes from the event's payload, under ``"test"``: ``sleep`` seconds,
+The payload each run got is recorded too, as ``json.dumps`` writes it. What a handler does
+comes from the event's payload, under ``"test"``: ``sleep`` seconds,
 ``fail_attempts`` (raise while the attempt number is at most this). Provider ``other`` has no
 handler, so its events are skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -30,9 +32,9 @@ def _connection() -> psycopg.Connection:
 def record(event: Event) -> None:
     conn = _connection()
     (run_id,) = conn.execute(
-        "INSERT INTO worker_runs (event_id, attempt, pid, started_at) VALUES (%s, %s, %s, clock_timestamp()) "
-        "RETURNING id",
-        (event.event_id, event.attempt, os.getpid()),
+        "INSERT INTO worker_runs (event_id, attempt, pid, started_at, payload) "
+        "VALUES (%s, %s, %s, clock_timestamp(), %s) RETURNING id",
+        (event.event_id, event.attempt, os.getpid(), json.dumps(event.payload)),
     ).fetchone()
     behaviour = event.payload.get("test", {})
     time.sleep(behaviour.get("sleep", 0))

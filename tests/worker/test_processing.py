@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 
+import psycopg
+
 from tests.signers import stripe_event
 from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query
+from webhook_server import inbox
 from webhook_server.errors import EXIT_STUCK
 from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.harness.polling import wait_for
+from webhook_server.inbox import IncomingEvent
 
 
 def test_each_event_runs_its_handler_once_and_events_without_one_are_skipped(
@@ -148,3 +153,22 @@ def test_a_worker_with_more_stuck_threads_than_live_ones_exits_for_a_restart(
     assert worker.process.wait(15) == EXIT_STUCK
     assert "stuck past WEBHOOK_HANDLER_TIMEOUT" in worker.log()
     assert count_status(worker_db, "dead") == 2  # both attempts were recorded before the exit
+
+
+def test_handlers_get_the_json_as_signed_also_what_jsonb_cannot_hold(
+    worker_db: str, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Parsed from the stored body, not from jsonb: key order, a NUL escape, a lone surrogate
+    and a number past numeric's range reach the handler as the sender wrote them."""
+    bodies = {
+        "evt_order": '{"z": 1, "id": "evt_order", "a": {"y": 1.0, "b": 2}}',
+        "evt_nul": '{"id": "evt_nul", "s": "nul \\u0000 inside"}',
+        "evt_surrogate": '{"id": "evt_surrogate", "s": "\\ud800"}',
+        "evt_exponent": '{"id": "evt_exponent", "n": 1e200000}',
+    }
+    with psycopg.connect(worker_db, autocommit=True) as conn:
+        inbox.insert_events(conn, [IncomingEvent("test", key, "test.event", body) for key, body in bodies.items()])
+    start_worker()
+    wait_for(lambda: count_status(worker_db, "done") == len(bodies), 30, "every event done")
+    recorded = dict(query(worker_db, "SELECT event_id, payload FROM worker_runs"))
+    assert recorded == {key: json.dumps(json.loads(body)) for key, body in bodies.items()}

@@ -89,7 +89,7 @@ def test_the_outcome_commits_only_with_the_claim_that_is_still_its_own(
     with psycopg.connect(effects_db, autocommit=True) as conn:
         claim = {"limit": 1, "max_attempts": 3, "lease": 60, "worker": "w1"}
         ((row_id, *_),) = conn.execute(sql.query("claim_events"), claim).fetchall()  # attempt 1, held by w1
-        event = Event("test", event_id, "test.event", {}, attempt, datetime.now(UTC))
+        event = Event("test", event_id, "test.event", {}, attempt, datetime.now(UTC), "test", {})
         job = Job(row_id, attempt, event, insert_effect, transactional=True)
         try:
             with conn.transaction():

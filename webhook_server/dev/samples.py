@@ -13,9 +13,10 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import stripe
 
@@ -25,10 +26,12 @@ if TYPE_CHECKING:
     from webhook_server.endpoints_file import EndpointSpec, Source
 
 API_VERSION = "2025-10-29.clover"
+T = TypeVar("T")
 
 
 def stripe_event(event_type: str = "payment_intent.succeeded", *, event_id: str | None = None) -> dict[str, Any]:
-    """An event shaped like the ones Stripe delivers (a payment intent as its object)."""
+    """An event shaped like the ones Stripe delivers, its object the one its type is about:
+    an invoice for ``invoice.*``, a customer for ``customer.*``, … (see STRIPE_OBJECTS)."""
     created = int(time.time())
     return {
         "id": event_id or f"evt_{secrets.token_hex(12)}",
@@ -39,23 +42,113 @@ def stripe_event(event_type: str = "payment_intent.succeeded", *, event_id: str 
         "livemode": False,
         "pending_webhooks": 1,
         "request": {"id": f"req_{secrets.token_hex(7)}", "idempotency_key": secrets.token_hex(16)},
-        "data": {
-            "object": {
-                "id": f"pi_{secrets.token_hex(12)}",
-                "object": "payment_intent",
-                "amount": 2000,
-                "amount_received": 2000,
-                "currency": "usd",
-                "customer": f"cus_{secrets.token_hex(7)}",
-                "description": "webhook-server sample",
-                "metadata": {"order_id": str(created)},
-                "payment_method_types": ["card"],
-                "status": "succeeded",
-                "created": created,
-                "livemode": False,
-            }
-        },
+        "data": {"object": _stripe_object(event_type, created)},
     }
+
+
+def _stripe_object(event_type: str, created: int) -> dict[str, Any]:
+    build = _by_prefix(STRIPE_OBJECTS, event_type) or _payment_intent
+    return build(created) | {"created": created, "livemode": False}
+
+
+def _payment_intent(created: int) -> dict[str, Any]:
+    return {
+        "id": f"pi_{secrets.token_hex(12)}",
+        "object": "payment_intent",
+        "amount": 2000,
+        "amount_received": 2000,
+        "currency": "usd",
+        "customer": f"cus_{secrets.token_hex(7)}",
+        "description": "webhook-server sample",
+        "metadata": {"order_id": str(created)},
+        "payment_method_types": ["card"],
+        "status": "succeeded",
+    }
+
+
+def _invoice(created: int) -> dict[str, Any]:
+    return {
+        "id": f"in_{secrets.token_hex(12)}",
+        "object": "invoice",
+        "amount_due": 2000,
+        "amount_paid": 2000,
+        "amount_remaining": 0,
+        "currency": "usd",
+        "customer": f"cus_{secrets.token_hex(7)}",
+        "number": f"WHS-{created % 100000:05d}",
+        "status": "paid",
+        "subscription": f"sub_{secrets.token_hex(12)}",
+        "lines": {"object": "list", "data": [{"amount": 2000, "description": "1 x Sample plan"}], "has_more": False},
+    }
+
+
+def _customer(created: int) -> dict[str, Any]:
+    return {
+        "id": f"cus_{secrets.token_hex(7)}",
+        "object": "customer",
+        "email": "jenny.rosen@example.com",
+        "name": "Jenny Rosen",
+        "currency": "usd",
+        "metadata": {},
+    }
+
+
+def _subscription(created: int) -> dict[str, Any]:
+    return {
+        "id": f"sub_{secrets.token_hex(12)}",
+        "object": "subscription",
+        "customer": f"cus_{secrets.token_hex(7)}",
+        "status": "active",
+        "currency": "usd",
+        "cancel_at_period_end": False,
+        "items": {"object": "list", "data": [{"price": {"id": f"price_{secrets.token_hex(12)}", "unit_amount": 2000}}]},
+    }
+
+
+def _charge(created: int) -> dict[str, Any]:
+    return {
+        "id": f"ch_{secrets.token_hex(12)}",
+        "object": "charge",
+        "amount": 2000,
+        "amount_refunded": 0,
+        "currency": "usd",
+        "customer": f"cus_{secrets.token_hex(7)}",
+        "payment_intent": f"pi_{secrets.token_hex(12)}",
+        "paid": True,
+        "status": "succeeded",
+    }
+
+
+def _checkout_session(created: int) -> dict[str, Any]:
+    return {
+        "id": f"cs_test_{secrets.token_hex(16)}",
+        "object": "checkout.session",
+        "amount_total": 2000,
+        "currency": "usd",
+        "customer": f"cus_{secrets.token_hex(7)}",
+        "mode": "payment",
+        "payment_intent": f"pi_{secrets.token_hex(12)}",
+        "payment_status": "paid",
+        "status": "complete",
+        "metadata": {"order_id": str(created)},
+    }
+
+
+# Stripe's common event families by type prefix, longest first where one contains another.
+STRIPE_OBJECTS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "payment_intent.": _payment_intent,
+    "invoice.": _invoice,
+    "customer.subscription.": _subscription,
+    "customer.": _customer,
+    "charge.": _charge,
+    "checkout.session.": _checkout_session,
+}
+
+
+def _by_prefix(table: Mapping[str, T], event_type: str) -> T | None:
+    """The entry whose key is the type, or its longest prefix (keys ending in "." or "/")."""
+    matches = [key for key in table if event_type == key or (key[-1] in "./" and event_type.startswith(key))]
+    return table[max(matches, key=len)] if matches else None
 
 
 def signed_stripe_request(
@@ -153,54 +246,117 @@ def _stripe(secret: str, event_type: str, event_id: str | None) -> SignedSample:
     return SignedSample(event["id"], event_type, body, headers)
 
 
+_GITHUB_REPOSITORY = {"id": 1296269, "full_name": "octocat/Hello-World", "default_branch": "main"}
+_GITHUB_SENDER = {"login": "octocat", "id": 1}
+# GitHub's common events (the X-GitHub-Event header), each with the body GitHub sends for it.
+GITHUB_BODIES: dict[str, Callable[[], dict[str, Any]]] = {
+    "issues": lambda: {
+        "action": "opened",
+        "issue": {"number": 1347, "title": "Found a bug", "state": "open", "user": _GITHUB_SENDER},
+    },
+    "pull_request": lambda: {
+        "action": "opened",
+        "number": 42,
+        "pull_request": {"number": 42, "title": "Fix the bug", "state": "open", "head": {"ref": "fix"}},
+    },
+    "push": lambda: {
+        "ref": "refs/heads/main",
+        "before": secrets.token_hex(20),
+        "after": secrets.token_hex(20),
+        "commits": [{"id": secrets.token_hex(20), "message": "Fix the bug", "author": {"name": "Mona"}}],
+    },
+    "ping": lambda: {"zen": "Design for failure.", "hook_id": 292430182, "hook": {"type": "Repository"}},
+}
+
+
 def _github(secret: str, event_type: str, event_id: str | None) -> SignedSample:
     delivery = event_id or str(uuid.uuid4())
-    body = _json(
+    document = GITHUB_BODIES.get(event_type, GITHUB_BODIES["issues"])()
+    body = _json(document | {"repository": _GITHUB_REPOSITORY, "sender": _GITHUB_SENDER})
+    headers = github_headers(body, secret, delivery=delivery, event=event_type)
+    headers.update(
         {
-            "action": "opened",
-            "issue": {"number": 1347, "title": "Found a bug", "state": "open", "user": {"login": "octocat"}},
-            "repository": {"id": 1296269, "full_name": "octocat/Hello-World"},
-            "sender": {"login": "octocat", "id": 1},
+            "User-Agent": "GitHub-Hookshot/044aadd",
+            "X-GitHub-Hook-ID": "292430182",
+            "X-GitHub-Hook-Installation-Target-Type": "repository",
+            "X-GitHub-Hook-Installation-Target-ID": "1296269",
         }
     )
-    headers = github_headers(body, secret, delivery=delivery, event=event_type)
-    headers.update({"User-Agent": "GitHub-Hookshot/044aadd", "X-GitHub-Hook-ID": "292430182"})
     return SignedSample(delivery, event_type, body, headers)
 
 
+def _shopify_order(object_id: int) -> dict[str, Any]:
+    return {
+        "id": object_id,
+        "email": "jon@example.com",
+        "currency": "USD",
+        "total_price": "20.00",
+        "financial_status": "paid",
+        "line_items": [{"id": object_id + 1, "title": "webhook-server sample", "quantity": 1, "price": "20.00"}],
+    }
+
+
+def _shopify_customer(object_id: int) -> dict[str, Any]:
+    return {"id": object_id, "email": "jon@example.com", "first_name": "Jon", "last_name": "Snow", "state": "enabled"}
+
+
+def _shopify_product(object_id: int) -> dict[str, Any]:
+    return {
+        "id": object_id,
+        "title": "webhook-server sample",
+        "status": "active",
+        "variants": [{"id": object_id + 1, "price": "20.00", "sku": "WHS-1", "inventory_quantity": 10}],
+    }
+
+
+# Shopify's common topic families (X-Shopify-Topic), each with the resource the body is.
+SHOPIFY_BODIES: dict[str, Callable[[int], dict[str, Any]]] = {
+    "orders/": _shopify_order,
+    "customers/": _shopify_customer,
+    "products/": _shopify_product,
+}
+
+
 def _shopify(secret: str, event_type: str, event_id: str | None) -> SignedSample:
-    webhook_id = event_id or str(uuid.uuid4())
-    order_id = secrets.randbelow(10**15)
-    body = _json(
-        {
-            "id": order_id,
-            "email": "jon@example.com",
-            "currency": "USD",
-            "total_price": "20.00",
-            "financial_status": "paid",
-            "line_items": [{"id": order_id + 1, "title": "webhook-server sample", "quantity": 1, "price": "20.00"}],
-        }
-    )
-    headers = shopify_headers(body, secret, webhook_id=webhook_id, topic=event_type)
+    """``event_id`` is X-Shopify-Event-Id, what identifies a duplicate; each delivery has its own webhook id."""
+    event_id = event_id or str(uuid.uuid4())
+    build = _by_prefix(SHOPIFY_BODIES, event_type) or _shopify_order
+    body = _json(build(secrets.randbelow(10**15)))
+    headers = shopify_headers(body, secret, webhook_id=str(uuid.uuid4()), topic=event_type)
     headers.update(
         {
             "X-Shopify-Shop-Domain": "example.myshopify.com",
-            "X-Shopify-Api-Version": "2025-10",
+            "X-Shopify-API-Version": "2025-10",
+            "X-Shopify-Event-Id": event_id,
             "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
         }
     )
-    return SignedSample(webhook_id, event_type, body, headers)
+    return SignedSample(event_id, event_type, body, headers)
+
+
+# Slack's common Events API types (the inner event), each with the fields Slack sends for it.
+SLACK_EVENTS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "app_mention": lambda now: {"user": "U061F7AUR", "text": "<@U0LAN0Z89> hello", "ts": f"{now}.000200"},
+    "message": lambda now: {"channel": "C0LAN2Q65", "user": "U061F7AUR", "text": "hello", "ts": f"{now}.000300"},
+    "reaction_added": lambda now: {
+        "user": "U061F7AUR",
+        "reaction": "thumbsup",
+        "item": {"type": "message", "channel": "C0LAN2Q65", "ts": f"{now}.000300"},
+        "event_ts": f"{now}.000400",
+    },
+}
 
 
 def _slack(secret: str, event_type: str, event_id: str | None) -> SignedSample:
     event_id = event_id or f"Ev{secrets.token_hex(5).upper()}"
     now = int(time.time())
+    inner = SLACK_EVENTS.get(event_type, SLACK_EVENTS["message"])(now)
     body = _json(
         {
             "token": "verification-token-unused",
             "team_id": "T061EG9RZ",
             "api_app_id": "A0MDYCDME",
-            "event": {"type": event_type, "user": "U061F7AUR", "text": "<@U0LAN0Z89> hello", "ts": f"{now}.000200"},
+            "event": {"type": event_type, **inner},
             "type": "event_callback",
             "event_id": event_id,
             "event_time": now,
@@ -218,6 +374,27 @@ def _standard(secret: str, event_type: str, event_id: str | None) -> SignedSampl
 
 
 _SIGNERS = {"stripe": _stripe, "github": _github, "shopify": _shopify, "slack": _slack, "standard": _standard}
+# The types each sender has a realistic sample for: an exact type, or a family ending in "." or "/".
+_CATALOGUE: dict[str, Mapping[str, object]] = {
+    "stripe": STRIPE_OBJECTS,
+    "github": GITHUB_BODIES,
+    "shopify": SHOPIFY_BODIES,
+    "slack": SLACK_EVENTS,
+}
+
+
+def has_sample(scheme: str, event_type: str) -> bool:
+    """Whether `send` has a realistic object for this type; schemes without a catalogue of types
+    (Standard Webhooks, generic HMAC) carry whatever type they are given."""
+    table = _CATALOGUE.get(scheme)
+    return table is None or _by_prefix(table, event_type) is not None
+
+
+def types_help(scheme: str) -> str:
+    table = _CATALOGUE.get(scheme)
+    if table is None:
+        return "any type (the body carries it as given)"
+    return "samples for " + ", ".join(key + "*" if key[-1] in "./" else key for key in table)
 
 
 def signed_generic_sample(spec: EndpointSpec, secret: str, event_type: str, event_id: str | None) -> SignedSample:

@@ -58,6 +58,15 @@ class Fleet:
             (directory / f"{name}.metrics").mkdir()  # ours prepares it, a stock gunicorn would not
             (directory / f"{name}.json").write_text(json.dumps(state))
             start(directory, name)
+        # The release's environment, as systemd's EnvironmentFile holds it (rolling-deploy --env-file).
+        self.env_file = directory / "release.env"
+        self.env_file.write_text(f"DATABASE_URL={database_url}\nSTRIPE_WEBHOOK_SECRET={STRIPE_SECRET}\n")
+
+    def set_env(self, name: str, **env: str) -> None:
+        """Change what ``name`` starts with from its next restart on."""
+        state = _state(self.directory, name)
+        state["env"].update(env)
+        (self.directory / f"{name}.json").write_text(json.dumps(state))
 
     @property
     def ports(self) -> list[int]:

@@ -1,9 +1,15 @@
 """Real nginx and HAProxy in front of test instances, from the shipped configs in deploy/.
 
 The configs are rendered, not copied: the shipped file is read and only what cannot work in a
-test is substituted (ports, the runtime socket, paths, privileges). A substitution that no longer
-matches fails loudly, so the tests cannot drift into checking a config nobody ships.
-Both proxies listen on 127.0.0.1 only and are stopped, with their whole process group, on exit.
+test is substituted (ports, the runtime socket, paths, privileges, the certificate). A
+substitution that no longer matches fails loudly, so the tests cannot drift into checking a
+config nobody ships. Both proxies listen on 127.0.0.1 only and are stopped, with their whole
+process group, on exit.
+
+The shipped configs terminate TLS. Given a ``Certificate`` (the TLS tests make one with
+openssl), the render keeps TLS with that certificate and the proxy is spoken to over https;
+without one, the TLS settings are taken out and it listens in plain HTTP, so the tests of
+everything else need no certificate.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ HAPROXY_SERVER_LINE = re.compile(
 )
 # Keeps a test independent of the haproxy user and of /var/lib/haproxy; the rest of `global` stays.
 HAPROXY_PRIVILEGE_LINES = re.compile(r"^[ \t]*(chroot|user|group) \S+\n", re.MULTILINE)
+NGINX_LISTEN = "listen 443 ssl;"
+NGINX_TLS_LINES = re.compile(r"^[ \t]*ssl_[a-z_]+ [^;\n]+;\n", re.MULTILINE)
+NGINX_CERTIFICATE = re.compile(r"^(?P<indent>[ \t]*)ssl_certificate(?P<key>_key)? \S+;\n", re.MULTILINE)
+HAPROXY_BIND = re.compile(r"^(?P<indent>[ \t]*)bind :443 ssl crt \S+(?P<options>[^\n]*)\n", re.MULTILINE)
 
 # nginx's main config around the shipped snippet, which expects to be included inside `http {}`.
 NGINX_MAIN = """\
@@ -63,6 +73,27 @@ http {{
 
 class ConfigDrift(AssertionError):
     """The shipped config no longer contains what the renderer substitutes."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate and its key, PEM files; ``combined`` is both in one file, as HAProxy takes them."""
+
+    cert: Path
+    key: Path
+    combined: Path
+
+
+def _substitute(
+    text: str, pattern: re.Pattern[str], replacement: Callable[[re.Match[str]], str], expected: int, source: Path
+) -> str:
+    text, count = pattern.subn(replacement, text)
+    if count != expected:
+        raise ConfigDrift(
+            f"{source}: expected {expected} lines matching {pattern.pattern!r}, found {count}; "
+            "update webhook_server/harness/proxies.py with the config"
+        )
+    return text
 
 
 def _replace_once(text: str, old: str, new: str, source: Path) -> str:
@@ -90,10 +121,24 @@ def _replace_servers(
     return pattern.sub(lambda _: next(servers, ""), text)
 
 
-def render_nginx(directory: Path, listen_port: int, upstream_ports: Sequence[int]) -> Path:
+def render_nginx(
+    directory: Path, listen_port: int, upstream_ports: Sequence[int], tls: Certificate | None = None
+) -> Path:
     """Write the shipped snippet with test ports and a main config around it; return the main config."""
     snippet = SHIPPED_NGINX.read_text()
-    snippet = _replace_once(snippet, "listen 80;", f"listen 127.0.0.1:{listen_port};", SHIPPED_NGINX)
+    listen = f"listen 127.0.0.1:{listen_port}{' ssl' if tls else ''};"
+    snippet = _replace_once(snippet, NGINX_LISTEN, listen, SHIPPED_NGINX)
+    if tls:
+        paths = {"": tls.cert, "_key": tls.key}
+        snippet = _substitute(
+            snippet,
+            NGINX_CERTIFICATE,
+            lambda m: f"{m['indent']}ssl_certificate{m['key'] or ''} {paths[m['key'] or '']};\n",
+            2,
+            SHIPPED_NGINX,
+        )
+    else:
+        snippet = _substitute(snippet, NGINX_TLS_LINES, lambda _: "", 6, SHIPPED_NGINX)
     snippet = _replace_servers(
         snippet,
         NGINX_SERVER_LINE,
@@ -109,10 +154,20 @@ def render_nginx(directory: Path, listen_port: int, upstream_ports: Sequence[int
     return main
 
 
-def render_haproxy(directory: Path, listen_port: int, server_ports: Sequence[int]) -> tuple[Path, Path]:
+def render_haproxy(
+    directory: Path, listen_port: int, server_ports: Sequence[int], tls: Certificate | None = None
+) -> tuple[Path, Path]:
     """Write the shipped config with test ports and socket; return it and the runtime API socket."""
     config = SHIPPED_HAPROXY.read_text()
-    config = _replace_once(config, "bind :80\n", f"bind 127.0.0.1:{listen_port}\n", SHIPPED_HAPROXY)
+    config = _substitute(
+        config,
+        HAPROXY_BIND,
+        lambda m: (
+            f"{m['indent']}bind 127.0.0.1:{listen_port}" + (f" ssl crt {tls.combined}{m['options']}\n" if tls else "\n")
+        ),
+        1,
+        SHIPPED_HAPROXY,
+    )
     stats_socket = directory / "admin.sock"
     config = _replace_once(
         config, "stats socket /run/haproxy/admin.sock ", f"stats socket {stats_socket} ", SHIPPED_HAPROXY
@@ -151,14 +206,20 @@ def check_haproxy(config: Path) -> subprocess.CompletedProcess[str]:
 
 @dataclass
 class RunningProxy:
-    """A proxy process listening on 127.0.0.1:port, its output in log_path."""
+    """A proxy process listening on 127.0.0.1:port, its output in log_path; over https when
+    ``tls`` is set (pass ``verify`` to requests: the certificate to trust)."""
 
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    tls: Certificate | None
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.tls.cert) if self.tls else True
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def log(self) -> str:
         """The end of the log, for assertion messages."""
@@ -199,7 +260,7 @@ def _wait_until_answering(proxy: RunningProxy) -> None:
         if proxy.process.poll() is not None:
             raise AssertionError(f"{proxy.process.args[0]} exited with {proxy.process.returncode}:\n{proxy.log()}")
         try:
-            requests.get(proxy.url("/"), timeout=1)
+            requests.get(proxy.url("/"), timeout=1, verify=proxy.verify)
             return
         except requests.ConnectionError:
             time.sleep(0.05)
@@ -223,13 +284,15 @@ def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 @contextmanager
-def running_nginx(directory: Path, upstream_ports: Sequence[int]) -> Iterator[RunningProxy]:
+def running_nginx(
+    directory: Path, upstream_ports: Sequence[int], tls: Certificate | None = None
+) -> Iterator[RunningProxy]:
     """nginx from the shipped snippet, in front of the given ports, until the block ends."""
     port = free_port()
-    main_config = render_nginx(directory, port, upstream_ports)
+    main_config = render_nginx(directory, port, upstream_ports, tls)
     # The error log that the rendered config names: nginx's own output lands there too.
     log_path = directory / "error.log"
-    proxy = RunningProxy(_start(nginx_command(main_config), log_path), port, log_path)
+    proxy = RunningProxy(_start(nginx_command(main_config), log_path), port, log_path, tls)
     try:
         _wait_until_answering(proxy)
         yield proxy
@@ -238,13 +301,15 @@ def running_nginx(directory: Path, upstream_ports: Sequence[int]) -> Iterator[Ru
 
 
 @contextmanager
-def running_haproxy(directory: Path, server_ports: Sequence[int]) -> Iterator[RunningHAProxy]:
+def running_haproxy(
+    directory: Path, server_ports: Sequence[int], tls: Certificate | None = None
+) -> Iterator[RunningHAProxy]:
     """HAProxy from the shipped config in the foreground (-db), in front of the given ports."""
     port = free_port()
-    config, stats_socket = render_haproxy(directory, port, server_ports)
+    config, stats_socket = render_haproxy(directory, port, server_ports, tls)
     log_path = directory / "haproxy.out"
     process = _start([HAPROXY, "-db", "-f", str(config)], log_path)
-    proxy = RunningHAProxy(process, port, log_path, stats_socket)
+    proxy = RunningHAProxy(process, port, log_path, tls, stats_socket)
     try:
         _wait_until_answering(proxy)
         yield proxy

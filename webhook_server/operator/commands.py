@@ -1,4 +1,4 @@
-"""Operator commands: ``events list|show``, ``replay``, ``stats``, ``reconcile stripe``.
+"""Operator commands: ``events list|show``, ``replay``, ``stats``, ``reconcile stripe``, ``check`` (check.py).
 
 Tables for people by default, ``--json`` for scripts. Every command reads DATABASE_URL,
 waits a bounded time for the database, and says which command fixes a missing schema.
@@ -7,6 +7,7 @@ waits a bounded time for the database, and says which command fixes a missing sc
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -19,11 +20,20 @@ from typing import Any, TypeVar
 import click
 import psycopg
 import stripe
+from click.core import ParameterSource
 
+from webhook_server import endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
-from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, DatabaseUnavailable
-from webhook_server.operator import output, queries, reconcile
+from webhook_server.environment import secret_text
+from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
+from webhook_server.operator import output, queries, reconcile, reconcile_github
+from webhook_server.operator.check import check
+from webhook_server.providers.stripe import StripeProvider
+from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
+from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.spool.store import Summary, read_summary
+
+API_KEY_VARIABLE = "STRIPE_API_KEY"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,13 +58,39 @@ class Since(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def read_secret(variable: str) -> str | None:
+    """A secret from ``NAME``, ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
+    try:
+        return secret_text(os.environ, variable) or None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def secret_option(name: str, variable: str, *, required: bool, help: str) -> Callable[[F], F]:
+    """An option whose value defaults to the secret ``variable``, read from any of its sources."""
+
+    def fill(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        value = value or read_secret(variable)
+        if value is None and required:
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return value
+
+    return click.option(name, envvar=variable, show_envvar=True, callback=fill, help=help)
+
+
 def database_url_option(command: F) -> F:
-    return click.option(
+    return secret_option(
         "--database-url",
-        envvar="DATABASE_URL",
-        show_envvar=True,
+        "DATABASE_URL",
         required=True,
-        help="Postgres URL of the inbox.",
+        help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
+    )(command)
+
+
+def endpoint_option(command: F) -> F:
+    return click.option(
+        "--endpoint",
+        help="Only events that came to this endpoint (/webhooks/<endpoint>: stripe, or a WEBHOOK_ENDPOINTS_FILE name).",
     )(command)
 
 
@@ -81,7 +117,8 @@ def events() -> None:
 
 @events.command("list")
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
-@click.option("--provider", help="Only events from this provider (stripe, …).")
+@click.option("--provider", help="Only events from this provider (stripe, every Stripe endpoint; …).")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many, newest first.")
@@ -90,6 +127,7 @@ def events() -> None:
 def list_events(
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     limit: int,
@@ -97,7 +135,7 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
@@ -106,11 +144,12 @@ def list_events(
     if not found:
         click.echo("no events match")
         return
-    headers = ("ID", "PROVIDER", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
+    headers = ("ID", "PROVIDER", "ENDPOINT", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
     rows = [
         (
             e.id,
             e.provider,
+            e.endpoint,
             e.event_id,
             e.event_type,
             e.status,
@@ -126,9 +165,10 @@ def list_events(
 @events.command("show")
 @click.argument("ident", metavar="ID")
 @click.option("--provider", help="The provider, when the same event id exists under two.")
+@click.option("--raw", is_flag=True, help="Print only the request body, byte for byte as it was signed.")
 @json_option
 @database_url_option
-def show_event(ident: str, provider: str | None, as_json: bool, database_url: str) -> None:
+def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, database_url: str) -> None:
     """Show one event: status, attempts, last error, the history of every attempt, and payload.
 
     ID is the provider's event id (evt_… for Stripe: the EVENT ID column of `events list`);
@@ -143,12 +183,17 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
             raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
         event = found[0]
         attempts = queries.history(conn, event.id)
+    if raw:
+        _echo_body(event)
+        return
     if as_json:
-        output.echo_json({**asdict(event), "history": [asdict(attempt) for attempt in attempts]})
+        shown = {key: value for key, value in asdict(event).items() if key != "body"}
+        output.echo_json({**shown, "history": [asdict(attempt) for attempt in attempts]})
         return
     fields = [
         ("row id", event.id),
         ("provider", event.provider),
+        ("endpoint", event.endpoint),
         ("event id", event.event_id),
         ("type", event.event_type),
         ("status", event.status),
@@ -160,6 +205,9 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         ("last error", event.last_error or "-"),
     ]
     click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
+    click.echo("headers:" + ("" if event.headers else " -"))
+    for name, value in sorted(event.headers.items()):
+        click.echo(f"  {name}: {value}")
     click.echo("history:" if attempts else "history: no attempt yet")
     if attempts:
         headers = ("ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR")
@@ -176,7 +224,22 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
         ]
         click.echo(output.table(headers, rows))
     click.echo("payload:")
-    click.echo(json.dumps(event.payload, indent=2, ensure_ascii=False))
+    click.echo(output.pretty_json(event.payload))
+
+
+def _echo_body(event: queries.EventDetail) -> None:
+    """The signed bytes on stdout, nothing added; rows older than the body column have only their jsonb."""
+    if event.body is None:
+        click.echo(
+            "note: stored before migration 0003, which keeps the signed bytes; printing the stored jsonb instead",
+            err=True,
+        )
+        body = json.dumps(event.payload, ensure_ascii=False).encode()
+    else:
+        body = event.body
+    stdout = click.get_binary_stream("stdout")
+    stdout.write(body)
+    stdout.flush()
 
 
 @click.command()
@@ -187,6 +250,7 @@ def show_event(ident: str, provider: str | None, as_json: bool, database_url: st
     help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
 @click.option("--provider", help="Only events from this provider.")
+@endpoint_option
 @click.option("--type", "event_type", help="Only events of this type.")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @json_option
@@ -195,6 +259,7 @@ def replay(
     event_ids: tuple[str, ...],
     status: str | None,
     provider: str | None,
+    endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
     as_json: bool,
@@ -209,7 +274,7 @@ def replay(
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = queries.EventFilter(status, provider, event_type, since)
+    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         result = queries.replay(conn, event_ids=event_ids, where=where)
     if as_json:
@@ -237,6 +302,7 @@ def replay(
 
 
 @click.command()
+@endpoint_option
 @click.option(
     "--spool-dir",
     envvar="WEBHOOK_SPOOL_DIR",
@@ -246,16 +312,18 @@ def replay(
 )
 @json_option
 @database_url_option
-def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
-    """Counts by status and provider, oldest pending age, processing rate, skipped types; and this
+def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_url: str) -> None:
+    """Counts by status and endpoint, oldest pending age, processing rate, skipped types; and this
     host's spool.
 
     The oldest pending age counts from when the event became due: its arrival, or its replay.
     The rate counts events that reached done, dead or skipped. Skipped types are those no
-    worker had a handler for (`replay --status skipped` runs them again). Reads the whole table.
-    With WEBHOOK_SPOOL_DIR set (as on the server's host), also the events spooled on this host
-    and not yet in Postgres, shown even when the database cannot be reached. Run it as the
-    server's user or as root.
+    worker had a handler for (`replay --status skipped` runs them again). Pending, failed and
+    dead are exact; on a table of over a million rows done and skipped are estimated from a
+    sample (marked with *), since counting them would read every row, and the skipped types
+    are those received in the last day. With WEBHOOK_SPOOL_DIR set (as on the server's host),
+    also the events spooled on this host and not yet in Postgres, shown even when the database
+    cannot be reached. Run it as the server's user or as root.
     """
     try:
         spool = None if spool_dir is None else read_summary(spool_dir)
@@ -263,7 +331,7 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
         raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
     try:
         with database(database_url) as conn:
-            found = queries.stats(conn)
+            found = queries.stats(conn, endpoint=endpoint)
     except DatabaseProblem:
         if spool is not None and not as_json:
             click.echo(_spool_line(spool_dir, spool))
@@ -273,23 +341,35 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
             {
                 "counts": found.counts,
                 "totals": {status: found.total(status) for status in queries.STATUSES},
+                "estimated": list(found.estimated),
+                "sample_percent": found.sample_percent,
                 "oldest_pending_seconds": None
                 if found.oldest_pending is None
                 else found.oldest_pending.total_seconds(),
                 "processed_last_minute": found.processed_last_minute,
                 "processed_last_hour": found.processed_last_hour,
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
+                "skipped_types_since": found.skipped_since,
                 "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
             }
         )
         return
-    providers = sorted(found.counts)
-    headers = ("STATUS", *(p.upper() for p in providers), "TOTAL")
+    endpoints = sorted(found.counts)
+    headers = ("STATUS", *(name.upper() for name in endpoints), "TOTAL")
     rows = [
-        (status, *(found.counts[p].get(status, 0) for p in providers), found.total(status))
+        (
+            f"{status}*" if status in found.estimated else status,
+            *(found.counts[name].get(status, 0) for name in endpoints),
+            found.total(status),
+        )
         for status in queries.STATUSES
     ]
     click.echo(output.table(headers, rows))
+    if found.estimated:
+        click.echo(
+            f"* estimated from a {found.sample_percent:.2g}% sample of the table's pages "
+            "(an exact count would read every row)"
+        )
     oldest = found.oldest_pending
     click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
     click.echo(
@@ -297,7 +377,8 @@ def stats(spool_dir: Path | None, as_json: bool, database_url: str) -> None:
         f"({found.processed_last_hour / 60:.1f}/min)"
     )
     if found.skipped_types:
-        click.echo("skipped, no handler:")
+        since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"
+        click.echo(f"skipped, no handler{since}:")
         rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
         click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
     if spool is not None:
@@ -334,10 +415,18 @@ def reconcile_group() -> None:
     help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
 )
 @click.option(
+    "--endpoint",
+    default=StripeProvider.name,
+    show_default=True,
+    help="The Stripe endpoint whose account is listed and which the events are stored under: with a name of "
+    "WEBHOOK_ENDPOINTS_FILE, the API key is read from its api_key_env.",
+)
+@secret_option(
     "--api-key",
-    envvar="STRIPE_API_KEY",
-    show_envvar=True,
-    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable.",
+    API_KEY_VARIABLE,
+    required=False,
+    help="A secret key, or a restricted key with read access to Events (enough). Prefer the variable "
+    "(or STRIPE_API_KEY_FILE, or a systemd credential).",
 )
 @click.option(
     "--api-base",
@@ -351,6 +440,7 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool,
     types: tuple[str, ...],
+    endpoint: str,
     api_key: str | None,
     api_base: str | None,
     as_json: bool,
@@ -362,9 +452,14 @@ def reconcile_stripe(
     is a duplicate 200, and a second run inserts nothing. Prints found, inserted and
     already-present counts.
     """
+    variable = API_KEY_VARIABLE
+    explicit = click.get_current_context().get_parameter_source("api_key") == ParameterSource.COMMANDLINE
+    if endpoint != StripeProvider.name and not explicit:
+        variable = _api_key_variable(endpoint)
+        api_key = read_secret(variable)
     if not api_key:
         raise click.UsageError(
-            "no Stripe API key: set STRIPE_API_KEY (a restricted key with read access to Events is enough)"
+            f"no Stripe API key: set {variable} (a restricted key with read access to Events is enough)"
         )
     if len(types) > reconcile.MAX_TYPES:
         raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
@@ -380,12 +475,10 @@ def reconcile_stripe(
     with database(database_url) as conn:
         try:
             result = reconcile.reconcile_stripe(
-                conn, client, since=since, undelivered_only=undelivered_only, types=types
+                conn, client, since=since, undelivered_only=undelivered_only, types=types, endpoint=endpoint
             )
         except stripe.AuthenticationError as exc:
-            raise click.ClickException(
-                f"Stripe refused the API key ({exc.user_message}); check STRIPE_API_KEY"
-            ) from None
+            raise click.ClickException(f"Stripe refused the API key ({exc.user_message}); check {variable}") from None
         except stripe.PermissionError as exc:
             raise click.ClickException(
                 f"the API key may not list events ({exc.user_message}); give it read access to Events"
@@ -401,10 +494,150 @@ def reconcile_stripe(
         output.echo_json(result.as_dict())
     else:
         click.echo(f"found {result.found}, inserted {result.inserted}, already present {result.already_present}")
-        if result.refused:
-            click.echo(f"refused by Postgres as jsonb, not stored: {', '.join(result.refused)}", err=True)
-    if result.refused:
+
+
+@reconcile_group.command("github")
+@click.option("--repo", metavar="OWNER/NAME", help="The repository whose hook it is (or --org).")
+@click.option("--org", metavar="ORG", help="The organization whose hook it is (or --repo).")
+@click.option("--hook-id", type=click.IntRange(1), required=True, help="The hook's id (in its settings page's URL).")
+@click.option(
+    "--since",
+    type=Since(),
+    default="3d",
+    show_default=True,
+    help=f"Deliveries since then, at most 3 days back (what GitHub keeps): {SINCE_HELP}.",
+)
+@click.option("--dry-run", is_flag=True, help="List what is missing; ask for no redelivery.")
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    default=reconcile_github.DEFAULT_MAX_WAIT_SECONDS,
+    show_default=True,
+    help="Longest rate-limit wait to sit out, in seconds; a longer one stops the run and says when to retry.",
+)
+@click.option(
+    "--token",
+    envvar="GITHUB_TOKEN",
+    show_envvar=True,
+    help="A token with the hook's webhooks permission (read and write). Prefer the variable.",
+)
+@click.option(
+    "--api-base",
+    envvar="GITHUB_API_BASE",
+    show_envvar=True,
+    default=reconcile_github.DEFAULT_API_BASE,
+    show_default=True,
+    help="GitHub's API address (GitHub Enterprise Server: https://HOST/api/v3).",
+)
+@json_option
+@database_url_option
+def reconcile_github_command(
+    repo: str | None,
+    org: str | None,
+    hook_id: int,
+    since: datetime,
+    dry_run: bool,
+    max_wait: float,
+    token: str | None,
+    api_base: str,
+    as_json: bool,
+    database_url: str,
+) -> None:
+    """Ask GitHub to redeliver each delivery of the hook that the inbox lacks, once.
+
+    Lists the hook's deliveries since --since and, for every delivery guid with no stored
+    github event, asks for one redelivery of its newest delivery; a stored guid is never
+    redelivered. The events then arrive as webhooks. Prints found, missing and requested.
+    """
+    if (repo is None) == (org is None):
+        raise click.UsageError("name the hook's owner: --repo OWNER/NAME or --org ORG (one of them)")
+    if repo is not None and repo.count("/") != 1:
+        raise click.BadParameter(f"{repo!r} is not OWNER/NAME", param_hint="--repo")
+    if not token:
+        raise click.UsageError("no GitHub token: set GITHUB_TOKEN (a token with the hook's webhooks permission)")
+    oldest = datetime.now(UTC) - reconcile_github.GITHUB_RETENTION
+    if since < oldest:
+        click.echo(f"note: GitHub keeps deliveries for 3 days; listing from {output.utc(oldest)}", err=True)
+        since = oldest
+    hook = reconcile_github.Hook(hook_id, repo=repo, org=org)
+    client = reconcile_github.GitHubClient(token, api_base=api_base, max_wait=max_wait)
+    try:
+        with database(database_url) as conn:
+            result = reconcile_github.reconcile_github(conn, client, hook, since=since, dry_run=dry_run)
+    finally:
+        client.close()
+    if as_json:
+        output.echo_json(result.as_dict())
+    else:
+        would = f" (dry run: would request {len(result.missing)})" if dry_run else ""
+        click.echo(f"found {result.found}, missing {len(result.missing)}, requested {len(result.requested)}{would}")
+        for guid in result.missing if dry_run else ():
+            click.echo(f"missing: {guid}")
+    if result.error:
+        click.echo(f"webhook-server: stopped early: {result.error}", err=True)
         sys.exit(EXIT_FAILURE)
 
 
-OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group)
+@click.command("prune")
+@click.option(
+    "--older-than",
+    default=DEFAULT_RETENTION,
+    show_default=True,
+    help="Delete events received longer ago than this duration (12h, 30d, 2w).",
+)
+@click.option(
+    "--status",
+    "extra_statuses",
+    multiple=True,
+    type=click.Choice(["dead"]),
+    help="Also delete dead events (done and skipped ones always go; pending and failed never).",
+)
+@json_option
+@database_url_option
+def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: bool, database_url: str) -> None:
+    """Delete finished events: done and skipped (and dead with --status dead) received before then.
+
+    Pending and failed events, and events a worker holds, are never deleted. Deletes in batches
+    of short transactions, so ingest keeps going meanwhile; prints how many it deleted. The
+    worker does the same every hour with WEBHOOK_RETENTION (default 30d).
+    """
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    statuses = (*DEFAULT_STATUSES, *dict.fromkeys(extra_statuses))
+    before = datetime.now(UTC) - age
+    with database(database_url) as conn:
+        deleted = prune(conn, before=before, statuses=statuses)
+    if as_json:
+        output.echo_json({"deleted": deleted, "statuses": list(statuses), "received_before": before.isoformat()})
+        return
+    click.echo(
+        f"deleted {deleted} event{'' if deleted == 1 else 's'} ({', '.join(statuses)}) "
+        f"received before {output.utc(before)}"
+    )
+
+
+def _api_key_variable(endpoint: str) -> str:
+    """The API key variable (``api_key_env``) of a Stripe endpoint of WEBHOOK_ENDPOINTS_FILE."""
+    try:
+        specs = endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES, secrets_required=False)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    spec = next((spec for spec in specs if spec.name == endpoint), None)
+    if spec is None:
+        raise click.UsageError(
+            f"no endpoint {endpoint!r} in {endpoints_file.VARIABLE}; "
+            f"its Stripe endpoints: {', '.join(s.name for s in specs if s.scheme == 'stripe') or 'none'}"
+        )
+    if spec.scheme != StripeProvider.name:
+        raise click.UsageError(f"endpoint {endpoint!r} has scheme {spec.scheme!r}; reconcile stripe needs a Stripe one")
+    if spec.api_key_variable is None:
+        raise click.UsageError(
+            f'endpoint {endpoint!r} has no api_key_env; add api_key_env = "<VARIABLE>" to its table in '
+            f"{endpoints_file.VARIABLE} and set that variable to the account's API key"
+        )
+    return spec.api_key_variable
+
+
+OPERATOR_COMMANDS: tuple[click.Command, ...] = (events, replay, stats, reconcile_group, prune_command, check)

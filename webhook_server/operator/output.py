@@ -30,7 +30,18 @@ def table(headers: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
 
 def echo_json(document: Any) -> None:
     """One indented JSON document on stdout; times as ISO 8601, durations as seconds."""
-    click.echo(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
+    click.echo(pretty_json(document))
+
+
+def pretty_json(document: Any) -> str:
+    """Indented JSON for reading; non-ASCII as is, unless a lone surrogate (valid in a JSON
+    escape, not encodable as UTF-8) forces escapes."""
+    text = json.dumps(document, indent=2, default=_json_default, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(document, indent=2, default=_json_default)
+    return text
 
 
 def _json_default(value: Any) -> Any:

@@ -6,20 +6,20 @@ so an event the inbox has is counted as already present, an event it lacks is st
 Running it twice stores nothing the second time.
 
 The payload stored is each event's JSON from the API response body (parsed once, not turned
-into SDK objects and back), which is the object a webhook delivers.
+into SDK objects and back), which is the object a webhook delivers. Like ingest, it stores every
+event, also one whose JSON jsonb cannot hold (its body only: inbox.insert_events).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 import stripe
-from psycopg import errors as pg_errors
 
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.providers.stripe import StripeProvider
@@ -38,20 +38,13 @@ NETWORK_RETRIES = 2
 class ReconcileResult:
     found: int = 0
     inserted: int = 0
-    # Events Postgres refused as jsonb (a \u0000 in a string): listed, not stored.
-    refused: list[str] = field(default_factory=list)
 
     @property
     def already_present(self) -> int:
-        return self.found - self.inserted - len(self.refused)
+        return self.found - self.inserted
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "found": self.found,
-            "inserted": self.inserted,
-            "already_present": self.already_present,
-            "refused": self.refused,
-        }
+        return {"found": self.found, "inserted": self.inserted, "already_present": self.already_present}
 
 
 def stripe_client(api_key: str, *, api_base: str | None = None) -> stripe.StripeClient:
@@ -96,26 +89,17 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool = False,
     types: Sequence[str] = (),
+    endpoint: str = StripeProvider.name,
 ) -> ReconcileResult:
-    """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page."""
+    """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page.
+
+    ``endpoint`` is recorded as the endpoint of the events stored (the one whose account was listed).
+    """
     result = ReconcileResult()
     for page in stripe_event_pages(client, since=since, undelivered_only=undelivered_only, types=types):
-        events = [IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e)) for e in page]
-        inserted = _insert_page(conn, events, result.refused)
+        events = [
+            IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e), endpoint=endpoint) for e in page
+        ]
         result.found += len(events)
-        result.inserted += len(inserted)
+        result.inserted += len(insert_events(conn, events))
     return result
-
-
-def _insert_page(conn: psycopg.Connection, events: list[IncomingEvent], refused: list[str]) -> set[tuple[str, str]]:
-    """Insert a page; if Postgres refuses one payload, store the others one by one."""
-    try:
-        return insert_events(conn, events)
-    except pg_errors.DataError:
-        inserted: set[tuple[str, str]] = set()
-        for event in events:
-            try:
-                inserted |= insert_events(conn, [event])
-            except pg_errors.DataError:
-                refused.append(event.event_id)
-        return inserted

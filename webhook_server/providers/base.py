@@ -15,7 +15,8 @@ MAX_IDENTIFIER_LENGTH = 255
 @dataclass(frozen=True)
 class VerifiedEvent:
     """An event whose signature checked out: its id for deduplication, its type, and the body's
-    text exactly as verified (what gets stored)."""
+    text as verified. It is stored in a jsonb column, which keeps the JSON's value but not its
+    text: whitespace, key order and duplicate keys are not kept."""
 
     event_id: str
     event_type: str
@@ -62,14 +63,21 @@ def json_body(body: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
-    """Parse the body once to read the event's identity; the stored payload is the original text."""
+    """Parse the body once to read the event's identity; the stored payload is the original text.
+
+    Strict JSON: Python's parser also takes ``NaN`` and ``Infinity``, which no JSON sender writes.
+    """
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         raise Rejected("body_not_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise Rejected("body_not_json", "the body must be a JSON object")
     return document
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def required_identifier(document: Mapping[str, Any], field: str) -> str:

@@ -25,8 +25,9 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 class GitHubProvider:
     name = "github"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "GITHUB_WEBHOOK_SECRET") -> None:
         self._keys = utf8_keys(secrets)
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         signed = header(
@@ -36,7 +37,7 @@ class GitHubProvider:
             hint="; give the GitHub webhook a secret (GitHub signs only when it has one)",
         )
         signature = decode_signature(without_prefix(signed, "sha256=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
-        require_match(self._keys, body, signature, variable="GITHUB_WEBHOOK_SECRET")
+        require_match(self._keys, body, signature, variable=self._variable)
         delivery = identifier_header(headers, "X-GitHub-Delivery")
         event_type = identifier_header(headers, "X-GitHub-Event")
         refuse_form_encoded(

@@ -1,6 +1,11 @@
 """Shopify: ``X-Shopify-Hmac-Sha256`` = base64 HMAC-SHA256 of the body, keyed with the app's
-client secret; no timestamp. ``X-Shopify-Webhook-Id`` is kept across retries (the event id),
-``X-Shopify-Topic`` is the type (``orders/create``).
+client secret; no timestamp. ``X-Shopify-Topic`` is the type (``orders/create``).
+
+The event id is ``X-Shopify-Event-Id``: Shopify's "Ignore duplicate webhooks" page
+(https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates) names it as the header whose
+same value across more than one webhook indicates a duplicate (also when two subscriptions to
+one topic deliver the same event). ``X-Shopify-Webhook-Id`` is only the fallback for a delivery
+without it; both are stored in the ``headers`` column.
 """
 
 from __future__ import annotations
@@ -11,19 +16,23 @@ from webhook_server.providers.base import VerifiedEvent, json_body
 from webhook_server.providers.signing import decode_signature, header, identifier_header, require_match, utf8_keys
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
+EVENT_ID_HEADER = "X-Shopify-Event-Id"
 
 
 class ShopifyProvider:
     name = "shopify"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "SHOPIFY_WEBHOOK_SECRET") -> None:
         self._keys = utf8_keys(secrets)
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Shopify?")
         signature = decode_signature(signed, "base64", SIGNATURE_HEADER)
-        require_match(self._keys, body, signature, variable="SHOPIFY_WEBHOOK_SECRET")
-        webhook_id = identifier_header(headers, "X-Shopify-Webhook-Id")
+        require_match(self._keys, body, signature, variable=self._variable)
+        event_id = identifier_header(
+            headers, EVENT_ID_HEADER if headers.get(EVENT_ID_HEADER) else "X-Shopify-Webhook-Id"
+        )
         topic = identifier_header(headers, "X-Shopify-Topic")
         text, _ = json_body(body)
-        return VerifiedEvent(webhook_id, topic, text)
+        return VerifiedEvent(event_id, topic, text)

@@ -37,8 +37,9 @@ TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 class SlackProvider:
     name = "slack"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "SLACK_SIGNING_SECRET") -> None:
         self._keys = utf8_keys(secrets)
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent | Handshake:
         hint = "; is this request from Slack?"
@@ -46,7 +47,7 @@ class SlackProvider:
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
         require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
         signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
-        require_match(self._keys, b"v0:%s:%s" % (timestamp.encode(), body), signature, variable="SLACK_SIGNING_SECRET")
+        require_match(self._keys, b"v0:%s:%s" % (timestamp.encode(), body), signature, variable=self._variable)
         refuse_form_encoded(
             headers,
             "a form-encoded Slack request (slash command or interactivity) reached the Events API "

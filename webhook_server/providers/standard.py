@@ -10,10 +10,13 @@ and the library only ever sees well-formed ones: its refusal then means a wrong 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from webhook_server.errors import ConfigError
 from webhook_server.providers.base import Rejected, VerifiedEvent, decode_utf8, parse_json_object, required_identifier
 from webhook_server.providers.signing import decode_signature, header, identifier_header, require_fresh, unix_time
 
@@ -22,11 +25,28 @@ TIMESTAMP_HEADER = "webhook-timestamp"
 ID_HEADER = "webhook-id"
 
 
+def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
+    """At start: keys are the base64 after ``whsec_``; the library would silently drop stray
+    characters and verify with a different key, so a typo is caught here instead."""
+    for secret in secrets:
+        key = secret.removeprefix("whsec_")
+        try:
+            decoded = base64.b64decode(key + "=" * (-len(key) % 4), validate=True)
+        except (ValueError, binascii.Error):
+            decoded = b""
+        if not decoded:
+            raise ConfigError(
+                variable,
+                "a value is not whsec_ followed by base64; copy the endpoint's signing secret as the sender shows it",
+            )
+
+
 class StandardWebhooksProvider:
     name = "standard"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "STANDARD_WEBHOOKS_SECRET") -> None:
         self._webhooks = tuple(Webhook(secret) for secret in secrets)
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         hint = "; is this request from a Standard Webhooks sender?"
@@ -41,7 +61,7 @@ class StandardWebhooksProvider:
         if not any(matches):
             raise Rejected(
                 "signature_invalid",
-                "the signature matches none of the configured secrets; check STANDARD_WEBHOOKS_SECRET "
+                f"the signature matches none of the configured secrets; check {self._variable} "
                 "against the endpoint's signing secret (whsec_…) shown by the sender",
             )
         return VerifiedEvent(message_id, required_identifier(parse_json_object(text), "type"), text)

@@ -2,7 +2,9 @@
 
 Verification uses the stripe SDK itself, against every configured secret (two during a
 rotation), with an explicit tolerance: the SDK's ``verify_header`` checks no timestamp at
-all unless given one, and never rejects timestamps from the future, which we do too.
+all unless given one, and never rejects timestamps from the future, which we do too. The
+header is parsed and checked here first (the shared strict parsers of providers.signing):
+the SDK is not written for hostile input.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 
 import stripe
 
+from webhook_server.errors import ConfigError
 from webhook_server.providers import signing
 from webhook_server.providers.base import (
     Rejected,
@@ -22,44 +25,79 @@ from webhook_server.providers.base import (
 from webhook_server.providers.signing import TOLERANCE_SECONDS, require_fresh
 
 SIGNATURE_HEADER = "Stripe-Signature"
+# The signature scheme Stripe signs live and test events with (v0 entries are ignored).
+SCHEME = stripe.WebhookSignature.EXPECTED_SCHEME
+
+
+def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
+    """At start: every secret must be an endpoint signing secret, not an API key pasted by mistake."""
+    for secret in secrets:
+        if not secret.startswith("whsec_"):
+            # Never echo the value: it may be a live API key pasted into the wrong variable.
+            raise ConfigError(
+                variable,
+                f"a value starting with {secret[:3]!r} is not a webhook signing secret; "
+                "use the endpoint's secret, which starts with whsec_",
+            )
 
 
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, secrets: tuple[str, ...]) -> None:
+    def __init__(self, secrets: tuple[str, ...], *, variable: str = "STRIPE_WEBHOOK_SECRET") -> None:
         self._secrets = secrets
+        self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         header = signing.header(
             headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Stripe?"
         )
+        signed_at, signatures = _parse(header)
+        require_fresh(signed_at)
         text = decode_utf8(body)
-        self._verify_signature(text, header)
+        self._verify_signature(text, _canonical(signed_at, signatures))
         document = parse_json_object(text)
         return VerifiedEvent(required_identifier(document, "id"), required_identifier(document, "type"), text)
 
     def _verify_signature(self, text: str, header: str) -> None:
-        require_fresh(_signed_at(header))
-        for secret in self._secrets:
-            try:
-                stripe.WebhookSignature.verify_header(text, header, secret, tolerance=TOLERANCE_SECONDS)
-                return
-            except stripe.SignatureVerificationError:
-                continue
-        raise Rejected(
-            "signature_invalid",
-            "the signature matches none of the configured secrets; check STRIPE_WEBHOOK_SECRET "
-            "against this endpoint's signing secret in the Stripe Dashboard",
-        )
+        # Every secret is tried, so the time taken says nothing about which one matched.
+        if not any([_matches(text, header, secret) for secret in self._secrets]):
+            raise Rejected(
+                "signature_invalid",
+                f"the signature matches none of the configured secrets; check {self._variable} "
+                "against this endpoint's signing secret in the Stripe Dashboard",
+            )
 
 
-def _signed_at(header: str) -> int:
+def _matches(text: str, header: str, secret: str) -> bool:
+    try:
+        stripe.WebhookSignature.verify_header(text, header, secret, tolerance=TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError:
+        return False
+    return True
+
+
+def _parse(header: str) -> tuple[int, list[str]]:
+    """The signed time and the ``v1`` signatures (hex), checked here so that the SDK only ever
+    sees a well-formed header: it parses ``t`` with ``int()`` (which takes ``٣`` and 320 nines)
+    and compares strings that must be ASCII (``v1=é`` raised TypeError in its compare)."""
+    timestamps, signatures = [], []
     for item in header.split(","):
-        key, _, value = item.partition("=")
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header has an entry that is not key=value")
         if key.strip() == "t":
-            try:
-                return int(value)
-            except ValueError:
-                break
-    raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header has no t=<unix time> entry")
+            timestamps.append(value.strip())
+        elif key.strip() == SCHEME:
+            signing.decode_signature(value.strip(), "hex", SIGNATURE_HEADER)
+            signatures.append(value.strip())
+    if len(timestamps) != 1:
+        raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header needs one t=<unix time> entry")
+    if not signatures:
+        raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header has no {SCHEME}=<hex> entry")
+    return signing.unix_time(timestamps[0], SIGNATURE_HEADER), signatures
+
+
+def _canonical(signed_at: int, signatures: list[str]) -> str:
+    """The header as the SDK expects it, rebuilt from the checked parts only."""
+    return ",".join([f"t={signed_at}", *(f"{SCHEME}={signature}" for signature in signatures)])

@@ -22,9 +22,11 @@ def worker() -> None:
     comma-separated modules that register handlers with @handles) and the optional
     WEBHOOK_WORKER_CONCURRENCY, WEBHOOK_WORKER_BATCH, WEBHOOK_WORKER_POLL, WEBHOOK_MAX_ATTEMPTS,
     WEBHOOK_RETRY_BASE, WEBHOOK_RETRY_CAP, WEBHOOK_HANDLER_TIMEOUT, WEBHOOK_LEASE_SECONDS,
-    WEBHOOK_SHUTDOWN_CAP, WEBHOOK_DB_TIMEOUT and WEBHOOK_WORKER_METRICS_BIND (host:port of its
-    Prometheus /metrics). No provider secret. With DJANGO_SETTINGS_MODULE set, Django is set up
-    first and handlers use its ORM (webhook_server.contrib.django). Run as many as you like, on any hosts.
+    WEBHOOK_SHUTDOWN_CAP, WEBHOOK_DB_TIMEOUT, WEBHOOK_WORKER_METRICS_BIND (host:port of its
+    Prometheus /metrics) and WEBHOOK_RETENTION (finished events older than that, 30d by default,
+    are deleted every hour; `off` keeps them). No provider secret. With DJANGO_SETTINGS_MODULE set,
+    Django is set up first and handlers use its ORM (webhook_server.contrib.django). Run as many as
+    you like, on any hosts.
     """
     # Like gunicorn, find modules in the working directory without a PYTHONPATH.
     if os.getcwd() not in sys.path:

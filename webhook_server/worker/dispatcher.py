@@ -20,6 +20,7 @@ and exits 0. A database outage is logged and retried with backoff; it never stop
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -38,6 +39,7 @@ from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker import metrics
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
+from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
 
@@ -109,6 +111,7 @@ class Worker:
             settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
         )
         self._listener = _Listener(settings, self._messages)
+        self._pruner = Pruner(settings)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
         # Held events the stop took off the threads' queue: given back once the database takes them.
@@ -147,6 +150,7 @@ class Worker:
             signal.signal(signum, self._on_signal)
         self._pool.start()
         self._listener.start()
+        self._pruner.start()
         logger.info(
             "worker %s started: %s handlers, %s threads, batches of %s",
             self.name,
@@ -334,7 +338,7 @@ class Worker:
         if not self._held:
             self._next_renewal = now + self.settings.lease_seconds / 3
         lookup = self.registry.lookup
-        for row_id, provider, event_id, event_type, payload, attempt, received_at, status in rows:
+        for row_id, provider, event_id, event_type, body, attempt, received_at, status, endpoint, headers in rows:
             if status == "dead":
                 logger.error(
                     "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
@@ -344,12 +348,12 @@ class Worker:
                 )
                 self.metrics.outcome(provider, "dead")
                 continue
-            registered = lookup(provider, event_type)
+            registered = lookup(provider, event_type, endpoint)
             if registered is None:
                 self._outcomes.add(row_id, attempt, "skipped", None)
                 self._skipped(provider, event_type)
                 continue
-            event = Event(provider, event_id, event_type, payload, attempt, received_at)
+            event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
             job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
@@ -413,6 +417,7 @@ class Worker:
             self._stop_deadline = min(self._stop_deadline, deadline)
             return
         self._stop_deadline = deadline
+        self._pruner.stop()
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
         if self._conn is not None and not self._conn.closed:
@@ -427,6 +432,7 @@ class Worker:
         if self._stop_deadline is None:  # leaving because handlers are stuck
             self._stop_deadline = time.monotonic()
             self._listener.stop()
+            self._pruner.stop()
             self._pool.take_queued()  # no thread starts them; they are held, given back below
         self._flush()
         self._release(list(self._held.values()))

@@ -8,6 +8,8 @@
 -- with status dead so the worker can log it and skip it.
 -- A non-null locked_until on a due row means an expired lease: last_error says so, and the
 -- attempt that held it goes into the history as lost, in this same statement.
+-- The handler's payload is parsed from the body as signed (rows stored before migration 0003
+-- have none: their jsonb's text stands in).
 WITH due AS (
     SELECT id, attempts, locked_by, locked_until, attempt_started_at
     FROM webhook_events
@@ -40,4 +42,5 @@ SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE 
     END
 FROM due
 WHERE e.id = due.id
-RETURNING e.id, e.provider, e.event_id, e.event_type, e.payload, e.attempts, e.received_at, e.status
+RETURNING e.id, e.provider, e.event_id, e.event_type, coalesce(e.body, convert_to(e.payload::text, 'UTF8')),
+    e.attempts, e.received_at, e.status, coalesce(e.endpoint, e.provider) AS endpoint, e.headers

@@ -1,3 +1,3 @@
--- Serialise concurrent `webhook-server migrate` runs (several hosts deploying at once):
--- the lock is held until the migrating transaction ends.
-SELECT pg_advisory_xact_lock(hashtext('webhook_server.migrate'))
+-- Serialise concurrent `webhook-server migrate` runs (several hosts deploying at once): held by
+-- the session for the whole run, across the transaction of each migration, until migrate_unlock.
+SELECT pg_advisory_lock(hashtext('webhook_server.migrate'))

@@ -13,6 +13,7 @@ WITH chosen AS (
       AND (%(status)s::text IS NULL OR status = %(status)s)
       AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
       AND (%(provider)s::text IS NULL OR provider = %(provider)s)
+      AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
       AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
       AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
       AND (%(until)s::timestamptz IS NULL OR received_at < %(until)s)

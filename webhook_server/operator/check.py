@@ -1,0 +1,96 @@
+"""``webhook-server check``: can this environment serve? Run it with a release's environment
+before deploying it (scripts/rolling-deploy does).
+
+Exit 0 when the settings are valid (at least one provider among them), the database is
+reachable with DATABASE_URL, its schema is current and commits there are durable
+(``synchronous_commit`` on in the server's sessions, ``fsync`` on at the server). Otherwise
+one line per problem on stderr, each naming the variable and the fix, and exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import psycopg
+
+from webhook_server import db, migrations
+from webhook_server.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from webhook_server.settings import Settings
+
+DATABASE_VARIABLE = "DATABASE_URL"
+# A stand-in while the other settings are validated, so that a missing DATABASE_URL does not
+# hide every problem after it: Settings.from_env stops at the first.
+_PLACEHOLDER_URL = "postgresql://placeholder/check"
+
+
+@click.command()
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Longest wait for the database, in seconds.",
+)
+def check(timeout: float) -> None:
+    """Exit 0 if this environment can serve; else print each problem with its fix and exit 1.
+
+    Checks the settings (DATABASE_URL, the providers' secrets, WEBHOOK_*), that DATABASE_URL
+    reaches Postgres, that the schema is current and that commits there are durable.
+    """
+    problems = settings_problems(dict(os.environ))
+    database_url = os.environ.get(DATABASE_VARIABLE)
+    if database_url:
+        problems += database_problems(database_url, timeout=timeout)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if not problems:
+        click.echo("ok: settings valid, database reachable, schema current, commits durable")
+    sys.exit(EXIT_FAILURE if problems else EXIT_OK)
+
+
+def settings_problems(environ: dict[str, str]) -> list[str]:
+    problems = []
+    if not environ.get(DATABASE_VARIABLE):
+        problems.append(
+            f"{DATABASE_VARIABLE}: not set; set it to the Postgres URL, e.g. postgresql://user:pass@host:5432/webhooks"
+        )
+    try:
+        Settings.from_env({**environ, DATABASE_VARIABLE: environ.get(DATABASE_VARIABLE) or _PLACEHOLDER_URL})
+    except ConfigError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def database_problems(database_url: str, *, timeout: float) -> list[str]:
+    """Reach the database on a connection made as the server makes its own (db.connect)."""
+    try:
+        conn = db.connect(database_url, timeout=timeout)
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        return [
+            f"{DATABASE_VARIABLE}: cannot connect ({reason}); is Postgres up, and are the host, port, "
+            f"database, user and password in {DATABASE_VARIABLE} right?"
+        ]
+    problems = []
+    try:
+        with conn:
+            missing = migrations.missing(conn)
+            durability = db.durability(conn)
+    except psycopg.Error as exc:
+        return [f"{DATABASE_VARIABLE}: the database refused a read-only query ({exc}); check the user's privileges"]
+    if missing:
+        problems.append(f"{DATABASE_VARIABLE}: {migrations.missing_message(missing)}")
+    if durability.get("synchronous_commit") != "on":
+        problems.append(
+            f"{DATABASE_VARIABLE}: synchronous_commit is {durability.get('synchronous_commit')!r} in the server's "
+            "sessions although they ask for on; a pooler between them drops startup options: connect directly "
+            "or let it pass options"
+        )
+    if durability.get("fsync") != "on":
+        problems.append(
+            f"{DATABASE_VARIABLE}: the Postgres server runs with fsync={durability.get('fsync')}, so a crash loses "
+            "committed events; set fsync = on in its postgresql.conf and reload it"
+        )
+    return problems
