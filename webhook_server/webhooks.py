@@ -74,7 +74,7 @@ class LeanIngest:
     Anything else reaches ``flask_wsgi`` as it came, or, once the body has been read, with the
     body in a fresh ``wsgi.input``: the Flask view then verifies it again and gives the refusal
     or handshake answer it always gives. A commit that failed is not tried again: the view
-    raises it (``STORE_FAILURE_KEY``) and the error handlers answer 503 or 400.
+    raises it (``STORE_FAILURE_KEY``) and the error handlers answer (503, or 500 for a bug).
     """
 
     def __init__(self, flask_wsgi: WsgiApp, receiver: Receiver) -> None:
@@ -104,7 +104,7 @@ class LeanIngest:
             return self.flask_wsgi(environ, start_response)
         try:
             outcome = store(self.receiver, incoming(endpoint, verified, headers))
-        except Exception as exc:  # DatabaseUnavailable, UnstorablePayload, or a bug: the view raises it
+        except Exception as exc:  # DatabaseUnavailable (or a bug): the view raises it
             environ[STORE_FAILURE_KEY] = exc
             return self.flask_wsgi(environ, start_response)
         finally:
