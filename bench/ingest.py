@@ -1,30 +1,31 @@
-"""Ingest benchmark: how close a durable, signed webhook gets to the cost of a bare ``/health``.
+"""Ingest benchmark: ours against the obvious receiver (bench/obvious_receiver.py), same run.
 
-One gunicorn with the shipped ``gunicorn.conf.py`` (gthread, JSON access log) runs against its
-own durable Postgres (fsync and synchronous_commit on). wrk on the same machine measures, at
-one fixed concurrency and in one run:
+Both servers run at once against one durable Postgres (fsync and synchronous_commit on) and the
+same ``webhook_events`` table: ours with the shipped configuration (gthread, JSON access log,
+metrics), the obvious one under gunicorn gthread 2 x 8. wrk on the same machine sends
+``POST /webhooks/stripe`` at one fixed concurrency, each delivery signed with the stripe SDK's
+helper and every event id new, so each 200 is a verified event committed to Postgres. The runs
+alternate (obvious, ours, ours, obvious, ...), each after a 3 s warm-up, so a load that drifts
+on this shared machine hits both alike; one ``GET /health`` run of ours comes first.
 
-(a) ``GET /health``: the stack's floor, no database and no signature;
-(b) ``POST /webhooks/stripe``, signed with the stripe SDK's helper, every event id new, so each
-    200 is a verified event committed to Postgres;
-(c) the same POST at about half of (b)'s rate, for the latency an ordinary load sees.
-
-The issue's targets: (b)/(a) >= 0.8, and a p99 under 10 ms in (c). wrk is closed-loop: a slow
-answer also delays the requests its connection would have sent meanwhile (coordinated
-omission), so the p99s are lower bounds. For (c), wrk's ``delay()`` hook makes each connection
-wait a random time (mean calibrated with short runs) before each request.
+The table lists every run, then each side's medians and ours over obvious (issue 13's targets:
+at least 2x the req/s, at most 0.5x the p99). wrk is closed-loop: a slow answer also delays the
+requests its connection would have sent meanwhile (coordinated omission), so the p99s are lower
+bounds.
 
 Every delivery is signed just before its run (Stripe's tolerance is 300 s) and written to one
-file per wrk thread, so ids never repeat across threads or runs. At the end the table's
-``webhook_events`` rows are checked against the 200s wrk saw: every acknowledged event must be
-stored. CPU time per request of gunicorn, Postgres and wrk (all on the same cores) is read from
-/proc and reported too.
+file per wrk thread, so ids never repeat across threads or runs. At the end each server's
+stored rows are checked against the 200s wrk saw: every acknowledged event must be stored.
+CPU time per request of each gunicorn, of Postgres and of wrk (all on the same cores) is read
+from /proc and reported too.
 
-    .venv/bin/python bench/ingest.py [--connections 32] [--duration 15] [--workers N] [--threads N] [--spool]
+    .venv/bin/python bench/ingest.py [--connections 32] [--duration 15] [--rounds 2] [--workers N]
+        [--threads N] [--spool] [--baseline DIR]
 
-``--spool`` turns the local spool on (WEBHOOK_SPOOL_DIR in the run's directory): on a healthy
-database no event goes there, and alternating runs with and without it show what the happy path
-pays for having it (a drainer per worker that looks at the SQLite file once a second).
+``--workers``, ``--threads`` and ``--spool`` (WEBHOOK_SPOOL_DIR in the run's directory: on a
+healthy database no event goes there) apply to ours only. ``--baseline DIR`` serves a third side,
+"before": the package from another checkout (``git archive main | tar -x -C DIR``) on the same
+venv, so a change is measured against what it changes in the same run.
 
 Exit status: 0 when the runs completed (targets missed or not: it reports, it does not judge),
 1 when a run got non-2xx answers, socket errors or duplicate ids, or an acknowledged event is
@@ -34,6 +35,7 @@ missing, 2 when something could not start.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
@@ -42,6 +44,7 @@ import resource
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +71,8 @@ CALIBRATION_SECONDS = 3
 MAX_CALIBRATIONS = 4
 # Half-peak calibration stops once the achieved rate is this close to the target.
 RATE_TOLERANCE = 0.05
+# A measured run signs this many times its warm-up's rate (times HEADROOM): a wrap-around fails it.
+RATE_MARGIN = 2.0
 # Signed deliveries per run: the expected count times this, so the files never wrap around.
 HEADROOM = 1.5
 HEALTH_WAIT_SECONDS = 30
@@ -77,6 +82,10 @@ OTHER_LOAD_WARNING = 0.1
 STOP_WAIT_SECONDS = 15
 # wrk gets its duration plus this before it is killed.
 WRK_GRACE_SECONDS = 30
+# The obvious receiver's gunicorn: what issue 13 measured it with.
+OBVIOUS_WORKERS = 2
+OBVIOUS_THREADS = 8
+BENCH_DIR = Path(__file__).resolve().parent
 POST_PATH = "/webhooks/stripe"
 
 # wrk arguments after "--": mode ("get" or "post"), the request file prefix (post), the mean
@@ -110,18 +119,10 @@ end
 
 function init(args)
    mode = args[1]
-   local mean_delay = tonumber(args[3])
-   math.randomseed(os.time() + id)
    if mode == "post" then
       file = assert(io.open(args[2] .. id, "rb"))
    else
       get_request = wrk.format("GET", wrk.path)
-   end
-   if mean_delay > 0 then
-      -- Uniform in [0, 2 x mean]: connections drift apart instead of firing in lockstep.
-      function delay()
-         return math.random() * 2 * mean_delay
-      end
    end
 end
 
@@ -219,20 +220,32 @@ class CpuMeter:
 
 
 class Bench:
-    """Runs wrk against one server and keeps every POST run for the final stored-rows check."""
+    """Runs wrk against one server and keeps every POST run for the final stored-rows check.
+
+    ``id_prefix`` starts every event id: benches that share a database each need their own.
+    ``name`` labels its runs and its request files.
+    """
 
     def __init__(
-        self, workdir: Path, base_url: str, connections: int, secret: str, meter: CpuMeter, id_prefix: str = "evt_bench"
+        self,
+        workdir: Path,
+        base_url: str,
+        connections: int,
+        secret: str,
+        meter: CpuMeter,
+        id_prefix: str = "evt_bench",
+        name: str = "ours",
     ) -> None:
-        """``id_prefix`` starts every event id: benches that share a database each need their own."""
+        self.name = name
+        self.id_prefix = id_prefix
         self.workdir = workdir
         self.base_url = base_url
         self.connections = connections
         self.secret = secret
         self.meter = meter
-        self.id_prefix = id_prefix
         self.script = workdir / "ingest.lua"
-        self.script.write_text(LUA_SCRIPT)
+        if not self.script.exists():
+            self.script.write_text(LUA_SCRIPT)
         self.post_runs: list[Run] = []
         self._event_numbers = itertools.count()
         self._file_numbers = itertools.count()
@@ -243,7 +256,7 @@ class Bench:
     def prepare(self, seconds: float, rate_bound: float) -> str:
         """Sign enough deliveries with new ids for ``seconds`` at ``rate_bound``; return the file prefix."""
         count = math.ceil(rate_bound * seconds * HEADROOM) + 2 * self.connections
-        prefix = str(self.workdir / f"requests-{next(self._file_numbers)}-")
+        prefix = str(self.workdir / f"requests-{self.name}-{next(self._file_numbers)}-")
         say(f"signing {count:,} Stripe deliveries with new event ids")
         for thread in range(WRK_THREADS):
             with open(f"{prefix}{thread}", "wb") as out:
@@ -300,29 +313,20 @@ def _parse_run(line: str, cpu: dict[str, float]) -> Run:
     )
 
 
-@dataclass(frozen=True)
-class Results:
-    health: Run
-    peak: Run
-    half: Run
-    half_target: float
-    half_delay_ms: float
+def run_round(bench: Bench, duration: int, rate_bound: float) -> Run:
+    """A warm-up, then one measured POST run; the warm-up's rate bounds how many deliveries to sign."""
+    warmup = bench.post(bench.prepare(WARMUP_SECONDS, rate_bound), WARMUP_SECONDS)
+    say(f"{bench.name}: signed POST for {duration} s (warm-up {warmup.rps:.0f} req/s)")
+    return bench.post(bench.prepare(duration, RATE_MARGIN * warmup.rps), duration)
 
 
-def run_loads(bench: Bench, duration: int) -> Results:
-    say(f"GET /health: {WARMUP_SECONDS} s warm-up, then {duration} s")
-    bench.health(WARMUP_SECONDS)
-    health = bench.health(duration)
-    # No POST outruns /health on the same stack: its rate bounds how many deliveries to sign.
-    warmup, measured = bench.prepare(WARMUP_SECONDS, health.rps), bench.prepare(duration, health.rps)
-    say(f"signed POST: {WARMUP_SECONDS} s warm-up, then {duration} s")
-    bench.post(warmup, WARMUP_SECONDS)
-    peak = bench.post(measured, duration)
-    target = peak.rps / 2
-    delay_ms = calibrate_delay(bench, target)
-    say(f"signed POST at ~{target:.0f} req/s (mean delay {delay_ms:.1f} ms per connection): {duration} s")
-    half = bench.post(bench.prepare(duration, peak.rps), duration, delay_ms)
-    return Results(health, peak, half, target, delay_ms)
+def run_alternating(benches: list[Bench], rounds: int, duration: int, rate_bound: float) -> dict[str, list[Run]]:
+    """``rounds`` measured runs of each, in ABBA order so that a drifting load hits both alike."""
+    runs: dict[str, list[Run]] = {bench.name: [] for bench in benches}
+    for number in range(rounds):
+        for bench in benches if number % 2 == 0 else reversed(benches):
+            runs[bench.name].append(run_round(bench, duration, rate_bound))
+    return runs
 
 
 def calibrate_delay(bench: Bench, target: float) -> float:
@@ -344,12 +348,8 @@ def calibrate_delay(bench: Bench, target: float) -> float:
 
 
 def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """The production command line; its JSON logs (a line per request) go to ``log_path``."""
-    with open(log_path, "wb") as log:
-        # Its own session: Ctrl-C reaches only us, and we stop it in order.
-        return subprocess.Popen(
-            gunicorn_command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    """The production command line (for bench/prune.py and bench/fleet.py); logs go to ``log_path``."""
+    return start_server(gunicorn_command(), env, log_path, Path.cwd())
 
 
 def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
@@ -378,9 +378,10 @@ def stop_gunicorn(server: subprocess.Popen[bytes]) -> None:
         server.wait(STOP_WAIT_SECONDS)
 
 
-def stored_rows(url: str) -> int:
+def stored_rows(url: str, event_id_prefix: str) -> int:
     with db.connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM webhook_events WHERE provider = 'stripe'").fetchone()[0]
+        query = "SELECT count(*) FROM webhook_events WHERE provider = 'stripe' AND event_id LIKE %s"
+        return conn.execute(query, (event_id_prefix + "%",)).fetchone()[0]
 
 
 def server_env(args: argparse.Namespace, database_url: str, port: int, secret: str, workdir: Path) -> dict[str, str]:
@@ -399,91 +400,152 @@ def server_env(args: argparse.Namespace, database_url: str, port: int, secret: s
     return env
 
 
+def obvious_command(port: int) -> list[str]:
+    """gunicorn as the obvious receiver's author runs it: gthread 2 x 8, defaults otherwise.
+
+    Started from bench/ (start_server's ``cwd``): gunicorn reads ./gunicorn.conf.py by default,
+    and the checkout's is ours."""
+    script = Path(sys.executable).parent / "gunicorn"
+    return [
+        *(str(script), "-k", "gthread", "-w", str(OBVIOUS_WORKERS), "--threads", str(OBVIOUS_THREADS)),
+        *("-b", f"127.0.0.1:{port}", "obvious_receiver:app"),
+    ]
+
+
+def start_server(command: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """``command`` with its logs (ours: a JSON line per request) going to ``log_path``."""
+    with open(log_path, "wb") as log:
+        # Its own session: Ctrl-C reaches only us, and we stop it in order.
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres:
+    with LocalPostgres(workdir / "data", durable=True) as postgres, contextlib.ExitStack() as servers:
         migrate(postgres.url())
         pg = durable_postgres_settings(postgres.url())
-        port, secret = free_port(), f"whsec_bench_{secrets.token_hex(16)}"
-        env = server_env(args, postgres.url(), port, secret, workdir)
+        secret = f"whsec_bench_{secrets.token_hex(16)}"
+        ours_port, obvious_port = free_port(), free_port()
+        env = server_env(args, postgres.url(), ours_port, secret, workdir)
         settings = Settings.from_env(env)
-        log_path = workdir / "gunicorn.log"
-        say(f"starting gunicorn ({settings.workers} workers x {settings.threads} threads) on 127.0.0.1:{port}")
-        server = start_gunicorn(env, log_path)
-        try:
+        postmaster = postmaster_pid(postgres)
+        sides = [
+            ("obvious", obvious_command(obvious_port), obvious_port, env, BENCH_DIR),
+            ("ours", gunicorn_command(), ours_port, env, Path.cwd()),
+        ]
+        if args.baseline is not None:
+            # The same venv's gunicorn, importing webhook_server from the other checkout first.
+            before_port = free_port()
+            before_env = {
+                **server_env(args, postgres.url(), before_port, secret, workdir / "before"),
+                "PYTHONPATH": str(args.baseline),
+            }
+            sides.insert(1, ("before", gunicorn_command(), before_port, before_env, args.baseline))
+        benches = []
+        for name, command, port, side_env, cwd in sides:
+            log_path = workdir / f"{name}.log"
+            say(f"starting {name} on 127.0.0.1:{port}")
+            server = start_server(command, side_env, log_path, cwd)
+            servers.callback(stop_gunicorn, server)  # before counting: requests in flight finish first
             base_url = f"http://127.0.0.1:{port}"
             wait_healthy(server, base_url + "/health", log_path)
-            meter = CpuMeter({"gunicorn": server.pid, "postgres": postmaster_pid(postgres)})
-            bench = Bench(workdir, base_url, args.connections, secret, meter)
-            results = run_loads(bench, args.duration)
-        finally:
-            stop_gunicorn(server)  # before counting: requests still in flight finish first
-        rows = stored_rows(postgres.url())
+            meter = CpuMeter({"gunicorn": server.pid, "postgres": postmaster})
+            benches.append(Bench(workdir, base_url, args.connections, secret, meter, f"evt_bench_{name}_", name))
+        ours = benches[-1]
+        say(f"ours: GET /health, {WARMUP_SECONDS} s warm-up, then {args.duration} s")
+        ours.health(WARMUP_SECONDS)
+        health = ours.health(args.duration)
+        # No POST outruns /health on the same stack: its rate bounds each warm-up's deliveries.
+        runs = run_alternating(benches, args.rounds, args.duration, health.rps)
+        servers.close()
+        rows = {bench.name: stored_rows(postgres.url(), bench.id_prefix) for bench in benches}
     print(
-        f"ingest benchmark (gunicorn {settings.workers} workers x {settings.threads} threads, durable Postgres "
-        f"{pg['server_version']} (fsync={pg['fsync']}, synchronous_commit={pg['synchronous_commit']}), "
-        f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.duration}s, {os.cpu_count()} cores, "
-        f"spool {'on' if settings.spool_dir else 'off'})"
+        f"ingest benchmark: obvious receiver (gthread {OBVIOUS_WORKERS} x {OBVIOUS_THREADS}) against ours "
+        f"(shipped config, {settings.workers} workers x {settings.threads} threads, spool "
+        f"{'on' if settings.spool_dir else 'off'}); durable Postgres {pg['server_version']} (fsync={pg['fsync']}, "
+        f"synchronous_commit={pg['synchronous_commit']}); wrk -t{WRK_THREADS} -c{args.connections} "
+        f"-d{args.duration}s, {args.rounds} alternated rounds; {os.cpu_count()} cores; load before: {_loadavg()}"
     )
-    print_table(results)
-    return 1 if print_checks(results, rows, bench.post_runs) else 0
-
-
-def print_table(results: Results) -> None:
-    rows = [
-        ("GET /health", results.health),
-        ("signed POST /webhooks/stripe", results.peak),
-        (f"POST at ~half peak ({results.half_target:.0f} req/s)", results.half),
+    print_table(runs, health)
+    problems = [
+        *itertools.chain.from_iterable(check_rows(bench, rows[bench.name]) for bench in benches),
+        *(f"ours: GET /health had {health.non_2xx} non-2xx and {health.socket_errors} socket errors",) * health.failed,
     ]
+    print_notes(runs, health)
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    return 1 if problems else 0
+
+
+def print_table(runs: dict[str, list[Run]], health: Run) -> None:
+    """Every measured run in the order it ran, then each side's median and ours over obvious."""
     print(
-        f"| {'load':<34} | {'req/s':>7} | {'p50 ms':>6} | {'p99 ms':>6} | {'non-2xx':>7} | {'sock err':>8} "
-        f"| {'CPU us/req: gunicorn':>20} | {'postgres':>8} | {'wrk':>5} | {'cores busy':>10} | {'other load':>10} |"
+        f"| {'run':<16} | {'req/s':>7} | {'p50 ms':>6} | {'p99 ms':>6} | {'CPU us/req: gunicorn':>20} "
+        f"| {'postgres':>8} | {'wrk':>5} | {'other load':>10} |"
     )
-    for label, run in rows:
-        busy = sum(run.cpu[group] for group in ("gunicorn", "postgres", "wrk")) / run.seconds
+    labelled = [(f"{name} {i + 1}", run) for name, named in runs.items() for i, run in enumerate(named)]
+    for label, run in [("ours GET /health", health), *labelled]:
         print(
-            f"| {label:<34} | {run.rps:>7.0f} | {run.p50_ms:>6.2f} | {run.p99_ms:>6.2f} | {run.non_2xx:>7} "
-            f"| {run.socket_errors:>8} | {run.cpu_us_per_request('gunicorn'):>20.0f} "
-            f"| {run.cpu_us_per_request('postgres'):>8.0f} | {run.cpu_us_per_request('wrk'):>5.0f} | {busy:>10.2f} "
-            f"| {run.cpu['other'] / run.seconds:>10.2f} |"
+            f"| {label:<16} | {run.rps:>7.0f} | {run.p50_ms:>6.2f} | {run.p99_ms:>6.2f} "
+            f"| {run.cpu_us_per_request('gunicorn'):>20.0f} | {run.cpu_us_per_request('postgres'):>8.0f} "
+            f"| {run.cpu_us_per_request('wrk'):>5.0f} | {run.cpu['other'] / run.seconds:>10.2f} |"
         )
-
-
-def print_checks(results: Results, rows: int, post_runs: list[Run]) -> list[str]:
-    """The targets, the stored-rows check and the notes; returns what made the benchmark invalid."""
-    ratio = results.peak.rps / results.health.rps
+    medians = {name: _medians(named) for name, named in runs.items()}
+    print(f"\n| {'median':<16} | {'req/s':>7} | {'p50 ms':>6} | {'p99 ms':>6} |")
+    for name, (rps, p50, p99) in medians.items():
+        print(f"| {name:<16} | {rps:>7.0f} | {p50:>6.2f} | {p99:>6.2f} |")
+    o_rps, o_p50, o_p99 = medians["obvious"]
+    for name in (name for name in medians if name != "obvious"):
+        rps, p50, p99 = medians[name]
+        label = f"{name} / obvious"
+        print(f"| {label:<16} | {rps / o_rps:>6.2f}x | {p50 / o_p50:>5.2f}x | {p99 / o_p99:>5.2f}x |")
     print(
-        f"ratio POST/health: {ratio:.2f} (target >= 0.80); "
-        f"p99 at half peak: {results.half.p99_ms:.1f} ms (target < 10 ms)"
+        f"ours POST / ours GET /health: {medians['ours'][0] / health.rps:.2f}; "
+        "issue 13's targets for ours / obvious: req/s >= 2x, p99 <= 0.5x"
     )
-    acknowledged = sum(run.ok - run.duplicates for run in post_runs)
-    in_flight = sum(run.sent - run.answered for run in post_runs)
+
+
+def _medians(runs: list[Run]) -> tuple[float, float, float]:
+    return (
+        statistics.median(run.rps for run in runs),
+        statistics.median(run.p50_ms for run in runs),
+        statistics.median(run.p99_ms for run in runs),
+    )
+
+
+def check_rows(bench: Bench, rows: int) -> list[str]:
+    """Every acknowledged event of ``bench``'s server is stored, and nothing it could not have sent."""
+    acknowledged = sum(run.ok - run.duplicates for run in bench.post_runs)
+    in_flight = sum(run.sent - run.answered for run in bench.post_runs)
     print(
-        f"stored rows: {rows:,} of {acknowledged:,} acknowledged "
-        f"(+{in_flight:,} POSTs unanswered when wrk stopped may be stored too; "
-        f"{sum(run.sent for run in post_runs):,} POSTs in all, warm-ups and calibration included)"
+        f"{bench.name}: stored rows {rows:,} of {acknowledged:,} acknowledged (+{in_flight:,} unanswered when wrk "
+        f"stopped may be stored too; warm-ups included)"
     )
     problems = []
     if rows < acknowledged:
-        problems.append(f"{acknowledged - rows:,} acknowledged events are not stored")
+        problems.append(f"{bench.name}: {acknowledged - rows:,} acknowledged events are not stored")
     if rows > acknowledged + in_flight:
-        problems.append(f"{rows - acknowledged - in_flight:,} more rows than POSTs that could have been stored")
+        problems.append(f"{bench.name}: {rows - acknowledged - in_flight:,} more rows than POSTs that could be stored")
     problems.extend(
-        f"a run had {run.non_2xx} non-2xx, {run.socket_errors} socket errors, {run.duplicates} duplicates "
-        f"and {run.wraps} request-file wrap-arounds"
-        for run in (results.health, *post_runs)
+        f"{bench.name}: a run had {run.non_2xx} non-2xx, {run.socket_errors} socket errors, {run.duplicates} "
+        f"duplicates and {run.wraps} request-file wrap-arounds"
+        for run in bench.post_runs
         if run.failed
     )
-    print(
-        f"note: half peak: each connection waits a random {results.half_delay_ms:.1f} ms on average before each "
-        "request\nnote: wrk is closed-loop (coordinated omission): every p99 is a lower bound\n"
-        "note: cores busy = gunicorn + Postgres + wrk; other load = the rest of this machine, in cores"
-    )
-    other = max(run.cpu["other"] / run.seconds for run in (results.health, results.peak, results.half))
-    if other > OTHER_LOAD_WARNING:
-        print(f"WARNING: other processes kept up to {other:.2f} cores busy during a run: the numbers are disturbed")
-    for problem in problems:
-        print(f"FAILED: {problem}")
     return problems
+
+
+def print_notes(runs: dict[str, list[Run]], health: Run) -> None:
+    print(
+        "note: wrk is closed-loop (coordinated omission): every p99 is a lower bound\n"
+        "note: CPU us/req of postgres is the whole server's; other load = the rest of this machine, in cores"
+    )
+    other = max(run.cpu["other"] / run.seconds for run in (health, *itertools.chain(*runs.values())))
+    if other > OTHER_LOAD_WARNING:
+        print(f"WARNING: other processes kept up to {other:.2f} cores busy during a run: compare alternated runs only")
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def postmaster_pid(postgres: LocalPostgres) -> int:
@@ -502,12 +564,18 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=32, help="wrk connections, all runs (default 32)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (default 15)")
+    parser.add_argument("--rounds", type=int, default=2, help="measured runs of each server, alternated (default 2)")
     parser.add_argument("--workers", type=int, help="WEBHOOK_WORKERS (default: the shipped config's)")
     parser.add_argument("--threads", type=int, help="WEBHOOK_THREADS (default: the shipped config's)")
     parser.add_argument("--spool", action="store_true", help="WEBHOOK_SPOOL_DIR set (default: unset)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (git worktree or git archive) served too, as 'before', in the same alternation",
+    )
     args = parser.parse_args()
-    if args.connections < WRK_THREADS or args.duration < 1:
-        parser.error(f"--connections must be at least {WRK_THREADS} and --duration at least 1")
+    if args.connections < WRK_THREADS or args.duration < 1 or args.rounds < 1:
+        parser.error(f"--connections must be at least {WRK_THREADS}, --duration and --rounds at least 1")
     return args
 
 

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         drainer = Drainer(
             spool, settings.database_url, timeout=settings.db_timeout, on_drained=metrics.SPOOL_DRAINED.inc
         )
-    app.extensions[EXTENSION_KEY] = Receiver(
+    receiver = app.extensions[EXTENSION_KEY] = Receiver(
         settings=settings,
         inbox=Inbox(
             settings.database_url,
@@ -43,4 +43,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     errors_http.init_app(app)
     metrics.init_app(app)
+    app.wsgi_app = webhooks.LeanIngest(app.wsgi_app, receiver)  # type: ignore[method-assign]
     return app
