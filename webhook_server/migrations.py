@@ -31,6 +31,8 @@ LOCK_TIMEOUT_SECONDS = 0.5
 # Pauses between attempts: doubling from the first, never longer than the cap.
 FIRST_RETRY_SECONDS = 0.5
 RETRY_CAP_SECONDS = 10.0
+# How often a run waiting for another run's lock tries again.
+LOCK_POLL_SECONDS = 0.2
 
 
 class LockNotGranted(Exception):
@@ -53,7 +55,7 @@ def migrate(
     deadline = time.monotonic() + MIGRATE_TIMEOUT_SECONDS
     applied_now = []
     with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS) as conn:
-        conn.execute(sql.query("migrate_lock"))
+        _take_migrate_lock(conn, deadline)
         try:
             conn.execute(sql.query("create_migrations_table"))
             for migration in pending(conn, shipped):
@@ -63,6 +65,17 @@ def migrate(
             if not conn.broken:
                 conn.execute(sql.query("migrate_unlock"))
     return applied_now
+
+
+def _take_migrate_lock(conn: psycopg.Connection, deadline: float) -> None:
+    """Wait for another run's migrations to end, holding no snapshot between tries (migrate_lock.sql)."""
+    while not conn.execute(sql.query("migrate_lock")).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise LockNotGranted(
+                f"another `webhook-server migrate` held the schema for over {MIGRATE_TIMEOUT_SECONDS:.0f} s; "
+                "check pg_stat_activity for it, then run migrate again"
+            )
+        time.sleep(LOCK_POLL_SECONDS)
 
 
 def _apply(conn: psycopg.Connection, migration: sql.Migration, *, lock_timeout: float, deadline: float) -> None:

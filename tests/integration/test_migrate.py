@@ -38,8 +38,8 @@ def test_concurrent_migrate_commands_from_several_hosts_agree(database_url: str)
     assert sum("already up to date" in out for out in stdout) == 3
 
 
-def test_indexes_built_concurrently_beforehand_let_0006_migrate_without_a_build(database_url: str) -> None:
-    """The README's procedure for a large inbox: CREATE INDEX CONCURRENTLY first, then migrate."""
+def test_0006_applies_where_its_indexes_were_already_built_by_hand(database_url: str) -> None:
+    """An operator who built 0006's indexes concurrently by hand can still migrate: 0006 rebuilds them."""
     url = fresh_database(database_url, "migrate_prebuilt")
     migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
