@@ -25,10 +25,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -46,10 +43,10 @@ from ingest import (
     stop_gunicorn,
     wait_healthy,
 )
-from measure import BenchError, durable_postgres_settings
+from measure import durable_postgres_settings, run_in_workdir
 
 from webhook_server import db
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_port
+from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.migrations import migrate
 
 INSTANCES = 3
@@ -212,10 +209,6 @@ def say(message: str) -> None:
     print(f"[fleet] {message}", file=sys.stderr, flush=True)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds per run (default 15)")
@@ -228,19 +221,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    if shutil.which("wrk") is None:
-        say("wrk is not installed: apt-get install wrk")
-        return 2
-    try:
-        with tempfile.TemporaryDirectory(prefix="fleet-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except (BenchError, LocalPostgresError) as exc:
-        say(f"failed: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    return run_in_workdir("fleet", lambda workdir: benchmark(args, workdir), needs_wrk=True)
 
 
 if __name__ == "__main__":

@@ -42,12 +42,10 @@ import math
 import os
 import resource
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -55,11 +53,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
+from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail, tree_cpu_seconds
 
 from webhook_server import db
 from webhook_server.dev import samples
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_port
+from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.errors import ConfigError
 from webhook_server.migrations import migrate
 from webhook_server.serving.entrypoint import gunicorn_command
@@ -552,10 +550,6 @@ def postmaster_pid(postgres: LocalPostgres) -> int:
     return int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def say(message: str) -> None:
     print(f"[ingest] {message}", file=sys.stderr, flush=True)
 
@@ -581,19 +575,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)  # stop as on Ctrl-C: clean up first
-    if shutil.which("wrk") is None:
-        say("wrk is not installed: apt-get install wrk")
-        return 2
-    try:
-        with tempfile.TemporaryDirectory(prefix="ingest-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except (BenchError, ConfigError, LocalPostgresError) as exc:
-        say(f"failed: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    return run_in_workdir(
+        "ingest", lambda workdir: benchmark(args, workdir), needs_wrk=True, setup_errors=(ConfigError,)
+    )
 
 
 if __name__ == "__main__":

@@ -9,10 +9,17 @@ every number worse.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import psycopg
+
 from webhook_server import db
+from webhook_server.dev.localdb import LocalPostgresError
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -73,3 +80,42 @@ def durable_postgres_settings(url: str) -> dict[str, str]:
 
 def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+
+def run_in_workdir(
+    name: str,
+    benchmark: Callable[[Path], int],
+    *,
+    needs_wrk: bool = False,
+    setup_errors: tuple[type[Exception], ...] = (),
+) -> int:
+    """Run ``benchmark`` in a fresh temporary directory; its failures become one line and an exit code.
+
+    1: a result failed its check (BenchError); 2: the setup failed (Postgres, wrk missing, or one
+    of ``setup_errors``); 130: Ctrl-C or SIGTERM, which both unwind the same way, so every process
+    the benchmark started is stopped before the directory goes.
+    """
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if needs_wrk and shutil.which("wrk") is None:
+        _say(name, "wrk is not installed: apt-get install wrk")
+        return 2
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{name}-bench-") as workdir:
+            return benchmark(Path(workdir))
+    except BenchError as exc:
+        _say(name, f"FAILED: {exc}")
+        return 1
+    except (LocalPostgresError, psycopg.Error, *setup_errors) as exc:
+        _say(name, f"failed: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _say(name, "interrupted")
+        return 130
+
+
+def _say(name: str, message: str) -> None:
+    print(f"[{name}] {message}", file=sys.stderr, flush=True)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -22,15 +22,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail
+from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail
 
 from webhook_server import db, sql
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError
+from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.harness.dashboard import DashboardServer
 from webhook_server.migrations import migrate
 
@@ -186,18 +184,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000, help="events stored (default 1,000,000)")
     parser.add_argument("--requests", type=int, default=40, help="timed fetches of each page (default 40)")
     args = parser.parse_args()
-    try:
-        with tempfile.TemporaryDirectory(prefix="pages-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except BenchError as exc:
-        say(f"FAILED: {exc}")
-        return 1
-    except (LocalPostgresError, psycopg.Error) as exc:
-        say(f"failed: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    return run_in_workdir("pages", lambda workdir: benchmark(args, workdir))
 
 
 if __name__ == "__main__":

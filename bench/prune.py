@@ -29,10 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -50,11 +47,11 @@ from ingest import (
     stop_gunicorn,
     wait_healthy,
 )
-from measure import BenchError, durable_postgres_settings
+from measure import BenchError, durable_postgres_settings, run_in_workdir
 
 from webhook_server import db
 from webhook_server.dev import samples
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_port
+from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.migrations import migrate
 from webhook_server.retention.prune import prune
 from webhook_server.worker.pruner import PAUSE_SECONDS
@@ -182,10 +179,6 @@ def say(message: str) -> None:
     print(f"[prune] {message}", file=sys.stderr, flush=True)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="old events each prune deletes")
@@ -198,19 +191,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    if shutil.which("wrk") is None:
-        say("wrk is not installed: apt-get install wrk")
-        return 2
-    try:
-        with tempfile.TemporaryDirectory(prefix="prune-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except (BenchError, LocalPostgresError) as exc:
-        say(f"failed: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    return run_in_workdir("prune", lambda workdir: benchmark(args, workdir), needs_wrk=True)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,10 +29,10 @@ from pathlib import Path
 
 import psycopg
 from ingest import WARMUP_SECONDS, Bench, CpuMeter, Run, say, start_gunicorn, stop_gunicorn, wait_healthy
-from measure import BenchError, durable_postgres_settings
+from measure import BenchError, durable_postgres_settings, run_in_workdir
 
 from webhook_server import db
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_port
+from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.migrations import migrate
 from webhook_server.settings import Settings
 from webhook_server.spool.store import read_summary
@@ -157,16 +154,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per measured run (default 15)")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(130))
-    if shutil.which("wrk") is None:
-        say("wrk is not installed: apt-get install wrk")
-        return 2
-    try:
-        with tempfile.TemporaryDirectory(prefix="spool-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except (BenchError, LocalPostgresError) as exc:
-        say(f"failed: {exc}")
-        return 2
+    return run_in_workdir("spool", lambda workdir: benchmark(args, workdir), needs_wrk=True)
 
 
 if __name__ == "__main__":

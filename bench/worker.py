@@ -35,17 +35,17 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from measure import BenchError, durable_postgres_settings, machine_busy_seconds, tail, tree_cpu_seconds
+from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail, tree_cpu_seconds
 
-from webhook_server import db, sql
+from webhook_server import db
 from webhook_server.dev import samples
-from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError
+from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -189,13 +189,7 @@ def latency(postgres: LocalPostgres, rate: float, seconds: float, workdir: Path)
             for number in range(count):
                 time.sleep(max(0.0, started + number / rate - time.monotonic()))
                 event = samples.stripe_event("latency", event_id=f"evt_latency{number:07d}")
-                params = {
-                    "providers": ["bench"],
-                    "event_ids": [event["id"]],
-                    "event_types": ["latency"],
-                    "payloads": [json.dumps(event)],
-                }
-                conn.execute(sql.query("insert_events"), params)
+                insert_events(conn, [IncomingEvent("bench", event["id"], "latency", json.dumps(event))])
                 committed[event["id"]] = time.time()
             wait_until = time.monotonic() + 10
             while _unfinished(conn):
@@ -296,10 +290,6 @@ def say(message: str) -> None:
     print(f"[worker] {message}", file=sys.stderr, flush=True)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000, help="events per throughput run (default 50,000)")
@@ -311,19 +301,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50, help="events/s in the latency run (default 50)")
     parser.add_argument("--seconds", type=float, default=10, help="length of the latency run (default 10)")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        with tempfile.TemporaryDirectory(prefix="worker-bench-") as workdir:
-            return benchmark(args, Path(workdir))
-    except BenchError as exc:
-        say(f"FAILED: {exc}")
-        return 1
-    except (LocalPostgresError, psycopg.Error) as exc:
-        say(f"failed: {exc}")
-        return 2
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    return run_in_workdir("worker", lambda workdir: benchmark(args, workdir))
 
 
 if __name__ == "__main__":
