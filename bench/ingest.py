@@ -59,6 +59,7 @@ from webhook_server import db
 from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.errors import ConfigError
+from webhook_server.harness.gunicorn import start_logged
 from webhook_server.migrations import migrate
 from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import Settings
@@ -412,9 +413,7 @@ def obvious_command(port: int) -> list[str]:
 
 def start_server(command: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> subprocess.Popen[bytes]:
     """``command`` with its logs (ours: a JSON line per request) going to ``log_path``."""
-    with open(log_path, "wb") as log:
-        # Its own session: Ctrl-C reaches only us, and we stop it in order.
-        return subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return start_logged(command, log_path, env=env, cwd=cwd)  # Ctrl-C reaches only us: we stop it in order
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:

@@ -45,6 +45,7 @@ from measure import BenchError, durable_postgres_settings, machine_busy_seconds,
 from webhook_server import db
 from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.harness.gunicorn import start_logged
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
 
@@ -99,16 +100,7 @@ class Workers:
         self.logs = [workdir / f"worker-{count}-{n}.log" for n in range(count)]
         self.processes = []
         for log_path in self.logs:
-            with open(log_path, "wb") as log:
-                self.processes.append(
-                    subprocess.Popen(
-                        [str(WORKER_SCRIPT), "worker"],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            self.processes.append(start_logged([str(WORKER_SCRIPT), "worker"], log_path, env=env))
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + READY_SECONDS

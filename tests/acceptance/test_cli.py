@@ -18,7 +18,7 @@ import requests
 from tests.conftest import REPO_ROOT
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.dashboard import csrf_token
-from webhook_server.harness.gunicorn import wait_until_healthy
+from webhook_server.harness.gunicorn import start_logged, wait_until_healthy
 from webhook_server.harness.polling import wait_for
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
@@ -60,14 +60,11 @@ def start_dev(
     data_dir: Path, port: int, log_path: Path, env: dict[str, str], *, dashboard_port: int | None = None
 ) -> subprocess.Popen[bytes]:
     dashboard = str(dashboard_port or free_port())
-    with log_path.open("ab") as log:
-        dev = subprocess.Popen(
-            [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", dashboard],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    dev = start_logged(
+        [*CLI, "dev", "--data-dir", str(data_dir), "--port", str(port), "--dashboard-port", dashboard],
+        log_path,
+        env=env,
+    )
     wait_until_healthy(f"http://127.0.0.1:{port}/health", log_path, dev, timeout=60)
     return dev
 

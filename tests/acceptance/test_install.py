@@ -17,7 +17,7 @@ from tests.conftest import REPO_ROOT, STRIPE_SECRET, stored_rows
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.dashboard import DASHBOARD_PASSWORD
-from webhook_server.harness.gunicorn import kill_group, wait_until_healthy
+from webhook_server.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 
 # What a build reads; copied alone, so stale build/ or egg-info directories of the checkout
 # cannot slip a deleted module into the wheel.
@@ -73,15 +73,7 @@ def test_an_installed_wheel_migrates_and_serves_from_another_directory(
     run(installed / "webhook-server", "migrate", cwd=elsewhere, env=env, timeout=60)  # its SQL ships in the wheel
 
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [str(installed / "webhook-server"), "serve"],
-            cwd=elsewhere,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = start_logged([str(installed / "webhook-server"), "serve"], log_path, env=env, cwd=elsewhere)
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/health", log_path, server)
         event = stripe_event()
@@ -106,15 +98,7 @@ def test_an_installed_wheel_serves_the_dashboard_with_its_templates_and_styleshe
         WEBHOOK_DASHBOARD_PASSWORD=DASHBOARD_PASSWORD,
     )
     log_path = tmp_path / "dashboard.log"
-    with open(log_path, "wb") as log:
-        dashboard = subprocess.Popen(
-            [str(installed / "webhook-server"), "dashboard"],
-            cwd=elsewhere,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    dashboard = start_logged([str(installed / "webhook-server"), "dashboard"], log_path, env=env, cwd=elsewhere)
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}/login", log_path, dashboard)  # a template from the wheel
         stylesheet = requests.get(f"http://127.0.0.1:{port}/static/dashboard.css", timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import psycopg
 
 from tests.conftest import REPO_ROOT
 from tests.worker.conftest import create_runs_table, wait_for
-from webhook_server.harness.gunicorn import kill_group
+from webhook_server.harness.gunicorn import kill_group, start_logged
 from webhook_server.settings import SECRET_VARIABLES, Settings, WorkerSettings
 
 UNITS = REPO_ROOT / "deploy" / "systemd"
@@ -64,15 +63,7 @@ def test_the_worker_starts_and_processes_events_without_any_secret(clean_db: str
         "PYTHONPATH": str(REPO_ROOT),
     }
     log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(WORKER_SCRIPT), "worker"],
-            env=environment,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_logged([str(WORKER_SCRIPT), "worker"], log_path, env=environment, cwd=REPO_ROOT)
     try:
         with psycopg.connect(clean_db, autocommit=True) as conn:
             conn.execute(

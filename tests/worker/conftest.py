@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
-from webhook_server.harness.gunicorn import kill_group
+from webhook_server.harness.gunicorn import kill_group, start_logged
 from webhook_server.harness.polling import wait_for
 
 READY_TIMEOUT_SECONDS = 30
@@ -41,15 +40,7 @@ class WorkerProcess:
     def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
         self.log_path = log_path
         environment = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(REPO_ROOT), **TEST_ENV, **env}
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(WORKER_SCRIPT), "worker"],
-                env=environment,
-                cwd=REPO_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_logged([str(WORKER_SCRIPT), "worker"], log_path, env=environment, cwd=REPO_ROOT)
 
     @property
     def pid(self) -> int:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import requests
 
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import kill_group, wait_until_healthy
+from webhook_server.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 
 DASHBOARD_PASSWORD = "correct horse battery staple"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -39,14 +38,9 @@ class DashboardServer:
             "WEBHOOK_DASHBOARD_PASSWORD": DASHBOARD_PASSWORD,
             **env,
         }
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "webhook-server"), "dashboard"],
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_logged(
+            [str(Path(sys.executable).parent / "webhook-server"), "dashboard"], log_path, env=environment
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

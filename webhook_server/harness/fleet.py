@@ -12,14 +12,13 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from functools import partial
 from pathlib import Path
 
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, wait_until_healthy
+from webhook_server.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, start_logged, wait_until_healthy
 from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
@@ -98,10 +97,7 @@ class Fleet:
 def start(directory: Path, name: str) -> None:
     state = _state(directory, name)
     env = {**os.environ, **state["env"]}
-    with open(directory / f"{name}.log", "ab") as log:
-        process = subprocess.Popen(
-            state["command"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    process = start_logged(state["command"], directory / f"{name}.log", env=env)
     with open(directory / "groups", "a") as groups:
         groups.write(f"{process.pid}\n")
 

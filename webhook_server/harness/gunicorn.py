@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -22,6 +23,28 @@ from webhook_server.serving.entrypoint import gunicorn_command
 BOOT_TIMEOUT_SECONDS = 30
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
 READY_LINE = re.compile(rb"worker (\d+) ready")
+
+
+def start_logged(
+    command: Sequence[str],
+    log_path: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` with its output appended to ``log_path``, in a session of its own: a
+    Ctrl-C meant for the caller does not reach it, and ``kill_group`` ends it with its children."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            list(command),
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            pass_fds=tuple(pass_fds),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -75,14 +98,7 @@ class GunicornServer:
             **env,
         }
         self.workers = int(environment["WEBHOOK_WORKERS"])
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                gunicorn_command(*gunicorn_args),
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_logged(gunicorn_command(*gunicorn_args), log_path, env=environment)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

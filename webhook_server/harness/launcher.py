@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import STRIPE_SECRET, kill_group, wait_until_healthy
+from webhook_server.harness.gunicorn import STRIPE_SECRET, kill_group, start_logged, wait_until_healthy
 from webhook_server.serving.entrypoint import gunicorn_command
 
 # As in deploy/systemd/webhook-server.socket.
@@ -59,15 +59,12 @@ class SocketLauncher:
 
     def start(self) -> None:
         fd = self.socket.fileno()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _EXEC_WITH_SOCKET, *self.command],
-                env={**self.env, "LAUNCHER_FD": str(fd)},
-                pass_fds=(fd,),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_logged(
+            [sys.executable, "-c", _EXEC_WITH_SOCKET, *self.command],
+            self.log_path,
+            env={**self.env, "LAUNCHER_FD": str(fd)},
+            pass_fds=(fd,),
+        )
 
     def stop(self) -> int:
         """SIGTERM to the master only (KillMode=mixed), SIGKILL to the group after the timeout."""

@@ -28,6 +28,7 @@ import requests
 
 from webhook_server.deploy.haproxy import RuntimeAPI
 from webhook_server.dev.localdb import free_port
+from webhook_server.harness.gunicorn import start_logged
 
 NGINX = "/usr/sbin/nginx"
 HAPROXY = "/usr/sbin/haproxy"
@@ -278,11 +279,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(STOP_TIMEOUT_SECONDS)
 
 
-def _start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
 @contextmanager
 def running_nginx(
     directory: Path, upstream_ports: Sequence[int], tls: Certificate | None = None
@@ -292,7 +288,7 @@ def running_nginx(
     main_config = render_nginx(directory, port, upstream_ports, tls)
     # The error log that the rendered config names: nginx's own output lands there too.
     log_path = directory / "error.log"
-    proxy = RunningProxy(_start(nginx_command(main_config), log_path), port, log_path, tls)
+    proxy = RunningProxy(start_logged(nginx_command(main_config), log_path), port, log_path, tls)
     try:
         _wait_until_answering(proxy)
         yield proxy
@@ -308,7 +304,7 @@ def running_haproxy(
     port = free_port()
     config, stats_socket = render_haproxy(directory, port, server_ports, tls)
     log_path = directory / "haproxy.out"
-    process = _start([HAPROXY, "-db", "-f", str(config)], log_path)
+    process = start_logged([HAPROXY, "-db", "-f", str(config)], log_path)
     proxy = RunningHAProxy(process, port, log_path, tls, stats_socket)
     try:
         _wait_until_answering(proxy)
