@@ -52,14 +52,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
+def fresh_host_environment(**values: str) -> dict[str, str]:
+    """This process's environment as a fresh host would have it (none of the checkout's settings
+    or Python paths), with ``values`` added."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("WEBHOOK_", "PYTHON"))}
+    return {**env, **values}
+
+
 def test_an_installed_wheel_migrates_and_serves_from_another_directory(
     installed: Path, clean_db: str, tmp_path: Path
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("WEBHOOK_", "PYTHON"))}
-    env.update(
+    env = fresh_host_environment(
         DATABASE_URL=clean_db,
         STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
         WEBHOOK_BIND=f"127.0.0.1:{port}",
@@ -91,8 +97,7 @@ def test_an_installed_wheel_serves_the_dashboard_with_its_templates_and_styleshe
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("WEBHOOK_", "PYTHON"))}
-    env.update(
+    env = fresh_host_environment(
         DATABASE_URL=clean_db,
         WEBHOOK_DASHBOARD_BIND=f"127.0.0.1:{port}",
         WEBHOOK_DASHBOARD_PASSWORD=DASHBOARD_PASSWORD,

@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.harness.proxies import (
     SHIPPED_HAPROXY,

@@ -16,7 +16,7 @@ import psycopg
 import requests
 
 from tests import signers
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
 
 EU_SECRET = "whsec_eu_0123456789abcdef"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import psycopg
 import requests
 
-from webhook_server.dev.samples import stripe_event
+from tests.signers import stripe_event
 from webhook_server.harness.gunicorn import GunicornServer, read_response
 from webhook_server.harness.health_watch import HealthWatch
 from webhook_server.harness.load import SignedLoad

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import Headers
 
+from tests.signers import signed_stripe_request, stripe_event
 from webhook_server import providers
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.errors import ConfigError
 from webhook_server.providers import Rejected
 from webhook_server.settings import Settings

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import requests
 
+from tests.signers import signed_stripe_request, stripe_event
 from tests.worker.conftest import WorkerProcess, query, wait_for
-from webhook_server.dev.samples import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
 
 ENDPOINTS = """
