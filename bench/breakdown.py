@@ -3,19 +3,24 @@
 bench/ingest.py gives the whole: CPU per request of gunicorn and of Postgres under load. A
 sampling profiler (py-spy) on this shared 2-core machine mostly sees threads in syscalls and
 attributes little of the pure-Python work, so this script measures each stage on its own, in a
-loop on one thread, with the process's CPU clock (every thread, so the inbox's writer counts):
+loop on one thread, with the process's CPU clock (every thread, so the inbox's writer counts).
 
+The path a valid delivery takes, the worker's main loop (serving/thread_worker.py):
+- reading: peek at the socket, parse the head with gunicorn_h1c, take the bytes off (raw_http);
+- verification: ``DirectIngest.take``: the endpoint, the Stripe signature over the raw bytes,
+  the JSON parse, the event to store;
+- hand-off: ``Inbox.submit`` until its callback ran, minus the psycopg insert (the queue, the
+  writer thread's wake-up, the callback);
+- the answer: ``DirectIngest.answer`` (its metrics), the response's bytes, sent on a socket;
+- logging: the JSON access-log line gunicorn's logger writes per request (to /dev/null);
+- psycopg: ``insert_events`` of one event on one connection (client side);
+- Postgres: the backend's own CPU per insert, from /proc (one commit per event here).
+
+For comparison, the path every other request takes, gthread's request thread and Flask:
 - HTTP (gunicorn): parse the request from its bytes, build the WSGI environ, write the response
   to a socket (what gunicorn does around the app, not counting its thread pool and poller);
-- the app's own work: the shipped app's whole WSGI call minus the stages below it (Flask and
-  werkzeug for the requests Flask serves; the lean path's own code and the thread switches
-  to the inbox writer and back for a valid delivery, webhook_server/webhooks.py);
-- verification: the Stripe provider's ``verify`` (signature over the raw bytes, JSON parse);
-- hand-off: ``Inbox.store`` minus the psycopg insert (queue, writer thread, wake-ups);
-- psycopg: ``insert_events`` of one event on one connection (client side);
-- Postgres: the backend's own CPU per insert, from /proc (one commit per event here);
-- metrics: the histogram and counters one request touches (multiprocess mode, as served);
-- logging: the JSON access-log line gunicorn writes per request (to /dev/null).
+- Flask/werkzeug: the shipped app's whole WSGI call for the same delivery, minus verification,
+  ``Inbox.store`` and the metrics it touches.
 
     .venv/bin/python bench/breakdown.py [--requests 2000]
 
@@ -33,6 +38,7 @@ import os
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,8 +60,9 @@ from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
 from webhook_server.providers.stripe import StripeProvider
 from webhook_server.receiver import receiver_of
-from webhook_server.serving import metrics
+from webhook_server.serving import metrics, raw_http
 from webhook_server.settings import Settings
+from webhook_server.webhooks import Delivery, DirectIngest
 
 SECRET = "whsec_breakdown"
 
@@ -142,8 +149,57 @@ def metric_updates(n: int) -> float:
     return cpu_per_call("metrics (histogram + 2 counters)", lambda: None, touch, n)
 
 
-def whole_app(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
-    """The shipped app's WSGI call, and its stages one by one on the same kind of input."""
+def main_loop_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
+    """A valid delivery as the worker's main loop serves it, stage by stage (the client's send
+    and the signing are not counted)."""
+    app = create_app(Settings.from_env({"DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET}))
+    direct = DirectIngest(receiver_of(app))
+    limits = raw_http.HeadLimits()
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    spent = {"reading": 0.0, "take": 0.0, "hand-off": 0.0, "answer": 0.0}
+    receiver_of(app).inbox.start()
+    try:
+        for _ in range(n):
+            peer.sendall(deliveries.raw())
+            clock = time.process_time()
+            data = raw_http.peek(ours)
+            head = raw_http.parse(data, limits)
+            assert head is not None and head.content_length is not None
+            end = head.length + head.content_length
+            assert raw_http.consume(ours, end)
+            clock = _lap(spent, "reading", clock)
+            delivery = direct.take(head.path, head.headers, data[head.length : end])
+            assert isinstance(delivery, Delivery)
+            clock = _lap(spent, "take", clock)
+            signal = threading.Lock()
+            signal.acquire()
+            direct.submit(delivery, signal.release)
+            signal.acquire()
+            clock = _lap(spent, "hand-off", clock)
+            payload = direct.answer(delivery)
+            assert payload is not None
+            assert raw_http.send(ours, raw_http.response(head, 200, payload, close=False))
+            _lap(spent, "answer", clock)
+            peer.recv(65536)
+    finally:
+        receiver_of(app).inbox.close()
+        ours.close()
+        peer.close()
+    results = {stage: seconds / n * 1e6 for stage, seconds in spent.items()}
+    for stage, micros in results.items():
+        print(f"  {'main loop: ' + stage:<48} {micros:7.0f} µs", file=sys.stderr)
+    return results
+
+
+def _lap(spent: dict[str, float], stage: str, since: float) -> float:
+    now = time.process_time()
+    spent[stage] += now - since
+    return now
+
+
+def flask_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
+    """The shipped Flask app's WSGI call for a valid delivery, and its stages one by one."""
     env = {"DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET}
     app = create_app(Settings.from_env(env))
     receiver = receiver_of(app)
@@ -178,7 +234,9 @@ def whole_app(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
 
     receiver.inbox.start()
     results = {
-        "app": cpu_per_call("the app's WSGI call (all below included)", lambda: environ_of(deliveries.next()), call, n),
+        "app": cpu_per_call(
+            "Flask: the app's WSGI call (all below included)", lambda: environ_of(deliveries.next()), call, n
+        ),
         "verify": cpu_per_call("verification (Stripe, raw bytes)", deliveries.next, lambda d: provider.verify(*d), n),
         "store": cpu_per_call("Inbox.store (hand-off + psycopg)", lambda: event_of(deliveries.next()), _store(app), n),
     }
@@ -211,25 +269,35 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="breakdown-") as workdir, LocalPostgres(Path(workdir) / "data") as pg:
         migrate(pg.url())
         print(f"CPU per request, {args.requests} calls per stage, load {os.getloadavg()[0]:.1f}:", file=sys.stderr)
-        http = gunicorn_http(deliveries, args.requests)
+        loop = main_loop_path(pg.url(), deliveries, args.requests)
         log = access_log(args.requests)
+        http = gunicorn_http(deliveries, args.requests)
         metric = metric_updates(args.requests)
-        app = whole_app(pg.url(), deliveries, args.requests)
-    own = app["app"] - app["verify"] - app["store"] - metric
+        flask = flask_path(pg.url(), deliveries, args.requests)
     rows = [
-        ("HTTP parsing and response writing (gunicorn)", http),
-        ("the app's own work: Flask/werkzeug, or the lean path (its call minus the rest)", own),
-        ("verification", app["verify"]),
+        ("reading: peek, parse (gunicorn_h1c), consume", loop["reading"]),
+        ("verification and the event (DirectIngest.take)", loop["take"]),
+        ("hand-off to the inbox writer and back", loop["hand-off"] - flask["psycopg"]),
+        ("the answer: metrics, response, send", loop["answer"]),
         ("logging (access line)", log),
-        ("metrics", metric),
-        ("hand-off to the inbox writer", app["store"] - app["psycopg"]),
-        ("psycopg", app["psycopg"]),
-        ("Postgres (backend, one commit per event)", app["postgres"]),
+        ("psycopg (one event; a group commit shares it)", flask["psycopg"]),
+        ("Postgres (backend, one commit per event)", flask["postgres"]),
     ]
-    print("| stage | CPU µs per request |\n|---|---|")
+    print("| main loop's stage | CPU µs per request |\n|---|---|")
     for label, micros in rows:
         print(f"| {label} | {micros:.0f} |")
     print(f"| sum | {sum(micros for _, micros in rows):.0f} |")
+    flask_own = flask["app"] - flask["verify"] - flask["store"] - metric
+    print("\nthe same delivery through a request thread and Flask (every other request's path), for comparison:")
+    print("| stage | CPU µs per request |\n|---|---|")
+    for label, micros in [
+        ("HTTP parsing and response writing (gunicorn)", http),
+        ("Flask/werkzeug (the view's call minus verification, store and metrics)", flask_own),
+        ("verification", flask["verify"]),
+        ("metrics", metric),
+        ("Inbox.store: hand-off and psycopg", flask["store"]),
+    ]:
+        print(f"| {label} | {micros:.0f} |")
     return 0
 
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 from webhook_server import errors_http, health, providers, webhooks
 from webhook_server.inbox import Inbox
-from webhook_server.receiver import EXTENSION_KEY, Receiver
+from webhook_server.receiver import DIRECT_INGEST_KEY, EXTENSION_KEY, Receiver
 from webhook_server.serving import metrics
 from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
@@ -39,9 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         spool=spool,
         drainer=drainer,
     )
+    app.extensions[DIRECT_INGEST_KEY] = webhooks.DirectIngest(receiver)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     errors_http.init_app(app)
     metrics.init_app(app)
-    app.wsgi_app = webhooks.LeanIngest(app.wsgi_app, receiver)  # type: ignore[method-assign]
     return app

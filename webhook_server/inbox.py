@@ -1,10 +1,11 @@
 """The ``webhook_events`` table as an inbox: a verified event is committed before its 200.
 
-Request threads hand their event to one writer thread per process and wait for its commit.
-The writer takes every event waiting at that moment and stores them with one multi-row
-statement in autocommit mode: one round trip and one WAL flush for the whole group
-(group commit). At low load a group is a single event and nothing waits for company; under
-load, the requests that queued during one commit share the next.
+Requests hand their event to one writer thread per process: a request thread waits for its
+commit (``store``), the worker's main loop is called back (``submit``). The writer takes every
+event waiting at that moment and stores them with one multi-row statement in autocommit mode:
+one round trip and one WAL flush for the whole group (group commit). At low load a group is a
+single event and nothing waits for company; under load, the requests that queued during one
+commit share the next.
 
 The writer owns one connection, opened in its own thread (never in a request's) and replaced
 when it breaks. Every attempt it makes reports to a circuit (webhook_server/circuit.py): once
@@ -76,44 +77,41 @@ class _NoTimeLeft(Exception):
         self.hint = hint
 
 
-class _Waiter:
-    """One request's event and the slot the writer fills with its outcome.
+class Pending:
+    """One event on its way to a commit, and its outcome once settled.
 
-    The signal is a lock taken at creation and released by the writer: a one-shot wake-up that
-    costs about 10 µs less per event than threading.Event, which builds a Condition and a
-    further lock for every wait (measured with one waiter and one writer thread).
+    Settled once, by whoever comes first: the writer with the commit's outcome, or the caller
+    that stops waiting at ``deadline`` (``Inbox.expire``). ``on_settled`` runs right then, in that
+    thread: it releases a waiting request thread, or queues the answer for the worker's main loop.
     """
 
-    __slots__ = ("_signal", "deadline", "duplicate", "error", "event", "queued_at", "settled")
+    __slots__ = ("_claim", "_on_settled", "deadline", "duplicate", "error", "event", "queued_at", "settled")
 
-    def __init__(self, event: IncomingEvent, queued_at: float, timeout: float) -> None:
+    def __init__(
+        self, event: IncomingEvent, queued_at: float, timeout: float, on_settled: Callable[[], object]
+    ) -> None:
         self.event = event
         self.queued_at = queued_at
         self.deadline = queued_at + timeout
-        self._signal = threading.Lock()
-        self._signal.acquire()
-        # Set and read by the writer thread only: an outcome is given once, the first one stands.
+        self._on_settled = on_settled
+        self._claim = threading.Lock()
         self.settled = False
         self.duplicate = False
         self.error: Exception | None = None
 
-    def wait(self, timeout: float) -> bool:
-        """In the request's thread: True once the writer settled this event, False after ``timeout``."""
-        return self._signal.acquire(timeout=timeout)
-
     def resolve(self, *, duplicate: bool) -> None:
-        if not self.settled:
+        if self._claim.acquire(blocking=False):
             self.duplicate = duplicate
             self._settle()
 
     def fail(self, error: Exception) -> None:
-        if not self.settled:
+        if self._claim.acquire(blocking=False):
             self.error = error
             self._settle()
 
     def _settle(self) -> None:
         self.settled = True
-        self._signal.release()
+        self._on_settled()
 
 
 _STOP = object()
@@ -136,7 +134,7 @@ class Inbox:
         self.failure_threshold = failure_threshold
         self.probe_interval = probe_interval
         self._on_circuit_change = on_circuit_change
-        self._queue: queue.SimpleQueue[_Waiter | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Pending | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._circuit = self._new_circuit()
         self._writer: threading.Thread | None = None
@@ -144,6 +142,8 @@ class Inbox:
         self._conn: psycopg.Connection | None = None
         # The process that owns the writer; a forked child must start its own.
         self._owner_pid: int | None = None
+        # Failures of submitted events handed on to store() (remember_failure), by event key.
+        self._remembered: dict[tuple[str, str], tuple[Exception, float]] = {}
 
     def _new_circuit(self) -> Circuit:
         return Circuit(
@@ -169,18 +169,59 @@ class Inbox:
         """Commit ``event`` and return True if it was stored before (a redelivery).
 
         Raises DatabaseUnavailable when the commit did not happen within ``timeout`` seconds,
-        and at once (CircuitOpen) while the database is known to be down.
+        and at once (CircuitOpen) while the database is known to be down, or when this event's
+        submitted commit just failed (``remember_failure``).
+        """
+        if self._remembered:
+            self._raise_remembered(event)
+        signal = threading.Lock()
+        signal.acquire()
+        pending = self.submit(event, signal.release)
+        if not signal.acquire(timeout=self.timeout):
+            raise self._too_late(pending, _NoTimeLeft("the database did not commit"))
+        if pending.error is not None:
+            raise pending.error
+        return pending.duplicate
+
+    def submit(self, event: IncomingEvent, on_settled: Callable[[], object]) -> Pending:
+        """Queue ``event`` for the next group commit without waiting: ``on_settled`` is called
+        once it is settled, from the writer's thread (or the one calling ``expire``).
+
+        The caller must ``expire`` it at its deadline if nothing settled it by then: a commit
+        can hang (a lost network, a lock) past any deadline the writer could enforce. Raises
+        CircuitOpen at once while the database is known to be down.
         """
         if self._owner_pid != os.getpid():  # checked without the lock: true once per process
             self.start()
         self._circuit.check()
-        waiter = _Waiter(event, time.monotonic(), self.timeout)
-        self._queue.put(waiter)
-        if not waiter.wait(self.timeout):
-            raise self._too_late(waiter, _NoTimeLeft("the database did not commit"))
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.duplicate
+        pending = Pending(event, time.monotonic(), self.timeout, on_settled)
+        self._queue.put(pending)
+        return pending
+
+    @property
+    def circuit_closed(self) -> bool:
+        """False while the database is known to be down: a store would fail at once."""
+        return self._circuit.state is CircuitState.CLOSED
+
+    def expire(self, pending: Pending) -> None:
+        """Settle ``pending`` as failed if its deadline passed before the writer settled it."""
+        if not pending.settled and pending.deadline <= time.monotonic():
+            pending.fail(self._too_late(pending, _NoTimeLeft("the database did not commit")))
+
+    def remember_failure(self, pending: Pending) -> None:
+        """Keep a submitted event's failure for the ``store`` of the same event that follows at
+        once (the Flask view answering the delivery): it fails with it rather than wait again."""
+        if pending.error is not None:
+            self._remembered[pending.event.key] = (pending.error, time.monotonic())
+
+    def _raise_remembered(self, event: IncomingEvent) -> None:
+        remembered = self._remembered.pop(event.key, None)
+        now = time.monotonic()
+        for key, (_, at) in list(self._remembered.items()):  # a store that never came: forget it
+            if now - at > self.timeout:
+                self._remembered.pop(key, None)
+        if remembered is not None and now - remembered[1] <= self.timeout:
+            raise remembered[0]
 
     def readiness(self) -> tuple[list[str], dict[str, str]]:
         """The migrations this database lacks and the durability settings, read on a connection
@@ -195,10 +236,10 @@ class Inbox:
                 f"cannot use the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
             ) from None
 
-    def _too_late(self, waiter: _Waiter, cause: _NoTimeLeft) -> DatabaseUnavailable:
+    def _too_late(self, pending: Pending, cause: _NoTimeLeft) -> DatabaseUnavailable:
         """The wait this event really had: less than the timeout for one that joined a group late,
         more when a busy process wakes its request thread late."""
-        waited = time.monotonic() - waiter.queued_at
+        waited = time.monotonic() - pending.queued_at
         return DatabaseUnavailable(
             f"{cause.what} after {waited:.2f} s (WEBHOOK_DB_TIMEOUT={self.timeout:g} s){cause.hint}"
         )
@@ -264,35 +305,35 @@ class Inbox:
             batch.append(item)
         try:
             self._circuit.check()  # queued just before it opened: answered at once too
-            self._commit([w for w in batch if isinstance(w, _Waiter)])
+            self._commit([p for p in batch if isinstance(p, Pending)])
         except Exception as exc:  # the writer must outlive any one batch
             if not isinstance(exc, CircuitOpen):
                 logger.exception("inbox writer failed a batch of %s events", len(batch))
-            for waiter in batch:
-                if isinstance(waiter, _Waiter) and not waiter.settled:
-                    waiter.fail(exc)
+            for pending in batch:
+                if isinstance(pending, Pending) and not pending.settled:
+                    pending.fail(exc)
         return True
 
-    def _commit(self, batch: list[_Waiter]) -> None:
+    def _commit(self, batch: list[Pending]) -> None:
         now = time.monotonic()
-        live = [w for w in batch if w.deadline > now]  # the others were already answered 503
+        live = [p for p in batch if p.deadline > now]  # the others were already answered 503
         if not live:
             return
-        first_of: dict[tuple[str, str], _Waiter] = {}
-        for waiter in live:
-            first_of.setdefault(waiter.event.key, waiter)
+        first_of: dict[tuple[str, str], Pending] = {}
+        for pending in live:
+            first_of.setdefault(pending.event.key, pending)
         try:
-            inserted = self._insert([w.event for w in first_of.values()], deadline=min(w.deadline for w in live))
+            inserted = self._insert([p.event for p in first_of.values()], deadline=min(p.deadline for p in live))
         except _NoTimeLeft as exc:
-            for waiter in live:
-                waiter.fail(self._too_late(waiter, exc))
+            for pending in live:
+                pending.fail(self._too_late(pending, exc))
             return
         except DatabaseUnavailable as exc:
-            for waiter in live:
-                waiter.fail(exc)
+            for pending in live:
+                pending.fail(exc)
             return
-        for waiter in live:
-            waiter.resolve(duplicate=waiter is not first_of[waiter.event.key] or waiter.event.key not in inserted)
+        for pending in live:
+            pending.resolve(duplicate=pending is not first_of[pending.event.key] or pending.event.key not in inserted)
 
     def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
         """Run the insert and tell the circuit how the database did: the one place that does.

@@ -13,6 +13,8 @@ from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
 
 EXTENSION_KEY = "webhook_server"
+# Where the app keeps its webhooks.DirectIngest, for the worker's main loop (serving/thread_worker.py).
+DIRECT_INGEST_KEY = "webhook_server.direct_ingest"
 
 
 @dataclass(frozen=True)

@@ -6,30 +6,28 @@ the local spool instead, and the 200 says ``"spooled": true`` (webhook_server.sp
 No redirects (Stripe counts a 3xx as a failed delivery), so the trailing-slash form is a
 route of its own rather than Flask's redirect; no sessions, cookies or auth middleware.
 
-The common case, a whole body with a valid signature, takes a lean path (``LeanIngest``, a WSGI
-middleware in front of Flask): Flask's request context, routing, response object and hooks cost
+The common case, a whole body with a valid signature, is answered without Flask or a request
+thread (``DirectIngest``, driven by the worker's main loop: serving/thread_worker.py): Flask's
+request context, routing and response object, and gthread's hand-off to a thread and back, cost
 more CPU than verifying and committing the event (bench/breakdown.py). Everything else (a
-refusal, a handshake, a chunked or oversized body, a failed commit) goes on to the Flask view and
-its error handlers, with the body already read handed over, so every answer but the plain 200
-comes from one place.
+refusal, a handshake, a chunked, partial or oversized body, a failed commit) reaches the Flask
+view as it came, so every answer but the plain 200 comes from one place.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, request
 from gunicorn.http.errors import ParseException
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected
 
 from webhook_server.errors import DatabaseUnavailable
-from webhook_server.inbox import IncomingEvent
+from webhook_server.inbox import IncomingEvent, Pending
 from webhook_server.providers import Endpoint, Handshake, Rejected, VerifiedEvent
 from webhook_server.receiver import Receiver, receiver_of
 from webhook_server.serving import metrics
@@ -38,10 +36,9 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__)
 
-ROUTE = "/webhooks/<provider_name>"
+PREFIX = "/webhooks/"
+ROUTE = PREFIX + "<provider_name>"
 ROUTE_SLASH = ROUTE + "/"
-# The lean path's failed commit, handed to the Flask view so that its error handlers answer.
-STORE_FAILURE_KEY = "webhook_server.store_failure"
 
 
 @bp.post(ROUTE)
@@ -53,9 +50,6 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
     endpoint = receiver.providers.get(provider_name)
     if endpoint is None:
         abort(404, "no such webhook endpoint")  # listing the configured ones would tell a stranger
-    failure = request.environ.get(STORE_FAILURE_KEY)
-    if failure is not None:
-        raise failure
     with metrics.child(metrics.INGEST_SECONDS, endpoint.name).time():
         verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), request.headers)
         if isinstance(verified, Handshake):
@@ -64,71 +58,70 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
         return store(receiver, incoming(endpoint, verified, request.headers))
 
 
-WsgiApp = Any  # (environ, start_response) -> iterable of bytes
+@dataclass(slots=True)
+class Delivery:
+    """A verified delivery the main loop commits through the inbox's writer."""
+
+    endpoint: Endpoint
+    route: str  # the metrics' route label, as Flask's rule would be
+    event: IncomingEvent
+    started: float  # perf_counter() before verifying, for webhook_ingest_duration_seconds
+    pending: Pending | None = None  # once submitted
 
 
-class LeanIngest:
-    """WSGI middleware: a ``POST /webhooks/<provider>`` whose body arrives whole, with its
-    Content-Length, is verified, committed and answered 200 here, without Flask.
+class DirectIngest:
+    """The plain 200 of a ``POST /webhooks/<provider>`` whose whole body is at hand, without Flask.
 
-    Anything else reaches ``flask_wsgi`` as it came, or, once the body has been read, with the
-    body in a fresh ``wsgi.input``: the Flask view then verifies it again and gives the refusal
-    or handshake answer it always gives. A commit that failed is not tried again: the view
-    raises it (``STORE_FAILURE_KEY``) and the error handlers answer (503, or 500 for a bug).
+    The worker's main loop reads the request, ``take`` verifies it, ``submit`` hands the event to
+    the inbox's writer, and once the writer has settled it ``answer`` gives the 200's body. When
+    ``take`` returns None, or the commit failed (``answer`` returns None), the request goes to
+    the Flask view as it came, which verifies it again and answers as it always does; a failed
+    commit is not tried twice (``Inbox.remember_failure``).
     """
 
-    def __init__(self, flask_wsgi: WsgiApp, receiver: Receiver) -> None:
-        self.flask_wsgi = flask_wsgi
+    def __init__(self, receiver: Receiver) -> None:
         self.receiver = receiver
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        found = self._endpoint(environ)
-        if found is None:
-            return self.flask_wsgi(environ, start_response)
-        endpoint, route = found
-        length = int(environ["CONTENT_LENGTH"])
-        try:
-            body = environ["wsgi.input"].read(length)
-        except OSError:  # the connection failed: the view finds the body short and says so
-            body = b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        if len(body) != length:
-            return self.flask_wsgi(environ, start_response)
-        started = time.perf_counter()
-        try:
-            headers = EnvironHeaders(environ)
-            verified = endpoint.verifier.verify(body, headers)
-        except Exception:  # a refusal (or a bug): the view verifies again, and answers and times it
-            return self.flask_wsgi(environ, start_response)
-        if isinstance(verified, Handshake):
-            return self.flask_wsgi(environ, start_response)
-        try:
-            outcome = store(self.receiver, incoming(endpoint, verified, headers))
-        except Exception as exc:  # DatabaseUnavailable (or a bug): the view raises it
-            environ[STORE_FAILURE_KEY] = exc
-            return self.flask_wsgi(environ, start_response)
-        finally:
-            metrics.child(metrics.INGEST_SECONDS, endpoint.name).observe(time.perf_counter() - started)
-        reply = (json.dumps(outcome, separators=(",", ":"), sort_keys=True) + "\n").encode()  # as Flask's
-        metrics.child(metrics.REQUESTS, route, "200").inc()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(reply)))])
-        return [reply]
-
-    def _endpoint(self, environ: Mapping[str, Any]) -> tuple[Endpoint, str] | None:
-        """The configured endpoint and route of a POST the lean path can take whole, else None."""
-        if environ.get("REQUEST_METHOD") != "POST" or "HTTP_TRANSFER_ENCODING" in environ:
+    def take(self, path: str, headers: Mapping[str, str], body: bytes) -> Delivery | None:
+        """The verified delivery to commit, or None: a refusal, a handshake, an unknown endpoint,
+        a body over the limit, or a database known to be down; all of them Flask's to answer."""
+        if not path.startswith(PREFIX) or not self.receiver.inbox.circuit_closed:
             return None
-        name = environ.get("PATH_INFO", "").removeprefix("/webhooks/")
+        name = path[len(PREFIX) :]
         route = ROUTE_SLASH if name.endswith("/") else ROUTE
         endpoint = self.receiver.providers.get(name.removesuffix("/"))
-        length = environ.get("CONTENT_LENGTH", "")
-        if (
-            endpoint is None
-            or not (length.isascii() and length.isdigit())
-            or int(length) > self.receiver.settings.max_body_bytes
-        ):
+        if endpoint is None or len(body) > self.receiver.settings.max_body_bytes:
             return None
-        return endpoint, route
+        started = time.perf_counter()
+        try:
+            verified = endpoint.verifier.verify(body, headers)
+        except Exception:  # a refusal (or a bug): the view verifies again, and answers and counts it
+            return None
+        if isinstance(verified, Handshake):
+            return None
+        return Delivery(endpoint, route, incoming(endpoint, verified, headers), started)
+
+    def submit(self, delivery: Delivery, on_settled: Callable[[], object]) -> Pending:
+        """Queue the event for the next group commit; raises CircuitOpen if the database just went down."""
+        delivery.pending = self.receiver.inbox.submit(delivery.event, on_settled)
+        return delivery.pending
+
+    def expire(self, pending: Pending) -> None:
+        """Fail a submitted event whose deadline has passed with no commit (``Inbox.expire``)."""
+        self.receiver.inbox.expire(pending)
+
+    def answer(self, delivery: Delivery) -> bytes | None:
+        """The 200's JSON once committed, counted as the view counts it; None if the commit failed."""
+        pending = delivery.pending
+        assert pending is not None and pending.settled
+        name = delivery.endpoint.name
+        metrics.child(metrics.INGEST_SECONDS, name).observe(time.perf_counter() - delivery.started)
+        if pending.error is not None:
+            self.receiver.inbox.remember_failure(pending)
+            return None
+        metrics.child(metrics.EVENTS, name, "duplicate" if pending.duplicate else "stored").inc()
+        metrics.child(metrics.REQUESTS, delivery.route, "200").inc()
+        return STORED_REPLIES[pending.duplicate]
 
 
 def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, str]) -> IncomingEvent:
@@ -141,6 +134,13 @@ def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, 
         endpoint=endpoint.name,
         headers=endpoint.headers.pick(headers),
     )
+
+
+# The view's answer to a committed event, new or a duplicate, serialized as Flask's jsonify does.
+STORED_REPLIES = {
+    duplicate: json.dumps({"duplicate": duplicate, "received": True}, separators=(",", ":")).encode() + b"\n"
+    for duplicate in (False, True)
+}
 
 
 def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:

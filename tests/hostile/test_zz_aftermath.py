@@ -99,5 +99,6 @@ def test_valid_deliveries_were_answered_throughout(target: Target) -> None:
     canary = list(target.canary)
     assert canary, "the canary never ran"
     assert [status for status, _ in canary] == [200] * len(canary)
-    assert target.acknowledged <= target.stored_ids()
+    acknowledged = set(target.acknowledged)  # before the read: the canary is still delivering
+    assert acknowledged <= target.stored_ids()
     print(f"canary: {len(canary)} deliveries, slowest {max(seconds for _, seconds in canary):.2f} s")

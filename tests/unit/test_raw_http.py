@@ -1,0 +1,125 @@
+"""What the main loop takes for a request it may answer itself (a health check, a whole delivery),
+and what it leaves to gunicorn's request threads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from webhook_server.serving.health_check import is_health_check, payload
+from webhook_server.serving.raw_http import HeadLimits, RequestHead, parse, response
+
+LIMITS = HeadLimits()
+
+
+def head_of(data: bytes) -> RequestHead:
+    head = parse(data, LIMITS)
+    assert head is not None
+    return head
+
+
+def test_a_balancers_check_is_recognised_with_its_length() -> None:
+    raw = b"GET /health HTTP/1.0\r\nHost: 10.0.0.1\r\nUser-Agent: HAProxy\r\n\r\n"
+    head = head_of(raw + b"GET /next")
+    assert (head.method, head.path, head.minor_version) == ("GET", "/health", 0)
+    assert head.length == len(raw)
+    assert head.headers["User-Agent"] == head.headers.get("user-agent") == "HAProxy"
+    assert is_health_check(head)
+
+
+def test_a_delivery_head_gives_its_length_headers_and_content_length() -> None:
+    raw = b"POST /webhooks/stripe?x=1 HTTP/1.1\r\nStripe-Signature: t=1,v1=ab\r\nContent-Length: 2\r\n\r\n"
+    head = head_of(raw + b"{}")
+    assert (head.method, head.path, head.query, head.target) == (
+        "POST",
+        "/webhooks/stripe",
+        "x=1",
+        "/webhooks/stripe?x=1",
+    )
+    assert head.length == len(raw) and head.content_length == 2
+    assert "stripe-signature" in head.headers and head.headers.get("STRIPE-SIGNATURE") == "t=1,v1=ab"
+    assert not is_health_check(head)
+
+
+@pytest.mark.parametrize(
+    ("raw", "keep_alive"),
+    [
+        (b"GET /health HTTP/1.1\r\n\r\n", True),
+        (b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n", False),
+        (b"HEAD /health?full=1 HTTP/1.0\r\n\r\n", False),
+        (b"GET /health HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", True),
+    ],
+)
+def test_keep_alive_follows_http_1_0_and_1_1(raw: bytes, keep_alive: bool) -> None:
+    head = head_of(raw)
+    assert head.length == len(raw)
+    assert head.keep_alive is keep_alive
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET /health HTTP/1.1\r\nHost: x\r\n",  # the rest of the head is still on its way
+        b"GET /health HTTP/2.0\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nno colon here\r\n\r\n",  # gunicorn answers 400: so must we, by not answering
+        b"GET /health HTTP/1.1\r\nHost : x\r\n\r\n",
+        b"GET /health HTTP/1.1\r\n folded: x\r\n\r\n",
+        b"GET /health HTTP/1.1\n\n",
+        b"GET /health HTTP/1.1\r\nX(y): 1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n",
+        b"GET /health?\xff HTTP/1.1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\n" + b"".join(b"X%d: 1\r\n" % i for i in range(101)) + b"\r\n",
+        b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n",
+        b"\r\nGET /health HTTP/1.1\r\n\r\n",  # gunicorn skips one empty line first: its business
+        b"get /health HTTP/1.1\r\n\r\n",
+        b"GET health HTTP/1.1\r\n\r\n",
+        b"GET http://x/health HTTP/1.1\r\n\r\n",
+        b"POST /webhooks/stripe HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /webhooks/stripe HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n",
+        b"POST /webhooks/stripe HTTP/1.1\r\nContent-Length: +2\r\n\r\n{}",
+        b"POST /webhooks/stripe HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\n{}",
+        b"POST /webhooks/stripe HTTP/1.1\r\nContent-Length: 2\r\nStripe_Signature: t=1\r\n\r\n{}",
+        b"POST /webhooks/stripe HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\n{}",
+        b"\x16\x03\x01\x02\x00",  # a TLS hello
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"",
+    ],
+)
+def test_anything_else_is_left_to_the_request_threads(data: bytes) -> None:
+    assert parse(data, LIMITS) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET /healthz HTTP/1.1\r\n\r\n",
+        b"POST /health HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+        b"GET /webhooks/stripe HTTP/1.1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    ],
+)
+def test_only_a_bodiless_get_or_head_of_health_is_a_health_check(data: bytes) -> None:
+    assert not is_health_check(head_of(data))
+
+
+def test_the_limits_are_gunicorns() -> None:
+    raw = b"GET /health HTTP/1.1\r\nX-Long: " + b"a" * 100 + b"\r\n\r\n"
+    assert parse(raw, LIMITS) is not None
+    assert parse(raw, HeadLimits(field_size=50)) is None
+    assert parse(raw, HeadLimits(line=10)) is None
+
+
+def test_the_answer_is_flasks_json_and_head_has_no_body() -> None:
+    get, head = head_of(b"GET /health HTTP/1.1\r\n\r\n"), head_of(b"HEAD /health HTTP/1.1\r\n\r\n")
+    full = response(get, 503, payload({"status": "draining"}), close=True)
+    headers, _, body = full.partition(b"\r\n\r\n")
+    assert headers.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nConnection: close\r\n" in headers and b"\r\nContent-Type: application/json\r\n" in headers
+    assert json.loads(body) == {"status": "draining"}
+    assert f"Content-Length: {len(body)}".encode() in headers
+    assert response(head, 503, payload({"status": "draining"}), close=True) == headers + b"\r\n\r\n"
+    kept = response(head_of(b"POST /webhooks/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), 200, b"{}\n", close=False)
+    assert kept.startswith(b"HTTP/1.0 200 OK\r\n") and b"\r\nConnection: keep-alive\r\n" in kept
