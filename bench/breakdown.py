@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import io
-import logging
 import os
 import socket
 import sys
@@ -264,7 +263,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="calls per stage (default 2000)")
     args = parser.parse_args()
-    logging.getLogger("webhook_server").setLevel(logging.WARNING)
+    logs.configure("warning")  # as the server configures logging (gunicorn's access log included)
     deliveries = Deliveries()
     with tempfile.TemporaryDirectory(prefix="breakdown-") as workdir, LocalPostgres(Path(workdir) / "data") as pg:
         migrate(pg.url())

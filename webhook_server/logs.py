@@ -17,9 +17,22 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict
 class JsonFormatter(logging.Formatter):
     """Format a record as a single JSON line; fields passed with ``extra=`` become keys."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._second_text = ""
+
+    def _time(self, record: logging.LogRecord) -> str:
+        """ISO 8601 in UTC with milliseconds; the seconds part is formatted once per second."""
+        second = int(record.created)
+        if second != self._second:  # a race between threads formats it twice, alike
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": self._time(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -36,7 +49,15 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "info") -> None:
     """Send every log line to stderr as JSON: the ``webhook_server`` loggers at ``level``, the
     libraries' (psycopg_pool's reconnect warnings, …) at warning and above through the root
-    logger, which would otherwise print them as plain text."""
+    logger, which would otherwise print them as plain text.
+
+    The lines carry no source file, line or thread, so no record collects them (the logging
+    HOWTO's "Optimization" switches). That, and the time formatted once a second, take an
+    access line, written once per request, from 31 to 23 µs (bench/breakdown.py).
+    """
+    logging._srcfile = None  # type: ignore[attr-defined]  # no sys._getframe() walk per record
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
