@@ -125,7 +125,7 @@ class DirectIngest:
 
 
 def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, str]) -> IncomingEvent:
-    """The row a verified delivery becomes, for the view and the lean path alike."""
+    """The row a verified delivery becomes, for the view and the main loop (DirectIngest) alike."""
     return IncomingEvent(
         endpoint.provider,
         verified.event_id,
