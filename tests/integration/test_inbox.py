@@ -17,10 +17,11 @@ import pytest
 from tests.integration.test_ingest import lock_waiters
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.harness.polling import wait_for
-from webhook_server.inbox import CLOSE_TIMEOUT_SECONDS, Inbox, IncomingEvent, insert_events
+from webhook_server.inbox import CLOSE_TIMEOUT_SECONDS, Inbox, IncomingEvent, Pending, insert_events
 
 TIMEOUT = 1.0
 WAITED = re.compile(r"after (\d+\.\d+) s \(WEBHOOK_DB_TIMEOUT=1 s\)")
+WAITED_03 = re.compile(r"did not commit after 0\.\d\d s \(WEBHOOK_DB_TIMEOUT=0\.3 s\)")
 
 
 def event(event_id: str) -> IncomingEvent:
@@ -75,3 +76,64 @@ def test_close_warns_about_a_writer_that_does_not_stop_in_time(clean_db: str, ca
     assert [record.getMessage() for record in caplog.records if "did not stop" in record.getMessage()] == [
         f"inbox writer inbox-writer-{os.getpid()} did not stop within {CLOSE_TIMEOUT_SECONDS:.1f} s; leaving it behind"
     ]
+
+
+def test_submit_calls_back_once_with_the_commits_outcome(clean_db: str) -> None:
+    inbox = Inbox(clean_db, timeout=5.0)
+    settled = [threading.Event(), threading.Event()]
+    try:
+        first = inbox.submit(event("evt_submitted"), settled[0].set)
+        again = inbox.submit(event("evt_submitted"), settled[1].set)
+        assert all(signal.wait(5) for signal in settled)
+    finally:
+        inbox.close()
+    assert (first.error, first.duplicate) == (None, False)
+    assert (again.error, again.duplicate) == (None, True)
+
+
+def test_a_submitted_event_past_its_deadline_fails_once_and_the_late_outcome_is_ignored() -> None:
+    """expire() settles an event the writer has not settled by its deadline; whatever the writer
+    says afterwards changes nothing, and the callback runs once."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the writer's connect waits in vain
+        inbox = Inbox(f"postgresql://nobody@127.0.0.1:{silent.getsockname()[1]}/none", timeout=0.3)
+        calls: list[str] = []
+        try:
+            pending = inbox.submit(event("evt_late"), lambda: calls.append("settled"))
+            inbox.expire(pending)  # not yet due: nothing happens
+            assert not pending.settled
+            time.sleep(0.35)
+            inbox.expire(pending)
+            pending.resolve(duplicate=True)  # the writer, too late
+        finally:
+            inbox.close()
+    assert calls == ["settled"]
+    assert isinstance(pending.error, DatabaseUnavailable) and not pending.duplicate
+    assert WAITED_03.search(str(pending.error)), pending.error
+
+
+def test_a_remembered_failure_fails_the_next_store_of_that_event_at_once(clean_db: str) -> None:
+    inbox = Inbox(clean_db, timeout=TIMEOUT)
+    failed = Pending(event("evt_failed"), time.monotonic(), TIMEOUT, lambda: None)  # as submit() makes it
+    failed.fail(DatabaseUnavailable("the database did not commit after 1.00 s"))
+    inbox.remember_failure(failed)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable, match=r"did not commit after 1\.00 s"):
+            inbox.store(event("evt_failed"))
+        assert time.monotonic() - started < TIMEOUT / 2  # not the wait a store would have
+        assert inbox.store(event("evt_failed")) is False  # remembered for one store only
+        assert inbox.store(event("evt_other")) is False
+    finally:
+        inbox.close()
+
+
+def test_a_remembered_failure_older_than_the_timeout_is_forgotten(clean_db: str) -> None:
+    inbox = Inbox(clean_db, timeout=0.2)
+    failed = Pending(event("evt_old"), time.monotonic(), 0.2, lambda: None)
+    failed.fail(DatabaseUnavailable("long ago"))
+    inbox.remember_failure(failed)
+    time.sleep(0.3)
+    try:
+        assert inbox.store(event("evt_old")) is False
+    finally:
+        inbox.close()

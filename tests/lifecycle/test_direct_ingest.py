@@ -4,7 +4,9 @@ every other request, and a delivery whose commit failed, gets the answer Flask a
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -136,6 +138,30 @@ def test_a_commit_that_times_out_is_a_503_after_one_wait_not_two(
     assert response.headers["Retry-After"]
     stored = wait_for(lambda: server.deliver().status_code == 200, 10, "a 200 once the lock is gone")
     assert stored and len(stored_rows(clean_db)) == 1
+
+
+def writer_backends(database_url: str) -> list[int]:
+    """The pids of the Postgres backends serving the server's connections (db.connect names them)."""
+    with psycopg.connect(database_url) as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = 'webhook-server'"
+        return [row[0] for row in conn.execute(query)]
+
+
+def test_a_commit_that_hangs_is_a_503_at_the_main_loops_deadline(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    """A database connection that stops answering (a network partition: no statement timeout
+    fires, no error comes) holds the writer in its insert; the main loop's own deadline answers."""
+    server = start_server(WEBHOOK_DB_TIMEOUT=str(DB_TIMEOUT), WEBHOOK_WORKERS="1")
+    assert server.deliver().status_code == 200  # the writer's connection is open and in use
+    (backend,) = writer_backends(clean_db)
+    os.kill(backend, signal.SIGSTOP)
+    try:
+        response, elapsed = timed_delivery(server)
+    finally:
+        os.kill(backend, signal.SIGCONT)
+    assert response.status_code == 503 and response.json()["error"] == "database_unavailable"
+    assert DB_TIMEOUT <= elapsed < DEADLINE_SECONDS, elapsed
 
 
 def test_a_commit_that_times_out_is_spooled_when_a_spool_is_set(
