@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
 from tests.worker.conftest import insert_events, query
@@ -101,3 +102,26 @@ def test_a_user_who_may_only_view_cannot_replay(client_as: Callable[..., object]
     assert viewer.get(EVENTS).status_code == 200
     viewer.post(EVENTS, {"action": "replay", "_selected_action": [row_id]})
     assert query(clean_db, "SELECT status FROM webhook_events WHERE id = %s", row_id) == [("dead",)]
+
+
+def test_the_model_reads_the_endpoint_the_signed_body_and_the_stored_headers(admin_client, clean_db: str) -> None:
+    from webhook_server.contrib.django.database import database_alias
+    from webhook_server.contrib.django.models import WebhookEvent
+    from webhook_server.inbox import IncomingEvent
+    from webhook_server.inbox import insert_events as store
+
+    body = '{"id": "evt_named", "type": "invoice.paid", "note": "\\u0000"}'  # jsonb cannot hold it
+    named = IncomingEvent(
+        "stripe", "evt_named", "invoice.paid", body, endpoint="stripe-eu", headers={"user-agent": "Stripe/1.0"}
+    )
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        store(conn, [named])
+    (older,) = insert_events(clean_db, 1, provider="stripe", prefix="older")  # as before migration 0005
+
+    event = WebhookEvent.objects.using(database_alias()).get(event_id="evt_named")
+    assert (event.endpoint, event.route, event.headers) == ("stripe-eu", "stripe-eu", {"user-agent": "Stripe/1.0"})
+    assert bytes(event.body).decode() == body and event.payload is None
+    before = WebhookEvent.objects.using(database_alias()).get(event_id=older)
+    assert (before.endpoint, before.route, before.headers, before.body) == (None, "stripe", {}, None)
+    listing = admin_client.get(EVENTS, {"endpoint": "stripe-eu"})
+    assert "evt_named" in listing.text and older not in listing.text

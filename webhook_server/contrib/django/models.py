@@ -15,9 +15,17 @@ class WebhookEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     provider = models.TextField()
+    # The route /webhooks/<endpoint> it came to; None on rows stored before migration 0005,
+    # which came to the provider's own route (``route`` reads either).
+    endpoint = models.TextField(null=True)
     event_id = models.TextField()
     event_type = models.TextField()
-    payload = models.JSONField()
+    # The body exactly as signed; None on rows stored before migration 0003.
+    body = models.BinaryField(null=True)
+    # The body as jsonb; None when Postgres cannot hold it as jsonb (``body`` has it then).
+    payload = models.JSONField(null=True)
+    # The request headers kept with the event (lower-case names); never a credential.
+    headers = models.JSONField(default=dict)
     received_at = models.DateTimeField()
     status = models.TextField()
     attempts = models.IntegerField()
@@ -34,6 +42,11 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_id} ({self.event_type})"
+
+    @property
+    def route(self) -> str:
+        """The endpoint it came to, the provider's own for rows stored before endpoints were named."""
+        return self.endpoint or self.provider
 
 
 class WebhookEventAttempt(models.Model):
