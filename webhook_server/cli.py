@@ -109,7 +109,7 @@ def migrate(database_url: str, lock_timeout: float) -> None:
 @click.option(
     "--dashboard-port",
     type=int,
-    default=8001,
+    default=8100,
     envvar="WEBHOOK_DEV_DASHBOARD_PORT",
     show_envvar=True,
     show_default=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import psycopg
 
 from tests.conftest import REPO_ROOT
 from tests.worker.conftest import create_runs_table, wait_for
+from webhook_server.dashboard.settings import DashboardSettings
 from webhook_server.harness.gunicorn import kill_group, start_logged
 from webhook_server.settings import SECRET_VARIABLES, Settings, WorkerSettings
 
@@ -79,3 +81,20 @@ def test_the_worker_starts_and_processes_events_without_any_secret(clean_db: str
         wait_for(done, 30, "the event processed by a worker that has no secret")
     finally:
         kill_group(process)
+
+
+def test_the_dashboards_default_port_is_clear_of_the_shipped_instances() -> None:
+    """The proxies' upstreams and the socket units' examples put webhook-server instances on 8001
+    and up; a dashboard left at its default must not take one of their ports."""
+    default_port = DashboardSettings.bind.rsplit(":", 1)[1]
+    assert env_file("dashboard.env.example")["WEBHOOK_DASHBOARD_BIND"] == DashboardSettings.bind
+    deploy = REPO_ROOT / "deploy"
+    places = [
+        deploy / "nginx" / "webhook-server.conf",
+        deploy / "haproxy" / "haproxy.cfg",
+        *UNITS.glob("webhook-server@*"),
+    ]
+    shipped = " ".join(path.read_text() for path in places)
+    instances = set(re.findall(r"127\.0\.0\.1:(\d+)", shipped)) | set(re.findall(r"webhook-server@(\d+)", shipped))
+    assert {"8001", "8002", "8003"} <= instances, instances  # where this test expects the examples
+    assert default_port not in instances

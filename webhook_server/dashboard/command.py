@@ -25,7 +25,7 @@ def dashboard(gunicorn_args: tuple[str, ...]) -> None:
     """Serve the operator dashboard in the browser, on a port of its own (never the webhook port).
 
     Configuration from the environment: DATABASE_URL, WEBHOOK_DASHBOARD_PASSWORD (required, at
-    least 12 characters), WEBHOOK_DASHBOARD_BIND (default 127.0.0.1:8001), WEBHOOK_DASHBOARD_TLS=on
+    least 12 characters), WEBHOOK_DASHBOARD_BIND (default 127.0.0.1:8100), WEBHOOK_DASHBOARD_TLS=on
     when browsers reach it over https (the session cookie is then Secure). Extra arguments go to
     gunicorn as they are.
     """

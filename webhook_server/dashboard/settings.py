@@ -26,7 +26,7 @@ class DashboardSettings:
 
     database_url: str
     password: str = field(repr=False)
-    bind: str = "127.0.0.1:8001"
+    bind: str = "127.0.0.1:8100"
     # Served to browsers over https (directly or behind a TLS proxy): the session cookie is Secure.
     tls: bool = False
     db_timeout: float = 5.0
