@@ -5,7 +5,7 @@ sampling profiler (py-spy) on this shared 2-core machine mostly sees threads in 
 attributes little of the pure-Python work, so this script measures each stage on its own, in a
 loop on one thread, with the process's CPU clock (every thread, so the inbox's writer counts).
 
-The path a valid delivery takes, the worker's main loop (serving/thread_worker.py):
+The path a valid delivery takes, the worker's main loop (serving/main_loop.py):
 - reading: peek at the socket, parse the head with gunicorn_h1c, take the bytes off (raw_http);
 - verification: ``DirectIngest.take``: the endpoint, the Stripe signature over the raw bytes,
   the JSON parse, the event to store;

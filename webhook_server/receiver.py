@@ -13,7 +13,7 @@ from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
 
 EXTENSION_KEY = "webhook_server"
-# Where the app keeps its webhooks.DirectIngest, for the worker's main loop (serving/thread_worker.py).
+# Where the app keeps its webhooks.DirectIngest, for the worker's main loop (serving/main_loop.py).
 DIRECT_INGEST_KEY = "webhook_server.direct_ingest"
 
 

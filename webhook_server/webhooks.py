@@ -7,7 +7,7 @@ No redirects (Stripe counts a 3xx as a failed delivery), so the trailing-slash f
 route of its own rather than Flask's redirect; no sessions, cookies or auth middleware.
 
 The common case, a whole body with a valid signature, is answered without Flask or a request
-thread (``DirectIngest``, driven by the worker's main loop: serving/thread_worker.py): Flask's
+thread (``DirectIngest``, driven by the worker's main loop: serving/main_loop.py): Flask's
 request context, routing and response object, and gthread's hand-off to a thread and back, cost
 more CPU than verifying and committing the event (bench/breakdown.py). Everything else (a
 refusal, a handshake, a chunked, partial or oversized body, a failed commit) reaches the Flask

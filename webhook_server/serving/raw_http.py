@@ -1,7 +1,7 @@
 """A request head read off a socket without consuming it, and an answer written in one send.
 
 This is how the worker's main loop answers a request itself, with no request thread: a health
-check (health_check.py) and a whole, validly signed delivery (thread_worker.py). The head is
+check (health_check.py) and a whole, validly signed delivery (main_loop.py). The head is
 parsed by gunicorn_h1c, the C parser gunicorn itself uses when it is installed, with gunicorn's
 own limits. On top of it, anything gunicorn treats specially makes the head one the main loop
 leaves alone: another HTTP version, a repeated header, a name with an underscore (gunicorn drops
