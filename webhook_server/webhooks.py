@@ -16,7 +16,6 @@ view as it came, so every answer but the plain 200 comes from one place.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from webhook_server.inbox import IncomingEvent, Pending
 from webhook_server.providers import Endpoint, Handshake, Rejected, VerifiedEvent
 from webhook_server.receiver import Receiver, receiver_of
 from webhook_server.serving import metrics
+from webhook_server.serving.raw_http import json_payload
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +137,7 @@ def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, 
 
 
 # The view's answer to a committed event, new or a duplicate, serialized as Flask's jsonify does.
-STORED_REPLIES = {
-    duplicate: json.dumps({"duplicate": duplicate, "received": True}, separators=(",", ":")).encode() + b"\n"
-    for duplicate in (False, True)
-}
+STORED_REPLIES = {duplicate: json_payload({"received": True, "duplicate": duplicate}) for duplicate in (False, True)}
 
 
 def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:

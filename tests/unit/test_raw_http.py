@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from webhook_server.serving.health_check import is_health_check, payload
-from webhook_server.serving.raw_http import HeadLimits, RequestHead, parse, response
+from webhook_server.serving.health_check import is_health_check
+from webhook_server.serving.raw_http import HeadLimits, RequestHead, json_payload, parse, response
 
 LIMITS = HeadLimits()
 
@@ -114,12 +114,12 @@ def test_the_limits_are_gunicorns() -> None:
 
 def test_the_answer_is_flasks_json_and_head_has_no_body() -> None:
     get, head = head_of(b"GET /health HTTP/1.1\r\n\r\n"), head_of(b"HEAD /health HTTP/1.1\r\n\r\n")
-    full = response(get, 503, payload({"status": "draining"}), close=True)
+    full = response(get, 503, json_payload({"status": "draining"}), close=True)
     headers, _, body = full.partition(b"\r\n\r\n")
     assert headers.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert b"\r\nConnection: close\r\n" in headers and b"\r\nContent-Type: application/json\r\n" in headers
     assert json.loads(body) == {"status": "draining"}
     assert f"Content-Length: {len(body)}".encode() in headers
-    assert response(head, 503, payload({"status": "draining"}), close=True) == headers + b"\r\n\r\n"
+    assert response(head, 503, json_payload({"status": "draining"}), close=True) == headers + b"\r\n\r\n"
     kept = response(head_of(b"POST /webhooks/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), 200, b"{}\n", close=False)
     assert kept.startswith(b"HTTP/1.0 200 OK\r\n") and b"\r\nConnection: keep-alive\r\n" in kept

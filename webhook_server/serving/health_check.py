@@ -31,8 +31,6 @@ was answered within 5 s (tests/lifecycle/test_health.py holds it under 50 ms).
 
 from __future__ import annotations
 
-import json
-
 from webhook_server.serving.raw_http import RequestHead
 
 ROUTE = "/health"
@@ -41,8 +39,3 @@ ROUTE = "/health"
 def is_health_check(head: RequestHead) -> bool:
     """A bodiless ``GET``/``HEAD /health``: the main loop's to answer."""
     return head.path == ROUTE and head.method in ("GET", "HEAD") and not head.content_length
-
-
-def payload(body: dict[str, str]) -> bytes:
-    """``body`` as Flask's ``jsonify`` writes it."""
-    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode() + b"\n"

@@ -95,7 +95,7 @@ class MainLoopWorker(gthread.ThreadWorker):
 
     def _answer_health_check(self, conn: gthread.TConn, head: raw_http.RequestHead, started: float) -> None:
         body, status = health_answer()
-        sent = self._answer(conn, head, status, health_check.payload(body), started)
+        sent = self._answer(conn, head, status, raw_http.json_payload(body), started)
         if sent:
             metrics.child(metrics.REQUESTS, health_check.ROUTE, str(status)).inc()
 

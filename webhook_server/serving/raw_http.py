@@ -12,7 +12,9 @@ peeked at), so the main loop never answers where gunicorn would have said 400.
 
 from __future__ import annotations
 
+import json
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -144,8 +146,14 @@ def send(sock: socket.socket, data: bytes) -> bool:
         return False
 
 
+def json_payload(document: Mapping[str, object]) -> bytes:
+    """``document`` as Flask's ``jsonify`` writes it (compact, sorted keys, a final newline)."""
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+
+
 def response(head: RequestHead, status: int, payload: bytes, *, close: bool) -> bytes:
-    """What gunicorn sends for a Flask JSON answer: its headers, then ``payload`` (not for HEAD)."""
+    """What gunicorn sends for a Flask JSON answer (``json_payload``): its headers, then ``payload``
+    (not for HEAD)."""
     data = (
         f"HTTP/1.{head.minor_version} {status} {HTTPStatus(status).phrase}\r\n"
         f"Server: {SERVER}\r\n"
