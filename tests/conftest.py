@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -96,20 +97,30 @@ def client(make_app: Callable[[Settings], Flask], settings: Settings) -> FlaskCl
     return make_app(settings).test_client()
 
 
-@pytest.fixture
-def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
-    """Start gunicorn with extra environment variables; every one started is killed afterwards."""
+@contextmanager
+def gunicorn_servers(database_url: str, directory: Path, **defaults: str) -> Iterator[Callable[..., GunicornServer]]:
+    """Start gunicorn on ``database_url`` with ``defaults`` and extra environment variables (which
+    override them), each healthy before it is returned; every one started is killed at the end."""
     servers: list[GunicornServer] = []
 
     def start(**env: str) -> GunicornServer:
-        server = GunicornServer(clean_db, tmp_path / f"gunicorn-{len(servers)}.log", **env)
+        server = GunicornServer(database_url, directory / f"gunicorn-{len(servers)}.log", **{**defaults, **env})
         servers.append(server)
         server.wait_until_healthy()
         return server
 
-    yield start
-    for server in servers:
-        server.kill()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.kill()
+
+
+@pytest.fixture
+def start_server(clean_db: str, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
+    """Start gunicorn with extra environment variables; every one started is killed afterwards."""
+    with gunicorn_servers(clean_db, tmp_path) as start:
+        yield start
 
 
 @pytest.fixture

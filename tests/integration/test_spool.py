@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import STRIPE_SECRET, GunicornServer
+from tests.conftest import STRIPE_SECRET, GunicornServer, gunicorn_servers
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server import db
 from webhook_server.dev.localdb import LocalPostgres
@@ -44,23 +44,9 @@ def spool_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def serve(own_postgres: LocalPostgres, spool_dir: Path, tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
     """Start gunicorn on the test's own Postgres with the spool on; all are killed afterwards."""
-    servers: list[GunicornServer] = []
-
-    def start(**env: str) -> GunicornServer:
-        server = GunicornServer(
-            own_postgres.url(),
-            tmp_path / f"gunicorn-{len(servers)}.log",
-            WEBHOOK_SPOOL_DIR=str(spool_dir),
-            WEBHOOK_DB_TIMEOUT=DB_TIMEOUT,
-            **env,
-        )
-        servers.append(server)
-        server.wait_until_healthy()
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
+    spooling = {"WEBHOOK_SPOOL_DIR": str(spool_dir), "WEBHOOK_DB_TIMEOUT": DB_TIMEOUT}
+    with gunicorn_servers(own_postgres.url(), tmp_path, **spooling) as start:
+        yield start
 
 
 def rows_of(database_url: str, event_id: str) -> int:
