@@ -69,6 +69,10 @@ class Settings:
     threads: int = 8
     log_level: str = "info"
     read_timeout: float = 10.0
+    # WEBHOOK_MAIN_LOOP=off: every request goes to a request thread, as in stock gthread
+    # (serving/main_loop.py): the reference the main loop's answers are tested against, and a way
+    # out should it ever misbehave.
+    main_loop: bool = True
     # Where verified events wait while Postgres cannot commit them (webhook_server.spool); None: 503.
     spool_dir: Path | None = None
     spool_max_bytes: int = 1024 * 1024 * 1024
@@ -110,6 +114,7 @@ class Settings:
             threads=int(env.number("WEBHOOK_THREADS", cls.threads, minimum=1)),
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
             read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
+            main_loop=env.choice("WEBHOOK_MAIN_LOOP", "on", ("on", "off")) == "on",
             spool_dir=env.writable_directory(
                 "WEBHOOK_SPOOL_DIR",
                 "create it, owned by the user the server runs as (systemd: StateDirectory=), "

@@ -4,8 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
+from gunicorn.workers import gthread
 
 from webhook_server.errors import ConfigError
+from webhook_server.serving.main_loop import MainLoopWorker
+from webhook_server.serving.thread_worker import thread_worker
 from webhook_server.settings import SECRET_VARIABLES, Settings
 
 BASE = {"DATABASE_URL": "postgresql://db/webhooks", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
@@ -18,6 +21,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.drain_announce == 3
     assert settings.max_body_bytes == 1024 * 1024
     assert (settings.db_circuit_failures, settings.db_probe_interval) == (3, 0.25)
+    assert settings.main_loop
     # 10 s cap, minus 3 s of announce, minus 1 s to reap and exit
     assert settings.graceful_timeout == 6
 
@@ -82,6 +86,7 @@ def test_an_api_key_in_the_secret_variable_is_refused_without_echoing_it() -> No
         ("WEBHOOK_DB_PROBE_INTERVAL", "soon"),
         ("WEBHOOK_DB_CIRCUIT_FAILURES", "0"),
         ("WEBHOOK_SPOOL_MAX_BYTES", "1000"),  # smaller than a few bodies
+        ("WEBHOOK_MAIN_LOOP", "no"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(variable: str, value: str) -> None:
@@ -136,3 +141,11 @@ def test_a_spool_directory_without_write_access_is_refused(tmp_path: Path) -> No
         locked = Path("/proc")
     with pytest.raises(ConfigError, match=r"WEBHOOK_SPOOL_DIR: .* is not a directory this process can write in"):
         Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(locked)})
+
+
+def test_the_main_loop_can_be_turned_off() -> None:
+    assert not Settings.from_env({**BASE, "WEBHOOK_MAIN_LOOP": "off"}).main_loop
+    # Off, the worker is gthread's own with the read deadlines: every request goes to a thread.
+    assert issubclass(thread_worker(10.0, main_loop=True), MainLoopWorker)
+    off = thread_worker(10.0, main_loop=False)
+    assert issubclass(off, gthread.ThreadWorker) and not issubclass(off, MainLoopWorker)

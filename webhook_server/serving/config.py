@@ -57,7 +57,7 @@ bind = settings.bind
 workers = settings.workers
 # gthread: a sync worker busy with one slow request cannot answer /health at all. Ours adds
 # deadlines, so clients that send slowly cannot hold every thread (serving/thread_worker.py).
-worker_class = thread_worker.thread_worker(settings.read_timeout)
+worker_class = thread_worker.thread_worker(settings.read_timeout, main_loop=settings.main_loop)
 threads = settings.threads
 # Longer than any load balancer's idle timeout (ALB: 60 s), or it reuses a closed connection: 502.
 keepalive = 75

@@ -100,10 +100,12 @@ def _peer(sock: socket.socket) -> str:
         return "a client that already left"
 
 
-def thread_worker(read_timeout: float) -> type[gthread.ThreadWorker]:
-    """gthread's worker class, with every request read within ``read_timeout`` seconds."""
+def thread_worker(read_timeout: float, *, main_loop: bool = True) -> type[gthread.ThreadWorker]:
+    """gthread's worker class, with every request read within ``read_timeout`` seconds; with
+    ``main_loop`` off, stock gthread's main loop, which hands every request to a thread."""
+    base = MainLoopWorker if main_loop else gthread.ThreadWorker
 
-    class ThreadWorker(MainLoopWorker):
+    class ThreadWorker(base):  # type: ignore[valid-type,misc]
         def enqueue_req(self, conn: gthread.TConn) -> None:
             # Every connection passes here before a thread reads from it, new or kept alive.
             if not isinstance(conn.sock, _DeadlineSocket):
