@@ -126,3 +126,16 @@ def test_a_closing_answer_ends_with_the_servers_fin_even_with_bytes_left_unread(
         data, end = answers_and_end(b"GET /health HTTP/1.0\r\n\r\n" + b"x" * 20000, server.port)
         assert data.startswith(b"HTTP/1.0 200 OK\r\n") and data.endswith(b"}\n"), data
         assert end == "eof"
+
+
+def test_the_main_loops_answers_count_towards_max_requests(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    """gunicorn's --max-requests restarts a worker after that many requests (a common guard
+    against leaks); the deliveries and health checks the main loop answers count too."""
+    server = start_server(WEBHOOK_WORKERS="1", GUNICORN_CMD_ARGS="--max-requests 5")
+    since = server.log_offset()
+    for _ in range(6):
+        assert server.deliver().status_code == 200
+    server.wait_ready_lines(1, since)
+    assert "Autorestarting worker after current request." in server.log()
