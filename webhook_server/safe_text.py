@@ -11,6 +11,12 @@ to the reader, and nothing is interpreted.
 
 from __future__ import annotations
 
+import re
+
+# C0 controls but tab and newline (a traceback's layout), DEL, and the C1 controls (0x9b is a
+# CSI on its own in some terminals).
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
 
 def storable(text: str, limit: int) -> str:
     """``text`` as a Postgres text column takes it: lone surrogates and NUL as backslash
@@ -19,6 +25,16 @@ def storable(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def printable(text: str) -> str:
+    """``text`` for a terminal: control characters (escape, bell, carriage return, …) and lone
+    surrogates as backslash escapes; tabs and newlines kept."""
+    return _TERMINAL_CONTROLS.sub(_escape, _encodable(text))
+
+
 def _encodable(text: str) -> str:
     """Lone surrogates as ``\\udxxx``; anything else as it is."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
