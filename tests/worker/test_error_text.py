@@ -7,14 +7,11 @@ Postgres' text refuses NUL and UTF-8 cannot encode a lone surrogate, yet both ar
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Callable
 
 import psycopg
 
-from tests.conftest import REPO_ROOT
-from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, query, wait_for
+from tests.worker.conftest import WorkerProcess, count_status, events_show, query, wait_for
 from webhook_server import inbox
 from webhook_server.handlers import Registry
 from webhook_server.inbox import IncomingEvent
@@ -83,17 +80,9 @@ def test_events_show_escapes_control_characters_of_an_error(
     start_worker(WEBHOOK_MAX_ATTEMPTS="1")
     wait_for(lambda: count_status(worker_db, "dead") == 1, 20, "the event dead")
 
-    shown = subprocess.run(
-        [str(WORKER_SCRIPT), "events", "show", "cus_escape"],
-        env={**os.environ, "DATABASE_URL": worker_db},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
-    assert "could not open a ticket for \\x1b]0;owned\\x07\\x1b[2J" in shown.stdout
+    shown = events_show(worker_db, "cus_escape")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "could not open a ticket for \\x1b]0;owned\\x07\\x1b[2J" in shown
 
 
 def test_an_outcome_postgres_refuses_is_recorded_with_a_stand_in_and_holds_back_none_of_its_batch(
