@@ -154,6 +154,8 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
             **env,
             "WEBHOOK_DASHBOARD_BIND": f"127.0.0.1:{dashboard_port}",
             "WEBHOOK_DASHBOARD_PASSWORD": dashboard_password,
+            # Its session key; a new password each start signs the last run's sessions out anyway.
+            "WEBHOOK_DASHBOARD_STATE_DIR": str(space.directory / "dashboard"),
         }
         children.append(subprocess.Popen(dashboard_command(), env=dashboard_env))
         url = f"http://127.0.0.1:{port}"

@@ -401,7 +401,12 @@ def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[
         except psycopg.Error as exc:
             if not _jsonb_refused(exc):
                 raise
-            logger.warning("%s event %s stored without jsonb payload: %s", event.provider, event.event_id, exc)
+            logger.warning(
+                "%s event %s stored without jsonb payload: %s",
+                event.provider,
+                event.event_id,
+                _refusal(exc),
+            )
             inserted |= _insert(conn, [event], as_jsonb=False)
     return inserted
 
@@ -418,6 +423,12 @@ def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: 
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()
     return {(provider, event_id) for provider, event_id in rows}
+
+
+def _refusal(exc: psycopg.Error) -> str:
+    """Why Postgres refused a payload, without the payload: its DETAIL and CONTEXT quote the
+    text around the fault (the offending token, the line up to it), and a body may hold anything."""
+    return f"{exc.diag.message_primary or type(exc).__name__} (SQLSTATE {exc.sqlstate})"
 
 
 def _jsonb_refused(exc: psycopg.Error) -> bool:

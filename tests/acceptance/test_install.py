@@ -101,6 +101,7 @@ def test_an_installed_wheel_serves_the_dashboard_with_its_templates_and_styleshe
         DATABASE_URL=clean_db,
         WEBHOOK_DASHBOARD_BIND=f"127.0.0.1:{port}",
         WEBHOOK_DASHBOARD_PASSWORD=DASHBOARD_PASSWORD,
+        WEBHOOK_DASHBOARD_STATE_DIR=str(tmp_path / "dashboard-state"),
     )
     log_path = tmp_path / "dashboard.log"
     dashboard = start_logged([str(installed / "webhook-server"), "dashboard"], log_path, env=env, cwd=elsewhere)

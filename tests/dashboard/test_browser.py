@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -14,6 +15,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.dashboard.conftest import PAGE_TIMEOUT_SECONDS
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
+from webhook_server.dashboard import auth
 from webhook_server.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer
 
 
@@ -61,6 +63,9 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
 
     sign_in(browser, dashboard, password="a wrong password!")
     until(browser, shows("[role=alert]", "Wrong password"), "the wrong password refused")
+    sign_in(browser, dashboard)  # too soon after a wrong one: refused unchecked, with the wait to keep
+    until(browser, shows("[role=alert]", "Too many sign-in attempts"), "the next attempt refused")
+    time.sleep(auth.CLIENT_INTERVAL_SECONDS)
     sign_in(browser, dashboard)
     until(browser, lambda b: b.find_elements(By.ID, "oldest-pending"), "the overview")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"

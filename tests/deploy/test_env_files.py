@@ -13,7 +13,7 @@ import psycopg
 
 from tests.conftest import REPO_ROOT
 from tests.worker.conftest import create_runs_table, wait_for
-from webhook_server.dashboard.settings import DashboardSettings
+from webhook_server.dashboard.settings import EXAMPLE_PASSWORDS, DashboardSettings
 from webhook_server.harness.gunicorn import kill_group, start_logged
 from webhook_server.settings import SECRET_VARIABLES, Settings, WorkerSettings
 
@@ -98,3 +98,11 @@ def test_the_dashboards_default_port_is_clear_of_the_shipped_instances() -> None
     instances = set(re.findall(r"127\.0\.0\.1:(\d+)", shipped)) | set(re.findall(r"webhook-server@(\d+)", shipped))
     assert {"8001", "8002", "8003"} <= instances, instances  # where this test expects the examples
     assert default_port not in instances
+
+
+def test_every_dashboard_password_the_shipped_files_show_is_refused() -> None:
+    """A password copied from an example is known to everybody who read it."""
+    shown = {env_file("dashboard.env.example")["WEBHOOK_DASHBOARD_PASSWORD"]}
+    for document in (REPO_ROOT / "README.md", REPO_ROOT / "deploy" / "README.md"):
+        shown |= set(re.findall(r"WEBHOOK_DASHBOARD_PASSWORD=([^\s\"'$`]{12,})", document.read_text()))
+    assert shown <= EXAMPLE_PASSWORDS, shown - EXAMPLE_PASSWORDS

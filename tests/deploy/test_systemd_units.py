@@ -113,3 +113,8 @@ def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configurat
     assert settings["User"] == "webhook-dashboard"
     assert settings["RestartPreventExitStatus"] == "78"  # no password, or the webhook port
     assert settings["KillMode"] == "mixed"
+
+
+def test_the_dashboard_keeps_its_session_key_in_a_private_state_directory() -> None:
+    settings = unit_settings("webhook-dashboard.service")
+    assert settings["StateDirectory"] == "webhook-dashboard" and settings["StateDirectoryMode"] == "0700"

@@ -2,7 +2,7 @@
 
 Without a proxy in front, gthread gives each connection a thread and reads it with no
 timeout: a few stalled clients held every thread for as long as they liked. The server's
-worker (webhook_server.serving.thread_worker) cuts a request off WEBHOOK_READ_TIMEOUT after a thread
+worker (webhook_server.read_deadlines) cuts a request off WEBHOOK_READ_TIMEOUT after a thread
 takes it up, so valid deliveries queue behind slow clients for a bounded time and are answered.
 """
 

@@ -85,3 +85,16 @@ def test_events_per_hour_counts_the_last_day_and_its_failures(clean_db: str) -> 
         hours = queries.events_per_hour(conn)
     assert [(events, failures) for _, events, failures in hours] == [(1, 1), (2, 1)]
     assert hours[1][0] - hours[0][0] == timedelta(hours=5)
+
+
+def test_the_bulk_replay_count_honours_the_endpoint_filter(clean_db: str) -> None:
+    """The confirmation said "25 events would go back" and the replay then replayed 4."""
+    store(clean_db, "evt_eu_dead", status="dead", endpoint="stripe-eu")
+    store(clean_db, "evt_eu_failed", status="failed", endpoint="stripe-eu")
+    store(clean_db, "evt_dead", status="dead")  # the provider's own endpoint
+    eu = queries.EventFilter(endpoint="stripe-eu")
+    own = queries.EventFilter(endpoint="stripe")
+    with queries.connect(clean_db) as conn:
+        assert queries.count_replayable(conn, eu, queries.BULK_REPLAY_STATUSES) == 2
+        assert queries.count_replayable(conn, own, queries.BULK_REPLAY_STATUSES) == 1
+        assert len(queries.replay(conn, where=eu, statuses=queries.BULK_REPLAY_STATUSES).replayed) == 2

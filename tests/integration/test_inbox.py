@@ -137,3 +137,23 @@ def test_a_remembered_failure_older_than_the_timeout_is_forgotten(clean_db: str)
         assert inbox.store(event("evt_old")) is False
     finally:
         inbox.close()
+
+
+def test_an_event_stored_without_jsonb_logs_why_without_quoting_its_body(
+    clean_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Postgres' message for a refused jsonb quotes the text around the fault (CONTEXT, a DETAIL
+    naming the token): a payload's fragments must stay out of the logs."""
+    bodies = {
+        "evt_nul": '{"id": "evt_nul", "card": "4242-secret-nul \\u0000"}',
+        "evt_surrogate": '{"id": "evt_surrogate", "card": "4242-secret-surrogate \\ud800"}',
+        "evt_nan": '{"id": "evt_nan", "card": "4242-secret-nan", "amount": NaN}',  # Python's json takes it
+    }
+    caplog.set_level(logging.WARNING, "webhook_server.inbox")
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        inserted = insert_events(conn, [IncomingEvent("test", key, "test.event", body) for key, body in bodies.items()])
+    assert inserted == {("test", key) for key in bodies}
+    warnings = [record.getMessage() for record in caplog.records if "stored without jsonb" in record.getMessage()]
+    assert len(warnings) == 3, warnings
+    assert all("4242" not in warning and "secret" not in warning for warning in warnings), warnings
+    assert all("(SQLSTATE 22" in warning for warning in warnings), warnings

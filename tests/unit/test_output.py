@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 from webhook_server.operator import output
@@ -27,3 +28,11 @@ def test_times_are_utc_and_errors_one_short_line() -> None:
     assert output.short_error("boom\ntraceback") == "boom"
     assert output.short_error("x" * 100) == "x" * 59 + "…"
     assert output.short_error(None) == output.short_error("  \n") == ""
+
+
+def test_tables_and_json_show_control_characters_escaped() -> None:
+    rendered = output.table(("ERROR",), [("set \x1b]0;owned\x07 title",), ("csi \x9b2J",)])
+    assert rendered.splitlines()[1:] == ["set \\x1b]0;owned\\x07 title", "csi \\x9b2J"]
+    shown = output.pretty_json({"title": "\x1b[2J \x9b2J é"})
+    assert "\x1b" not in shown and "\x9b" not in shown and "é" in shown
+    assert json.loads(shown) == {"title": "\x1b[2J \x9b2J é"}

@@ -53,3 +53,28 @@ def test_a_huge_message_leaves_room_for_the_frames() -> None:
     assert len(text) <= MAX_ERROR_CHARS
     assert text.startswith("ValueError: xxx") and "…\nTraceback" in text
     assert "raise ValueError(message)" in text
+
+
+def test_an_error_quoting_nul_or_a_lone_surrogate_is_escaped_for_postgres() -> None:
+    try:
+        raise RuntimeError("could not open a ticket for \ud800 and nul \x00" + "\ud800" * MAX_ERROR_CHARS)
+    except RuntimeError as exc:
+        text = describe_error(exc)
+    summary = text.splitlines()[0]
+    assert summary.startswith("RuntimeError: could not open a ticket for \\ud800 and nul \\x00\\ud800")
+    assert len(summary) == MAX_ERROR_CHARS // 4 and summary.endswith("…")
+    text.encode("utf-8")  # what psycopg does with it: it raised UnicodeEncodeError
+    assert "\x00" not in text
+
+
+def test_an_exception_whose_message_cannot_be_made_still_has_an_error() -> None:
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    try:
+        raise Broken
+    except Broken as exc:
+        text = describe_error(exc)
+    assert text.startswith("test_an_exception_whose_message_cannot_be_made_still_has_an_error.<locals>.Broken: ")
+    assert "(its message could not be made: ValueError)" in text.splitlines()[0]

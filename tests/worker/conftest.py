@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -120,6 +121,20 @@ def insert_events(
 def query(database_url: str, statement: str, *params: Any) -> list[tuple]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         return conn.execute(statement, params).fetchall()
+
+
+def events_show(database_url: str, event_id: str, *options: str) -> str:
+    """What ``webhook-server events show`` prints for the event."""
+    shown = subprocess.run(
+        [str(WORKER_SCRIPT), "events", "show", event_id, *options],
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return shown.stdout
 
 
 def count_status(database_url: str, *statuses: str) -> int:

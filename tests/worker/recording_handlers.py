@@ -2,7 +2,8 @@
 
 The payload each run got is recorded too, as ``json.dumps`` writes it. What a handler does
 comes from the event's payload, under ``"test"``: ``sleep`` seconds,
-``fail_attempts`` (raise while the attempt number is at most this). Provider ``other`` has no
+``fail_attempts`` (raise while the attempt number is at most this), ``fail_with`` (raise, with
+this text in the exception's message, as handlers put a customer's input in theirs). Provider ``other`` has no
 handler, so its events are skipped.
 """
 
@@ -42,3 +43,5 @@ def record(event: Event) -> None:
     conn.execute("UPDATE worker_runs SET ended_at = clock_timestamp(), failed = %s WHERE id = %s", (failed, run_id))
     if failed:
         raise RuntimeError(f"planned failure of attempt {event.attempt}")
+    if "fail_with" in behaviour:
+        raise RuntimeError(f"could not open a ticket for {behaviour['fail_with']}")

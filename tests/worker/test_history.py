@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 from collections.abc import Callable
 
 import psycopg
 
-from tests.conftest import REPO_ROOT
-from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query, wait_for
+from tests.worker.conftest import WorkerProcess, count_status, events_show, insert_events, query, wait_for
 from webhook_server.operator import queries
 
 
@@ -33,16 +30,7 @@ def worker_name(worker: WorkerProcess) -> str:
 
 
 def events_show_json(database_url: str, event_id: str) -> dict:
-    shown = subprocess.run(
-        [str(WORKER_SCRIPT), "events", "show", event_id, "--json"],
-        env={**os.environ, "DATABASE_URL": database_url},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(shown.stdout)
+    return json.loads(events_show(database_url, event_id, "--json"))
 
 
 def test_each_attempt_is_recorded_and_a_replay_adds_to_the_history(

@@ -10,9 +10,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from webhook_server.dashboard import auth, database, pages, present
+from webhook_server.dashboard.sessions import SessionKey
 from webhook_server.dashboard.settings import DashboardSettings
 
-SESSION_HOURS = 12
 # Nothing from another origin, no inline script or style: a payload that slipped past escaping
 # could still not run. The chart is inline SVG, which needs no source of its own.
 CONTENT_SECURITY_POLICY = (
@@ -25,15 +25,14 @@ def create_app(settings: DashboardSettings | None = None) -> Flask:
     settings = settings or DashboardSettings.from_env()
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.session_key,
         SESSION_COOKIE_NAME="webhook_dashboard",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.tls,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=auth.SESSION_HOURS),
     )
     database.init_app(app, settings.database_url, settings.db_timeout)
-    auth.init_app(app, settings.password)
+    auth.init_app(app, settings.password, SessionKey(settings.state_dir, settings.password))
     present.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_error_handler(HTTPException, _http_error)

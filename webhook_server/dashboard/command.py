@@ -25,9 +25,11 @@ def dashboard(gunicorn_args: tuple[str, ...]) -> None:
     """Serve the operator dashboard in the browser, on a port of its own (never the webhook port).
 
     Configuration from the environment: DATABASE_URL, WEBHOOK_DASHBOARD_PASSWORD (required, at
-    least 12 characters), WEBHOOK_DASHBOARD_BIND (default 127.0.0.1:8100), WEBHOOK_DASHBOARD_TLS=on
-    when browsers reach it over https (the session cookie is then Secure). Extra arguments go to
-    gunicorn as they are.
+    least 12 characters), WEBHOOK_DASHBOARD_STATE_DIR (required unless systemd's StateDirectory=
+    sets STATE_DIRECTORY: where the session key is kept), WEBHOOK_DASHBOARD_BIND (default
+    127.0.0.1:8100), WEBHOOK_DASHBOARD_TLS=on when browsers reach it over https (the session
+    cookie is then Secure), WEBHOOK_READ_TIMEOUT (default 10 s). Extra arguments go to gunicorn
+    as they are.
     """
     try:
         DashboardSettings.from_env()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
@@ -18,6 +17,13 @@ PASSWORD_HOW_TO = (
     f"set it to a password of at least {MIN_PASSWORD_LENGTH} characters, e.g. the output of "
     "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`"
 )
+# The passwords the shipped examples show (deploy/systemd/dashboard.env.example, the README):
+# copied as they are, anyone who has read them knows the password.
+EXAMPLE_PASSWORDS = frozenset({"change-me-to-a-long-random-password"})
+STATE_DIR_HOW_TO = (
+    "set it to a directory only the dashboard's user can read, kept across restarts "
+    "(systemd: StateDirectory=webhook-dashboard sets STATE_DIRECTORY for it)"
+)
 
 
 @dataclass(frozen=True)
@@ -26,17 +32,15 @@ class DashboardSettings:
 
     database_url: str
     password: str = field(repr=False)
+    # Where the key that signs session cookies is kept (webhook_server/dashboard/sessions.py).
+    state_dir: Path = Path(".")
     bind: str = "127.0.0.1:8100"
     # Served to browsers over https (directly or behind a TLS proxy): the session cookie is Secure.
     tls: bool = False
     db_timeout: float = 5.0
+    # Each request must arrive in full within this many seconds (webhook_server/read_deadlines.py).
+    read_timeout: float = 10.0
     log_level: str = "info"
-
-    @property
-    def session_key(self) -> bytes:
-        """The key that signs session cookies, derived from the password: every gunicorn worker
-        and every restart agree on it, and changing the password signs everybody out."""
-        return hmac.new(self.password.encode(), b"webhook-server dashboard session", hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DashboardSettings:
@@ -45,6 +49,8 @@ class DashboardSettings:
         password = env.required_secret("WEBHOOK_DASHBOARD_PASSWORD", PASSWORD_HOW_TO)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ConfigError("WEBHOOK_DASHBOARD_PASSWORD", f"too short; {PASSWORD_HOW_TO}")
+        if password in EXAMPLE_PASSWORDS:
+            raise ConfigError("WEBHOOK_DASHBOARD_PASSWORD", f"that is the example's password; {PASSWORD_HOW_TO}")
         bind = env.text("WEBHOOK_DASHBOARD_BIND", cls.bind)
         if bind == env.text("WEBHOOK_BIND", Settings.bind):
             raise ConfigError(
@@ -57,8 +63,19 @@ class DashboardSettings:
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"
             ),
             password=password,
+            state_dir=_state_dir(env),
             bind=bind,
             tls=env.choice("WEBHOOK_DASHBOARD_TLS", "off", ("on", "off")) == "on",
             db_timeout=env.number("WEBHOOK_DB_TIMEOUT", cls.db_timeout, minimum=0.1),
+            read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
         )
+
+
+def _state_dir(env: Env) -> Path:
+    """WEBHOOK_DASHBOARD_STATE_DIR, else systemd's STATE_DIRECTORY; required, and writable."""
+    name = "WEBHOOK_DASHBOARD_STATE_DIR" if env.text("WEBHOOK_DASHBOARD_STATE_DIR", "") else "STATE_DIRECTORY"
+    path = env.writable_directory(name, STATE_DIR_HOW_TO)
+    if path is None:
+        raise ConfigError("WEBHOOK_DASHBOARD_STATE_DIR", f"not set; {STATE_DIR_HOW_TO}")
+    return path

@@ -36,6 +36,7 @@ class DashboardServer:
             "DATABASE_URL": database_url,
             "WEBHOOK_DASHBOARD_BIND": f"127.0.0.1:{self.port}",
             "WEBHOOK_DASHBOARD_PASSWORD": DASHBOARD_PASSWORD,
+            "WEBHOOK_DASHBOARD_STATE_DIR": str(log_path.with_name(f"{log_path.stem}-state")),
             **env,
         }
         self.process = start_logged(

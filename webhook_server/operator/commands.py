@@ -30,6 +30,7 @@ from webhook_server.operator import output, queries, reconcile, reconcile_github
 from webhook_server.operator.check import check
 from webhook_server.providers.stripe import StripeProvider
 from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
+from webhook_server.safe_text import printable
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.spool.store import Summary, read_summary
 
@@ -207,7 +208,7 @@ def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, datab
     click.echo(output.table(None, [(f"{name}:", value) for name, value in fields]))
     click.echo("headers:" + ("" if event.headers else " -"))
     for name, value in sorted(event.headers.items()):
-        click.echo(f"  {name}: {value}")
+        click.echo(printable(f"  {name}: {value}"))
     click.echo("history:" if attempts else "history: no attempt yet")
     if attempts:
         headers = ("ATTEMPT", "OUTCOME", "WORKER", "STARTED", "FINISHED", "ERROR")

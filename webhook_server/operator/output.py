@@ -1,21 +1,31 @@
-"""How the operator commands print: plain aligned tables for people, JSON for scripts, UTC times."""
+"""How the operator commands print: plain aligned tables for people, JSON for scripts, UTC times.
+
+Both reach a terminal, and what they print includes text from senders (payloads, headers) and
+from handlers' errors that quote them: a control character in it is shown escaped, never sent
+for the terminal to obey (an escape sequence can clear the screen or set the window's title).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
+from webhook_server.safe_text import printable
+
 # How much of last_error a table row shows; `events show` prints all of it.
 ERROR_COLUMN_WIDTH = 60
+# What json.dumps leaves as it is with ensure_ascii off, yet a terminal obeys: DEL and the C1 controls.
+_JSON_RAW_CONTROLS = re.compile(r"[\x7f-\x9f]")
 
 
 def table(headers: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
-    """Plain columns padded to their widest cell; numbers right-aligned."""
-    cells = [[str(v) for v in row] for row in ([headers] if headers else []) + list(rows)]
+    """Plain columns padded to their widest cell; numbers right-aligned; control characters escaped."""
+    cells = [[printable(str(v)) for v in row] for row in ([headers] if headers else []) + list(rows)]
     numeric = [all(isinstance(row[i], int) for row in rows) for i in range(len(cells[0]))] if rows else []
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     lines = []
@@ -35,13 +45,13 @@ def echo_json(document: Any) -> None:
 
 def pretty_json(document: Any) -> str:
     """Indented JSON for reading; non-ASCII as is, unless a lone surrogate (valid in a JSON
-    escape, not encodable as UTF-8) forces escapes."""
+    escape, not encodable as UTF-8) forces escapes. Control characters are always escaped."""
     text = json.dumps(document, indent=2, default=_json_default, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(document, indent=2, default=_json_default)
-    return text
+    return _JSON_RAW_CONTROLS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _json_default(value: Any) -> Any:

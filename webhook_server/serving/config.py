@@ -56,7 +56,7 @@ logs.configure(settings.log_level)
 bind = settings.bind
 workers = settings.workers
 # gthread: a sync worker busy with one slow request cannot answer /health at all. Ours adds
-# deadlines, so clients that send slowly cannot hold every thread (serving/thread_worker.py).
+# deadlines, so clients that send slowly cannot hold every thread (read_deadlines.py).
 worker_class = thread_worker.thread_worker(settings.read_timeout, main_loop=settings.main_loop)
 threads = settings.threads
 # Longer than any load balancer's idle timeout (ALB: 60 s), or it reuses a closed connection: 502.

@@ -8,7 +8,7 @@ threads run out, and a health check waits in the pool's queue behind them. Measu
 answered 130-146 deliveries itself with a bare 503. A health check that says "alive" must not
 depend on what the request threads are doing.
 
-How: the worker's poller already waits for a connection's first bytes (thread_worker.py). When
+How: the worker's poller already waits for a connection's first bytes (read_deadlines.py). When
 they arrive, the main loop peeks at them (``MSG_PEEK``, nothing consumed; raw_http.py). A
 complete ``GET``/``HEAD /health`` request head with no body is read and answered right there:
 the same status and JSON as the Flask route (``drain.health_answer``), the same ``Connection``

@@ -28,7 +28,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -67,36 +67,35 @@ class _Stop:
 _WAKE = "wake"
 
 
-@dataclass
-class _Outcomes:
-    """Outcomes waiting to be written, as the columns of ``record_outcomes.sql``."""
+@dataclass(frozen=True)
+class _Outcome:
+    """One attempt's outcome, a row of ``record_outcomes.sql``'s arrays."""
 
-    ids: list[int] = field(default_factory=list)
-    attempts: list[int] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
+    row_id: int
+    attempt: int
+    status: str
     # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
-    results: list[str | None] = field(default_factory=list)
-    errors: list[str | None] = field(default_factory=list)
-    retry_in: list[float] = field(default_factory=list)
+    result: str | None
+    error: str | None = None
+    retry_in: float = 0.0
 
-    def add(
-        self,
-        row_id: int,
-        attempt: int,
-        status: str,
-        result: str | None,
-        error: str | None = None,
-        retry_in: float = 0.0,
-    ) -> None:
-        self.ids.append(row_id)
-        self.attempts.append(attempt)
-        self.statuses.append(status)
-        self.results.append(result)
-        self.errors.append(error)
-        self.retry_in.append(retry_in)
 
-    def __len__(self) -> int:
-        return len(self.ids)
+def _outcome_params(outcomes: list[_Outcome], worker: str) -> dict[str, object]:
+    """``record_outcomes.sql``'s parameters: one array per column."""
+    return {
+        "ids": [o.row_id for o in outcomes],
+        "attempts": [o.attempt for o in outcomes],
+        "statuses": [o.status for o in outcomes],
+        "results": [o.result for o in outcomes],
+        "errors": [o.error for o in outcomes],
+        "retry_in": [o.retry_in for o in outcomes],
+        "worker": worker,
+    }
+
+
+class _Refused(Exception):
+    """Postgres refused a statement's values (or they could not be sent): not the database's fault,
+    so retrying the same values would fail forever."""
 
 
 class Worker:
@@ -116,7 +115,8 @@ class Worker:
         self._held: dict[int, Job] = {}
         # Held events the stop took off the threads' queue: given back once the database takes them.
         self._unstarted: list[Job] = []
-        self._outcomes = _Outcomes()
+        # Outcomes waiting to be written, in the order they arrived.
+        self._outcomes: list[_Outcome] = []
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
         self._db_backoff = _Backoff()
@@ -238,7 +238,7 @@ class Worker:
             return  # given back or timed out before it finished
         if finished.error is None:
             if not job.transactional:  # a transactional handler's thread committed done with its writes
-                self._outcomes.add(job.id, job.attempt, "done", "done")
+                self._outcomes.append(_Outcome(job.id, job.attempt, "done", "done"))
             self.metrics.outcome(job.event.provider, "done")
         elif isinstance(finished.error, LeaseLost):
             logger.warning("%s", finished.error)
@@ -265,7 +265,7 @@ class Worker:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.add(job.id, job.attempt, "dead", result, error)
+            self._outcomes.append(_Outcome(job.id, job.attempt, "dead", result, error))
             self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
@@ -279,34 +279,76 @@ class Worker:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.add(job.id, job.attempt, "failed", result, error, delay)
+        self._outcomes.append(_Outcome(job.id, job.attempt, "failed", result, error, delay))
         self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
-        """Write every outcome gathered so far in one statement; keep them if the database is down."""
+        """Write every outcome gathered so far in one statement; keep them if the database is down.
+
+        If Postgres refuses the statement's values, no retry of the same statement can succeed,
+        and every later outcome would queue behind it: the outcomes are written one by one
+        instead, so that the one it refuses cannot hold back the rest.
+        """
         outcomes = self._outcomes
         if not outcomes:
             return
-        params = {
-            "ids": outcomes.ids,
-            "attempts": outcomes.attempts,
-            "statuses": outcomes.statuses,
-            "results": outcomes.results,
-            "errors": outcomes.errors,
-            "retry_in": outcomes.retry_in,
-            "worker": self.name,
-        }
-        recorded = self._execute("record_outcomes", params)
-        if recorded is None:
+        try:
+            count = self._record(outcomes)
+        except _Refused as exc:
+            logger.warning(
+                "record_outcomes refused a batch of %s outcomes (%s); writing them one by one", len(outcomes), exc
+            )
+            count = self._record_each(outcomes)
+        if count is None:
             return
-        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
         if count < len(outcomes):
             logger.warning(
                 "%s of %s outcomes were not recorded: their lease ran out and another worker claimed them",
                 len(outcomes) - count,
                 len(outcomes),
             )
-        self._outcomes = _Outcomes()
+        self._outcomes = []
+
+    def _record(self, outcomes: list[_Outcome]) -> int | None:
+        """How many rows ``record_outcomes`` updated; None when the database failed (retried later)."""
+        recorded = self._execute("record_outcomes", _outcome_params(outcomes, self.name), refusable=True)
+        if recorded is None:
+            return None
+        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
+        return count
+
+    def _record_each(self, outcomes: list[_Outcome]) -> int | None:
+        """Write ``outcomes`` one statement each; one Postgres refuses gets a stand-in error text.
+
+        Returns None, leaving the unwritten ones for the next flush, when the database fails.
+        """
+        count = 0
+        for position, outcome in enumerate(outcomes):
+            try:
+                written = self._record([outcome])
+            except _Refused as exc:
+                written = self._record_stand_in(outcome, exc)
+            if written is None:
+                self._outcomes = outcomes[position:]
+                return None
+            count += written
+        return count
+
+    def _record_stand_in(self, outcome: _Outcome, refused: _Refused) -> int | None:
+        """The outcome with an error text of ours in place of the one Postgres refused."""
+        logger.error(
+            "event row %s: its outcome was refused (%s); recording it with a stand-in error",
+            outcome.row_id,
+            refused,
+        )
+        error = f"the attempt's error could not be stored ({refused}); the worker's log has its first line"
+        try:
+            return self._record([replace(outcome, error=error)])
+        except _Refused as exc:  # not the error text then: the lease runs out and the attempt counts as lost
+            logger.error(
+                "event row %s: its outcome cannot be recorded (%s); leaving it to its lease", outcome.row_id, exc
+            )
+            return 0
 
     # -- claims and leases -------------------------------------------------------------------
 
@@ -350,7 +392,7 @@ class Worker:
                 continue
             registered = lookup(provider, event_type, endpoint)
             if registered is None:
-                self._outcomes.add(row_id, attempt, "skipped", None)
+                self._outcomes.append(_Outcome(row_id, attempt, "skipped", None))
                 self._skipped(provider, event_type)
                 continue
             event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
@@ -442,8 +484,11 @@ class Worker:
 
     # -- the database ------------------------------------------------------------------------
 
-    def _execute(self, name: str, params: dict[str, object]) -> psycopg.Cursor | None:
+    def _execute(self, name: str, params: dict[str, object], *, refusable: bool = False) -> psycopg.Cursor | None:
         """Run a named query; on failure log it, back off, and return None.
+
+        With ``refusable``, values that Postgres refuses (a data error) or that cannot be
+        encoded raise _Refused instead: the caller decides what to write in their place.
 
         Once stopping, every write is tried at once whatever the backoff: the last outcomes and
         give-backs are worth one more try, and waiting would only let the cap run out. The
@@ -461,6 +506,10 @@ class Worker:
                     return None
                 self._conn = self._connect()
             cursor = self._conn.execute(sql.query(name), params)
+        except (psycopg.DataError, UnicodeEncodeError) as exc:
+            if not refusable:
+                raise
+            raise _Refused(_error_class(exc)) from exc
         except pg_errors.UndefinedTable:
             self._database_failed(name, "table webhook_events does not exist; run `webhook-server migrate`")
             return None
@@ -508,6 +557,12 @@ class _Backoff:
 
     def reset(self) -> None:
         self.wait = DB_BACKOFF_FIRST
+
+
+def _error_class(exc: Exception) -> str:
+    """An error's kind without its text: Postgres' message quotes the value it refused."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{type(exc).__name__} {sqlstate}" if sqlstate else type(exc).__name__
 
 
 def _connect_seconds(settings: WorkerSettings) -> float:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 import traceback
 
+from webhook_server.safe_text import storable
+
 JITTER = 0.25
 # last_error keeps the exception line and the innermost frames, up to this many characters.
 MAX_ERROR_CHARS = 4000
@@ -36,11 +38,10 @@ def describe_error(error: BaseException) -> str:
     """``Type: message`` (at most a quarter of the room), then the frames that fit, innermost last.
 
     The innermost frames (where the handler raised) matter most, so a long traceback loses its
-    start, not its end.
+    start, not its end. The message often quotes the payload: what Postgres' text cannot hold
+    (NUL, a lone surrogate) is escaped, or the outcome could not be written at all.
     """
-    summary = f"{type(error).__qualname__}: {error}"
-    if len(summary) > MAX_ERROR_CHARS // 4:
-        summary = summary[: MAX_ERROR_CHARS // 4 - 1] + "…"
+    summary = storable(f"{type(error).__qualname__}: {_message(error)}", MAX_ERROR_CHARS // 4)
     room = MAX_ERROR_CHARS - len(summary) - len(_TRACE_HEADER) - len(_TRIMMED)
     frames = traceback.format_tb(error.__traceback__)
     kept: list[str] = []
@@ -51,6 +52,14 @@ def describe_error(error: BaseException) -> str:
         kept.append(frame)
     trimmed = _TRIMMED if len(kept) < len(frames) else ""
     return f"{summary}{_TRACE_HEADER}{trimmed}{''.join(reversed(kept))}".rstrip()
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, or what went wrong making it: a handler's exception class may be broken too."""
+    try:
+        return str(error)
+    except Exception as exc:  # whatever __str__ raises, the outcome is recorded
+        return f"(its message could not be made: {type(exc).__qualname__})"
 
 
 _TRACE_HEADER = "\nTraceback (most recent call last):\n"
