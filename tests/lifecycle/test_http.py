@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
+import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
@@ -63,3 +64,78 @@ def test_metrics_add_up_every_worker(start_server: Callable[..., GunicornServer]
     for _ in range(8):  # a new connection each time: the workers take turns accepting
         text = requests.get(server.url("/metrics"), headers={"Connection": "close"}, timeout=5).text
         assert line in text, text
+
+
+def answers_and_end(request: bytes, port: int) -> tuple[bytes, str]:
+    """Everything the server sends for ``request``, and how the connection ended: "eof" (it
+    shut its side down), "reset", or "open" (nothing more within a second)."""
+    data = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as client:
+        client.sendall(request)
+        try:
+            while chunk := client.recv(65536):
+                data += chunk
+        except ConnectionResetError:
+            return data, "reset"
+        except TimeoutError:
+            return data, "open"
+    return data, "eof"
+
+
+def test_a_content_length_of_thousands_of_digits_is_a_400_and_no_worker_dies(
+    start_server: Callable[..., GunicornServer],
+) -> None:
+    """int() refuses a string of over 4,300 digits; once, that ended the worker reading the head."""
+    server = start_server(WEBHOOK_WORKERS="1")
+    workers = server.worker_pids()
+    for length in (b"0" * 4301, b"0" * 5000 + b"2", b"9" * 5000):
+        data, _ = answers_and_end(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n", server.port)
+        assert data.startswith(b"HTTP/1.1 400 "), data
+    assert requests.get(server.url("/health"), timeout=5).status_code == 200
+    assert server.worker_pids() == workers
+    assert "Exception in worker process" not in server.log()
+
+
+@pytest.mark.parametrize(
+    "scheme_headers",
+    [
+        {"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "off"},
+        {"X-Forwarded-Proto": "http", "X-Forwarded-Protocol": "ssl"},
+    ],
+)
+def test_contradicting_scheme_headers_from_a_trusted_proxy_are_a_400_and_nothing_is_stored(
+    start_server: Callable[..., GunicornServer], clean_db: str, scheme_headers: dict[str, str]
+) -> None:
+    server = start_server()
+    body, headers = signed_stripe_request(stripe_event(), STRIPE_SECRET)
+    response = requests.post(
+        server.url("/webhooks/stripe"), data=body, headers={**headers, **scheme_headers}, timeout=10
+    )
+    assert response.status_code == 400
+    assert requests.get(server.url("/health"), headers=scheme_headers, timeout=5).status_code == 400
+    assert stored_rows(clean_db) == []
+
+
+def test_a_closing_answer_ends_with_the_servers_fin_even_with_bytes_left_unread(
+    start_server: Callable[..., GunicornServer],
+) -> None:
+    """An HTTP/1.0 health check with more bytes behind it: the main loop answers and closes, and
+    the client reads the whole answer and an end of stream, as gunicorn's threads give, not a reset."""
+    server = start_server()
+    for _ in range(10):
+        data, end = answers_and_end(b"GET /health HTTP/1.0\r\n\r\n" + b"x" * 20000, server.port)
+        assert data.startswith(b"HTTP/1.0 200 OK\r\n") and data.endswith(b"}\n"), data
+        assert end == "eof"
+
+
+def test_the_main_loops_answers_count_towards_max_requests(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    """gunicorn's --max-requests restarts a worker after that many requests (a common guard
+    against leaks); the deliveries and health checks the main loop answers count too."""
+    server = start_server(WEBHOOK_WORKERS="1", GUNICORN_CMD_ARGS="--max-requests 5")
+    since = server.log_offset()
+    for _ in range(6):
+        assert server.deliver().status_code == 200
+    server.wait_ready_lines(1, since)
+    assert "Autorestarting worker after current request." in server.log()

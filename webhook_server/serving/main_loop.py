@@ -11,11 +11,23 @@ they arrive whole (it peeks at a readable connection: raw_http.py):
   read, to a thread: the Flask view then answers it as it answers every other request (a 503, or
   a spooled 200), without trying the database a second time.
 
-Anything else goes to the threads untouched, as gthread would send it.
+Anything else goes to the threads untouched, as gthread would send it. The head is read by
+gunicorn's own ``Request`` (raw_http.py), and any exception while peeking, parsing or verifying
+also leaves the request to a thread: reading untrusted bytes in the main loop must never end
+the worker (a ``ValueError`` from a 4,301-digit ``Content-Length`` once did). With
+``WEBHOOK_MAIN_LOOP=off`` the worker is gthread's own (thread_worker.py), the reference the
+tests compare these answers with (tests/differential/).
+
+A connection the main loop closes is closed as gunicorn closes one: its write side shut down
+first, then what the client still sends drained for a moment, so the client reads the whole
+answer and an end of stream rather than a reset. gunicorn waits for that in the thread that
+closes; here the poller does, and the main loop goes on.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import selectors
 import socket
 import time
@@ -35,6 +47,24 @@ from webhook_server.serving.drain import DRAINING, health_answer
 
 if TYPE_CHECKING:  # the app gives the worker its DirectIngest: webhooks imports serving.metrics
     from webhook_server.webhooks import Delivery, DirectIngest
+
+
+logger = logging.getLogger(__name__)
+
+# gunicorn's close after an answer (util.close_graceful): how long, and how much, is drained.
+CLOSE_LINGER_SECONDS = 2.0
+CLOSE_DRAIN_BYTES = 64 * 1024
+# A request the main loop failed to read is logged at most this often per worker.
+SURPRISE_LOG_INTERVAL = 60.0
+
+
+@dataclass(slots=True, eq=False)
+class _Closing:
+    """A connection whose write side is shut down, drained until the client closes or time runs out."""
+
+    conn: gthread.TConn
+    deadline: float  # monotonic
+    drained: int = 0
 
 
 @dataclass(slots=True)
@@ -58,12 +88,20 @@ class MainLoopWorker(gthread.ThreadWorker):
 
     def run(self) -> None:
         cfg = self.cfg
-        # Only plain HTTP/1.x is read in the main loop: TLS, the PROXY protocol and h2c are gunicorn's.
-        in_main_loop = not cfg.is_ssl and cfg.proxy_protocol == "off" and cfg.http2_cleartext == "off"
-        self._head_limits = raw_http.HeadLimits.of(cfg) if in_main_loop else None
+        # Only plain HTTP/1.x is read in the main loop: TLS, the PROXY protocol and h2c are
+        # gunicorn's; so is a SCRIPT_NAME, which changes the path gunicorn gives the app.
+        self._head_cfg = raw_http.FixedConfig(cfg)
+        self._in_main_loop = (
+            not cfg.is_ssl
+            and cfg.proxy_protocol == "off"
+            and cfg.http2_cleartext == "off"
+            and not os.environ.get("SCRIPT_NAME")
+        )
         # None for an app that is not ours (no deliveries to take): only health checks then.
         self._direct: DirectIngest | None = getattr(self.wsgi, "extensions", {}).get(DIRECT_INGEST_KEY)
         self._awaiting_commit: deque[_AwaitingCommit] = deque()
+        self._closing: deque[_Closing] = deque()  # in deadline order: every one gets the same linger
+        self._surprise_logged_at = -SURPRISE_LOG_INTERVAL
         super().run()
 
     def on_pending_socket_readable(self, conn: gthread.TConn, client: socket.socket) -> None:
@@ -77,21 +115,46 @@ class MainLoopWorker(gthread.ThreadWorker):
 
     def _answered_in_main_loop(self, conn: gthread.TConn, waiting: deque[gthread.TConn]) -> bool:
         """Take a health check or a whole signed delivery waiting on ``conn``; False: it is the threads'."""
-        if self._head_limits is None:
+        if not self._in_main_loop:
             return False
         started = time.monotonic()
-        data = raw_http.peek(conn.sock)
-        head = raw_http.parse(data, self._head_limits)
-        if head is None:
+        try:
+            data = raw_http.peek(conn.sock)
+            head = raw_http.parse(data, self._head_cfg, conn.client)
+            if head is None:
+                return False
+            if health_check.is_health_check(head):
+                delivery = None
+            else:
+                delivery = self._delivery(head, data)
+                if delivery is None:
+                    return False
+        except Exception as exc:  # nothing was consumed: a request thread reads it as gunicorn would
+            self._log_surprise(conn, exc)
             return False
-        if health_check.is_health_check(head):
-            self._release(conn, waiting)
+        self._release(conn, waiting)
+        if delivery is None:
             if raw_http.consume(conn.sock, head.length):
                 self._answer_health_check(conn, head, started)
             else:
                 self._close(conn)
-            return True
-        return self._took_delivery(conn, waiting, head, data, started)
+        else:
+            self._submit(conn, head, data[: head.length + head.content_length], delivery, started)
+        return True
+
+    def _log_surprise(self, conn: gthread.TConn, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._surprise_logged_at < SURPRISE_LOG_INTERVAL:
+            return
+        self._surprise_logged_at = now
+        logger.error(
+            "the main loop could not read a request from %s (%s); a request thread reads it instead. "
+            "This is a bug: please report it with this line (at most one a minute is logged)",
+            raw_http.client_address(conn.client),
+            type(exc).__name__,
+            exc_info=exc,
+            extra={"reason": "main_loop_surprise"},
+        )
 
     def _answer_health_check(self, conn: gthread.TConn, head: raw_http.RequestHead, started: float) -> None:
         body, status = health_answer()
@@ -99,37 +162,31 @@ class MainLoopWorker(gthread.ThreadWorker):
         if sent:
             metrics.child(metrics.REQUESTS, health_check.ROUTE, str(status)).inc()
 
-    def _took_delivery(
-        self,
-        conn: gthread.TConn,
-        waiting: deque[gthread.TConn],
-        head: raw_http.RequestHead,
-        data: bytes,
-        started: float,
-    ) -> bool:
-        """Verify a whole delivery and hand it to the inbox's writer; False: it is the threads'."""
-        if self._direct is None or head.method != "POST" or head.content_length is None:
-            return False
+    def _delivery(self, head: raw_http.RequestHead, data: bytes) -> Delivery | None:
+        """The verified delivery in ``data``, whole, or None: it is the threads'."""
+        if self._direct is None or head.method != "POST":
+            return None
         end = head.length + head.content_length
         if end > len(data):
-            return False  # the body is still on its way: a thread waits for it, as gthread does
-        delivery = self._direct.take(head.path, head.headers, data[head.length : end])
-        if delivery is None:
-            return False
-        self._release(conn, waiting)
-        if not raw_http.consume(conn.sock, end):
+            return None  # the body is still on its way: a thread waits for it, as gthread does
+        return self._direct.take(head.path, head.headers, data[head.length : end])
+
+    def _submit(
+        self, conn: gthread.TConn, head: raw_http.RequestHead, request: bytes, delivery: Delivery, started: float
+    ) -> None:
+        """Take the delivery off its connection and hand it to the inbox's writer."""
+        assert self._direct is not None
+        if not raw_http.consume(conn.sock, len(request)):
             self._close(conn)  # the client left: nothing stored, nothing to answer
-            return True
-        awaiting = _AwaitingCommit(conn, head, data[:end], delivery, started)
+            return
+        awaiting = _AwaitingCommit(conn, head, request, delivery, started)
         try:
             pending = self._direct.submit(delivery, partial(self.method_queue.defer, self._committed, awaiting))
         except DatabaseUnavailable:  # the circuit opened since take(): the view answers at once
             self._to_threads(awaiting)
-            return True
-        if pending.settled:
-            return True  # already on the method queue
-        self._awaiting_commit.append(awaiting)
-        return True
+            return
+        if not pending.settled:  # else already on the method queue
+            self._awaiting_commit.append(awaiting)
 
     def _committed(self, awaiting: _AwaitingCommit) -> None:
         """On the main loop, once the writer (or ``_expire_commits``) settled the delivery."""
@@ -149,10 +206,14 @@ class MainLoopWorker(gthread.ThreadWorker):
         self.enqueue_req(conn)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        now = time.monotonic()
         if self._awaiting_commit:  # wake up for the oldest delivery's deadline
-            timeout = min(timeout, max(0.0, self._awaiting_commit[0].pending.deadline - time.monotonic()))
+            timeout = min(timeout, max(0.0, self._awaiting_commit[0].pending.deadline - now))
+        if self._closing:
+            timeout = min(timeout, max(0.0, self._closing[0].deadline - now))
         super().wait_for_and_dispatch_events(timeout)
         self._expire_commits()
+        self._expire_closing()
 
     def _expire_commits(self) -> None:
         """Deliveries whose commit has not come within WEBHOOK_DB_TIMEOUT fail (a hung
@@ -169,10 +230,15 @@ class MainLoopWorker(gthread.ThreadWorker):
         self, conn: gthread.TConn, head: raw_http.RequestHead, status: int, payload: bytes, started: float
     ) -> bool:
         """Send an answer composed in the main loop, log it, and keep the connection or close it.
-        gunicorn's keep-alive rules; closed while draining, as every answer then is
+        gunicorn's keep-alive rules (gthread's handle_request, its Response.should_close), its
+        count towards ``max_requests``; closed while draining, as every answer then is
         (lifecycle.close_when_draining). False if it could not be sent whole."""
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
         keep_alive = (
-            head.keep_alive
+            not head.should_close
             and self.cfg.keepalive > 0
             and self.alive
             and len(self.keepalived_conns) < self.max_keepalived
@@ -198,5 +264,35 @@ class MainLoopWorker(gthread.ThreadWorker):
         waiting.remove(conn)
 
     def _close(self, conn: gthread.TConn) -> None:
+        """Close as gunicorn does (util.close_graceful), without waiting: shut the write side
+        down, then let the poller drain what the client still sends until it closes too."""
         self.nr_conns -= 1
-        conn.close()
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:  # already gone
+            conn.close()
+            return
+        closing = _Closing(conn, time.monotonic() + CLOSE_LINGER_SECONDS)
+        self._closing.append(closing)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, closing))
+
+    def _drain(self, closing: _Closing, client: socket.socket) -> None:
+        try:
+            data = client.recv(CLOSE_DRAIN_BYTES)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        closing.drained += len(data)
+        if not data or closing.drained >= CLOSE_DRAIN_BYTES:
+            self._closing.remove(closing)
+            self._finish_close(closing)
+
+    def _expire_closing(self) -> None:
+        now = time.monotonic()
+        while self._closing and self._closing[0].deadline <= now:
+            self._finish_close(self._closing.popleft())
+
+    def _finish_close(self, closing: _Closing) -> None:
+        self.poller.unregister(closing.conn.sock)
+        closing.conn.close()

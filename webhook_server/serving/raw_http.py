@@ -1,13 +1,16 @@
 """A request head read off a socket without consuming it, and an answer written in one send.
 
 This is how the worker's main loop answers a request itself, with no request thread: a health
-check (health_check.py) and a whole, validly signed delivery (main_loop.py). The head is
-parsed by gunicorn_h1c, the C parser gunicorn itself uses when it is installed, with gunicorn's
-own limits. On top of it, anything gunicorn treats specially makes the head one the main loop
-leaves alone: another HTTP version, a repeated header, a name with an underscore (gunicorn drops
-those), ``Expect``, ``Transfer-Encoding``, ``Upgrade``, a malformed ``Content-Length``, an empty
-line before the request line. Such a request goes to the request threads untouched (it was only
-peeked at), so the main loop never answers where gunicorn would have said 400.
+check (health_check.py) and a whole, validly signed delivery (main_loop.py). The head is read
+by gunicorn's own ``Request`` (its C parser, gunicorn_h1c, when installed; its limits, its
+header policy: scheme headers from trusted proxies, singleton fields, ``Content-Length``,
+underscores), on the bytes peeked so far, so the main loop reads a head exactly as a request
+thread would and cannot drift from it. On top of that, anything gunicorn goes on to treat
+specially makes the head one the main loop leaves alone: a repeated header (joined for the
+WSGI environ), a name with an underscore, ``Expect``, ``Transfer-Encoding``, ``Upgrade``.
+Such a request, and any head gunicorn refuses or that is still incomplete, goes to the request
+threads untouched (it was only peeked at), so the main loop never answers where gunicorn would
+have said 400.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-import gunicorn_h1c
 from gunicorn import SERVER
-from gunicorn.http.message import RFC9112_TARGET_INVALID
-from gunicorn.util import http_date
+from gunicorn.http.body import LengthReader
+from gunicorn.http.errors import NoMoreData, ParseException
+from gunicorn.http.message import Request
+from gunicorn.http.unreader import IterUnreader
+from gunicorn.util import http_date, unquote_to_wsgi_str
 
 # Room for the head and a body as large as most senders' (Stripe's events are a few KiB). A
 # larger one is read by a request thread, as before.
@@ -44,17 +49,22 @@ class Headers(dict[str, str]):
         return dict.get(self, name.lower(), default)
 
 
-@dataclass(frozen=True, slots=True)
-class HeadLimits:
-    """gunicorn's limits on a request head (``limit_request_*``), for gunicorn_h1c."""
+class FixedConfig:
+    """A worker's gunicorn ``Config``, each setting read once, for ``Request``.
 
-    line: int = 4094
-    fields: int = 100
-    field_size: int = 8190
+    ``Config`` looks a setting up through ``__getattr__`` and the setting's object on every
+    read, a dozen reads per request head; a worker's settings never change (a reload starts
+    new workers), so the first read of each is kept as a plain attribute. Methods are not kept.
+    """
 
-    @classmethod
-    def of(cls, cfg: Any) -> HeadLimits:
-        return cls(cfg.limit_request_line or 1024 * 1024, cfg.limit_request_fields, cfg.limit_request_field_size)
+    def __init__(self, cfg: Any) -> None:
+        self._cfg = cfg
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._cfg, name)
+        if not callable(value):
+            setattr(self, name, value)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,60 +72,47 @@ class RequestHead:
     """An HTTP/1.0 or 1.1 request head at the start of the stream, complete, with its length."""
 
     method: str
-    path: str
+    path: str  # as the WSGI environ's PATH_INFO: percent-decoded, what Flask routes on
     query: str
+    target: str  # as sent, for the access log
     minor_version: int
     length: int  # bytes to consume from the socket for the head, its blank line included
     headers: Headers
-    content_length: int | None  # None: no Content-Length header
-
-    @property
-    def target(self) -> str:
-        return f"{self.path}?{self.query}" if self.query else self.path
-
-    @property
-    def keep_alive(self) -> bool:
-        """HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked to keep it."""
-        tokens = {token.strip().lower() for token in self.headers.get("connection", "").split(",")}
-        return "keep-alive" in tokens if self.minor_version == 0 else "close" not in tokens
+    content_length: int  # 0 without a Content-Length header, as gunicorn reads it
+    should_close: bool  # gunicorn's reading of Connection and the HTTP version
 
 
-def parse(data: bytes, limits: HeadLimits) -> RequestHead | None:
-    """The request head at the start of ``data``, or None: incomplete, invalid, or gunicorn's to handle."""
-    if data[:2] == b"\r\n":
+def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
+    """The request head at the start of ``data``, read by gunicorn's ``Request`` with the worker's
+    ``cfg`` (a ``FixedConfig``) for a client at ``peer``; None: incomplete, refused by gunicorn,
+    or gunicorn's to handle.
+
+    Any other exception is a surprise the caller must treat like None (main_loop.py does)."""
+    if not data:
         return None
+    unreader = IterUnreader((data,))  # running out of it means the head is incomplete
     try:
-        parsed = gunicorn_h1c.parse_request(
-            data,
-            limit_request_line=limits.line,
-            limit_request_fields=limits.fields,
-            limit_request_field_size=limits.field_size,
-            permit_unconventional_http_method=False,
-            permit_unconventional_http_version=False,
-        )
-    except Exception:  # IncompleteError (the rest is on its way) or any refusal: gunicorn's to answer
-        return None
-    target = parsed["path"].decode("latin-1")
-    if parsed["minor_version"] not in (0, 1) or not target.startswith("/") or RFC9112_TARGET_INVALID.search(target):
-        return None
-    headers = Headers()
-    for raw_name, raw_value in parsed["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        if name in headers or "_" in name or name in _NOT_OURS:
-            return None
-        headers[name] = raw_value.decode("latin-1")
-    length = headers.get("content-length")
-    if length is not None and not (length.isascii() and length.isdigit()):
-        return None
-    path, _, query = target.partition("?")
+        request = Request(cfg, unreader, peer)
+    except (ParseException, NoMoreData, StopIteration):
+        return None  # refused (a request thread answers 400 or 431), or still on its way
+    reader = request.body.reader
+    if not isinstance(reader, LengthReader) or request.version not in ((1, 0), (1, 1)):
+        return None  # a chunked body, or an unconventional version gunicorn was told to permit
+    headers = Headers((name.lower(), value) for name, value in request.headers)
+    if len(headers) < len(request.headers) or not _NOT_OURS.isdisjoint(headers):
+        return None  # a repeated header (the WSGI environ joins them), or one gunicorn handles
+    if any("_" in name for name in headers):
+        return None  # a trusted proxy's SCRIPT_NAME or PATH_INFO
     return RequestHead(
-        method=parsed["method"].decode("latin-1"),
-        path=path,
-        query=query,
-        minor_version=parsed["minor_version"],
-        length=parsed["consumed"],
+        method=request.method,
+        path=unquote_to_wsgi_str(request.path),
+        query=request.query,
+        target=request.uri,
+        minor_version=request.version[1],
+        length=len(data) - len(unreader.buf.getvalue()),
         headers=headers,
-        content_length=None if length is None else int(length),
+        content_length=reader.length,
+        should_close=request.should_close(),
     )
 
 
@@ -181,6 +178,11 @@ def access_environ(head: RequestHead, client: object) -> dict[str, str | None]:
         "QUERY_STRING": head.query,
         "RAW_URI": head.target,
         "SERVER_PROTOCOL": f"HTTP/1.{head.minor_version}",
-        "REMOTE_ADDR": str(client[0]) if isinstance(client, tuple) else None,
+        "REMOTE_ADDR": client_address(client),
         "HTTP_USER_AGENT": head.headers.get("user-agent"),
     }
+
+
+def client_address(client: object) -> str | None:
+    """The client's IP address as the access log gives it (``REMOTE_ADDR``); None for a UNIX socket."""
+    return str(client[0]) if isinstance(client, tuple) else None
