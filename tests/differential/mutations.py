@@ -233,8 +233,10 @@ def mutated_health(mutation: Mutation) -> Case:
 
 
 def pipelined(*, signed: bool = True) -> list[bytes]:
-    """Two deliveries with a health check between them: three requests, the main loop's both kinds."""
-    return [delivery(signed=signed), HEALTH, delivery(signed=signed)]
+    """Two deliveries with a health check between them, then the first again: the main loop's
+    both kinds of request, and a duplicate (its answer says so)."""
+    first = delivery(signed=signed)
+    return [first, HEALTH, delivery(signed=signed), first]
 
 
 def split_points(requests: list[bytes], *, every: bool, near: int = 6, stride: int = 61) -> list[int]:

@@ -1,59 +1,11 @@
-"""The differences an HTTP review found between the main loop and gunicorn (issue 29), as
-differential cases: each must get gunicorn's answer, its end of stream, and its stored rows.
-
-1. a Content-Length of over 4,300 digits (leading zeros): int() raised and ended the worker;
-2. contradictory X-Forwarded-* scheme headers from a trusted peer: gunicorn's 400, not a 200;
-3. ``--limit-request-line`` above 8,190, which gunicorn caps for its C parser (test_limits.py);
-4. Connection token lists, read as gunicorn reads them;
-5. a closing answer with more bytes behind it: the server's FIN, not a reset.
-"""
+"""The review's items 1, 2, 4 and 5 (known.py) get gunicorn's answer, end of stream and stored rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.differential.requests import PROBE, delivery_with, health_with
+from tests.differential.known import known_cases
 from tests.differential.wire import Case, Differential
-
-HUGE_ZEROS = b"0" * 4301
-TRAILING = b"x" * 20000
-SCHEME_CONTRADICTIONS = (
-    (b"X-Forwarded-Proto: https", b"X-Forwarded-Ssl: off"),
-    (b"X-Forwarded-Proto: http", b"X-Forwarded-Protocol: ssl"),
-)
-CONNECTION_TOKENS = (
-    (b"HTTP/1.1", b"close, foo"),
-    (b"HTTP/1.1", b"keep-alive, close"),
-    (b"HTTP/1.1", b"foo,close"),
-    (b"HTTP/1.0", b"Keep-Alive, foo"),
-)
-
-
-def known_cases() -> Iterator[Case]:
-    yield Case("known", "1 health, CL of 4301 zeros", lambda: [health_with(b"Content-Length: " + HUGE_ZEROS)])
-    yield Case("known", "1 health, CL of 5000 nines", lambda: [health_with(b"Content-Length: " + b"9" * 5000)])
-    yield Case("known", "1 delivery, CL of 4301 zeros", lambda: [delivery_with(b"X: y", length_prefix=HUGE_ZEROS)])
-    for version in (b"HTTP/1.1", b"HTTP/1.0"):
-        for pair in SCHEME_CONTRADICTIONS:
-            name = f"2 {version.decode()} {b' + '.join(pair).decode()}"
-            yield Case("known", f"{name} delivery", lambda p=pair, v=version: [delivery_with(*p, version=v)])
-            yield Case("known", f"{name} health", lambda p=pair, v=version: [health_with(*p, version=v) + PROBE])
-    for version, tokens in CONNECTION_TOKENS:
-        line = b"Connection: " + tokens
-        name = f"4 {version.decode()} Connection: {tokens.decode()}"
-        yield Case("known", f"{name} health", lambda h=line, v=version: [health_with(h, version=v) + PROBE])
-        yield Case("known", f"{name} delivery", lambda h=line, v=version: [delivery_with(h, version=v) + PROBE])
-    yield Case("known", "5 HTTP/1.0 health, bytes behind", lambda: [health_with(version=b"HTTP/1.0") + TRAILING])
-    yield Case("known", "5 close delivery, bytes behind", lambda: [delivery_with(b"Connection: close") + TRAILING])
-    for shutdown in (True, False):
-        yield Case(
-            "known",
-            f"5 close health, a probe behind{'' if shutdown else ', no end of stream'}",
-            lambda: [health_with(b"Connection: close") + PROBE],
-            shutdown=shutdown,
-        )
 
 
 @pytest.mark.parametrize("case", list(known_cases()), ids=lambda case: case.name)

@@ -1,4 +1,4 @@
-"""A pipelined stream (a delivery, a health check, a delivery) cut in two, a pause between the
+"""A pipelined stream (a delivery, a health check, another delivery, the first again) cut in two, a pause between the
 halves: wherever the cut, the main loop answers as gunicorn does. Every byte in the long run;
 a few bytes around each request's start, head end and end, and every 61st byte, in the suite.
 """

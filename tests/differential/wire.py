@@ -121,15 +121,18 @@ def converse(port: int, segments: Sequence[bytes], *, shutdown: bool = True) -> 
 
 @dataclass
 class Side:
-    """One of the two servers, its own database, and what was stored there before the case."""
+    """One of the two servers, its own database, and what was stored there before the case.
+    Cases go to ``port``: the server's own, or a proxy's in front of it."""
 
     server: GunicornServer
     database_url: str
+    port: int = 0
     workers: set[int] = field(default_factory=set)
     last_row: int = 0
     log_offset: int = 0
 
     def __post_init__(self) -> None:
+        self.port = self.port or self.server.port
         self.workers = worker_pids(self.server.process.pid)
         self.last_row = self._max_row()
         self.log_offset = self.server.log_offset()
@@ -195,7 +198,7 @@ class Differential:
     def run(self, case: Case) -> tuple[bytes, Outcome, Outcome]:
         """Send the case to both servers at once; the bytes sent and each one's outcome."""
         segments = list(case.make())
-        futures = [self._pool.submit(converse, side.server.port, segments, shutdown=case.shutdown) for side in self]
+        futures = [self._pool.submit(converse, side.port, segments, shutdown=case.shutdown) for side in self]
         (stream, end), (reference_stream, reference_end) = (future.result() for future in futures)
         rows = self.main_loop.new_rows(), self.reference.new_rows()
         if rows[0] != rows[1]:  # one may still be committing a request whose client left
