@@ -76,3 +76,19 @@ def long_line_cases() -> Iterator[Case]:
 
 def all_known_cases() -> list[Case]:
     return [*known_cases(), *long_line_cases()]
+
+
+# Found by this suite's long run (bench/differential.py), not fixed yet: a Host with an empty
+# label (werkzeug cannot bind its URL map to it: Flask answers 400 BAD REQUEST and stores
+# nothing), which the main loop never looks at: it answers 200, and stores the delivery.
+EMPTY_HOST_LABELS = (b".0.1", b"a..b")
+
+
+def with_host(request: bytes, host: bytes) -> bytes:
+    return bytes(Request.of(request).without(b"Host").with_header(b"Host: " + host, 0))
+
+
+def open_cases() -> Iterator[Case]:
+    for host in EMPTY_HOST_LABELS:
+        yield Case("open", f"health, Host: {host.decode()}", lambda h=host: [with_host(health_with(), h) + PROBE])
+        yield Case("open", f"delivery, Host: {host.decode()}", lambda h=host: [with_host(delivery(), h) + PROBE])
