@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import requests
 
+from tests.answers import read_answers, without_date
 from tests.conftest import STRIPE_SECRET, stored_rows
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.harness.gunicorn import GunicornServer
@@ -23,28 +24,6 @@ from webhook_server.harness.polling import wait_for
 # The contract: a delivery the database cannot take gets its 503 within 2.5 s.
 DB_TIMEOUT = 1.5
 DEADLINE_SECONDS = 2.5
-
-
-def read_answers(client: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
-    """``count`` pipelined responses, each as (head, body)."""
-    data, answers = b"", []
-    while len(answers) < count:
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            head = data[:end]
-            length = int(re.search(rb"\r\nContent-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
-            if len(data) >= end + 4 + length:
-                answers.append((head, data[end + 4 : end + 4 + length]))
-                data = data[end + 4 + length :]
-                continue
-        chunk = client.recv(65536)
-        assert chunk, f"closed after {len(answers)} answers"
-        data += chunk
-    return answers
-
-
-def without_date(head: bytes) -> bytes:
-    return re.sub(rb"\r\nDate: [^\r]*", b"", head)
 
 
 def test_pipelined_requests_on_one_connection_get_flasks_answers_in_order(
