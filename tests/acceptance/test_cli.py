@@ -155,8 +155,9 @@ def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_
             psycopg.connect(re.sub(r"postgres:[^@]+@", "postgres@", database_url), connect_timeout=5)
     finally:
         stop_dev(dev)
-    # As root, Postgres runs as a system user that must pass through (o+x) to reach pgdata/.
-    assert stat.S_IMODE(data_dir.stat().st_mode) == (0o701 if os.geteuid() == 0 else 0o700)
+    # As root, Postgres runs as a system user that an ACL entry alone lets through to pgdata/: the
+    # mode's group bits show that ACL's mask (--x); root's group itself, and others, get nothing.
+    assert stat.S_IMODE(data_dir.stat().st_mode) == (0o710 if os.geteuid() == 0 else 0o700)
     for path in data_dir.iterdir():
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

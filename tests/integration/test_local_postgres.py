@@ -35,3 +35,9 @@ def test_as_root_only_postgres_user_is_let_through_private_parents(tmp_path: Pat
         postgres.stop()
         postgres.start()
         assert stat.S_IMODE(private.stat().st_mode) == mode
+        # A chmod meanwhile (pytest does one on its base directory) masks the entry: it is let through again.
+        postgres.stop()
+        private.chmod(0o700)
+        assert not passes_through(SYSTEM_USER, postgres.data_dir)
+        postgres.start()
+        assert passes_through(SYSTEM_USER, postgres.data_dir)
