@@ -1,11 +1,11 @@
 """The review's items 1, 2, 4 and 5 (known.py) get gunicorn's answer, end of stream and stored rows;
-what this suite found since (``open_cases``) is expected to fail until the main loop is fixed."""
+so does what this suite found since (``found_cases``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.differential.known import known_cases, open_cases
+from tests.differential.known import found_cases, known_cases
 from tests.differential.wire import Case, Differential
 
 
@@ -14,7 +14,6 @@ def test_what_the_review_found_gets_gunicorns_answer(differential: Differential,
     differential.assert_same(case)
 
 
-@pytest.mark.xfail(strict=True, reason="the main loop does not refuse a Host werkzeug cannot bind (reported)")
-@pytest.mark.parametrize("case", list(open_cases()), ids=lambda case: case.name)
+@pytest.mark.parametrize("case", list(found_cases()), ids=lambda case: case.name)
 def test_what_this_suite_found_gets_gunicorns_answer(differential: Differential, case: Case) -> None:
     differential.assert_same(case)

@@ -174,3 +174,10 @@ def test_the_answer_is_flasks_json_and_head_has_no_body() -> None:
     assert response(head, 503, json_payload({"status": "draining"}), close=True) == headers + b"\r\n\r\n"
     kept = response(head_of(b"POST /webhooks/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n"), 200, b"{}\n", close=False)
     assert kept.startswith(b"HTTP/1.0 200 OK\r\n") and b"\r\nConnection: keep-alive\r\n" in kept
+
+
+@pytest.mark.parametrize("host", [b".0.1", b"a..b", b"x" * 64 + b".example"])
+def test_a_host_flask_cannot_route_on_is_left_to_the_threads(host: bytes) -> None:
+    """werkzeug binds the URL map to the Host encoded as IDNA, and answers 400 where it cannot."""
+    assert parse(b"GET /health HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", CFG, PEER) is None
+    assert head_of(b"GET /health HTTP/1.1\r\nHost: a.b:8000\r\n\r\n").headers["host"] == "a.b:8000"

@@ -28,6 +28,7 @@ from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.http.message import Request
 from gunicorn.http.unreader import IterUnreader
 from gunicorn.util import http_date, unquote_to_wsgi_str
+from werkzeug.sansio.utils import get_host
 
 # Room for the head and a body as large as most senders' (Stripe's events are a few KiB). A
 # larger one is read by a request thread, as before.
@@ -103,6 +104,8 @@ def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
         return None  # a repeated header (the WSGI environ joins them), or one gunicorn handles
     if any("_" in name for name in headers):
         return None  # a trusted proxy's SCRIPT_NAME or PATH_INFO
+    if not _routable(headers.get("host")):
+        return None
     return RequestHead(
         method=request.method,
         path=unquote_to_wsgi_str(request.path),
@@ -114,6 +117,19 @@ def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
         content_length=reader.length,
         should_close=request.should_close(),
     )
+
+
+def _routable(host: str | None) -> bool:
+    """Whether Flask's routing takes this ``Host``: werkzeug binds its URL map to the host name
+    encoded as IDNA, and answers 400 where that fails (an empty label, ``a..b`` or ``.0.1``; a
+    label over 63 characters). Its own reading of the header comes first, as in the app."""
+    if host is None:
+        return True
+    try:
+        get_host("http", host).partition(":")[0].encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def peek(sock: socket.socket) -> bytes:
