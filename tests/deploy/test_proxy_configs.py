@@ -70,8 +70,9 @@ def load_through(proxy: RunningProxy) -> SignedLoad:
     return SignedLoad(proxy.url("/webhooks/stripe"), RATE, max_seconds=LOAD_LIMIT)
 
 
-def deliver(proxy: RunningProxy, path: str, event: dict) -> requests.Response:
+def deliver(proxy: RunningProxy, path: str, event: dict, **extra_headers: str) -> requests.Response:
     body, headers = signed_stripe_request(event, STRIPE_SECRET)
+    headers |= extra_headers
     return requests.post(proxy.url(path), data=body, headers=headers, timeout=20, allow_redirects=False)
 
 
@@ -147,10 +148,13 @@ def test_both_proxies_pass_webhooks_unredirected_up_to_the_apps_body_limit_and_n
                 response = deliver(proxy, path, stripe_event())
                 assert (response.status_code, response.json()["duplicate"]) == (200, False), (path, proxy.log())
             assert deliver(proxy, "/webhooks/stripe", event_of_size(MAX_BODY)).status_code == 200
+            # A client's scheme headers, which would contradict the proxy's X-Forwarded-Proto.
+            scheme = {"X-Forwarded-Ssl": "off", "X-Forwarded-Protocol": "ssl"}
+            assert deliver(proxy, "/webhooks/stripe", stripe_event(), **scheme).status_code == 200, proxy.log()
             assert deliver(proxy, "/webhooks/stripe", event_of_size(MAX_BODY + 1)).status_code == 413
             for path in ("/health", "/webhooks", "/"):  # the balancer's checks are not public
                 assert requests.get(proxy.url(path), timeout=5, allow_redirects=False).status_code == 404, path
-    assert len(stored_rows(clean_db)) == 6
+    assert len(stored_rows(clean_db)) == 8
 
 
 def test_behind_haproxy_a_sigterm_costs_no_delivery_and_the_instance_is_down_before_it_exits(
