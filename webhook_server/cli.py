@@ -141,7 +141,7 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
         env = {
             "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
             # Stopping the local Postgres shows what production does: deliveries spooled, then drained.
-            "WEBHOOK_SPOOL_DIR": str((data_dir / "spool").resolve()),
+            "WEBHOOK_SPOOL_DIR": str(space.spool_directory()),
             **{name: value for name, value in os.environ.items() if not _shadows_dev_secret(name)},
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,

@@ -160,6 +160,8 @@ def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_
     for path in data_dir.iterdir():
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((data_dir / "spool").stat().st_mode) == 0o700  # it holds bodies while Postgres is down
+    (data_dir / "spool").chmod(0o755)  # as earlier versions made it; the server refuses that
 
     # The next day: the same port and password, so the same DATABASE_URL, and the data is still there.
     dev = start_dev(data_dir, port, tmp_path / "dev.log", env)
@@ -169,6 +171,7 @@ def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_
             assert conn.execute("SELECT count(*) FROM webhook_events").fetchone() == (1,)
     finally:
         stop_dev(dev)
+    assert stat.S_IMODE((data_dir / "spool").stat().st_mode) == 0o700
 
 
 def test_send_names_its_secret_and_says_when_it_has_no_sample_for_a_type(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ KILLED_DRAIN_DEADLINE_SECONDS = 45
 @pytest.fixture
 def spool_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "spool"
-    directory.mkdir()
+    directory.mkdir(mode=0o700)  # the server refuses a spool others can enter
     return directory
 
 
