@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -113,3 +114,13 @@ def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configurat
     assert settings["User"] == "webhook-dashboard"
     assert settings["RestartPreventExitStatus"] == "78"  # no password, or the webhook port
     assert settings["KillMode"] == "mixed"
+
+
+def test_every_env_file_the_docs_name_is_one_a_unit_reads() -> None:
+    """deploy/README.md once said a value in /etc/webhook-server/env overrides the spool
+    directory; the server units read /etc/webhook-server/server.env."""
+    read = {unit_settings(unit.name).get("EnvironmentFile") for unit in UNITS.glob("*.service")}
+    docs = [REPO_ROOT / "README.md", REPO_ROOT / "deploy" / "README.md", *UNITS.iterdir()]
+    for doc in docs:
+        for named in re.findall(r"/etc/webhook-server/[\w.-]*env\b", doc.read_text()):
+            assert named in read, f"{doc.relative_to(REPO_ROOT)} names {named}; the units read {sorted(read)}"
