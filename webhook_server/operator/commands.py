@@ -66,13 +66,18 @@ def read_secret(variable: str) -> str | None:
         raise click.UsageError(str(exc)) from None
 
 
-def secret_option(name: str, variable: str, *, required: bool, help: str) -> Callable[[F], F]:
-    """An option whose value defaults to the secret ``variable``, read from any of its sources."""
+# Where a fresh shell gets DATABASE_URL on a developer's machine: "Missing option" alone did not say.
+DEV_DATABASE_HINT = "For the database of `webhook-server dev`, run `source .webhook-dev/env` first."
+
+
+def secret_option(name: str, variable: str, *, required: bool, help: str, hint: str = "") -> Callable[[F], F]:
+    """An option whose value defaults to the secret ``variable``, read from any of its sources;
+    ``hint`` is added to the error when a required one is missing."""
 
     def fill(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         value = value or read_secret(variable)
         if value is None and required:
-            raise click.MissingParameter(ctx=ctx, param=param)
+            raise click.MissingParameter(hint or None, ctx=ctx, param=param)
         return value
 
     return click.option(name, envvar=variable, show_envvar=True, callback=fill, help=help)
@@ -84,6 +89,7 @@ def database_url_option(command: F) -> F:
         "DATABASE_URL",
         required=True,
         help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
+        hint=DEV_DATABASE_HINT,
     )(command)
 
 
