@@ -6,8 +6,10 @@ waits a bounded time for the database, and says which command fixes a missing sc
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -114,6 +116,15 @@ def database(database_url: str) -> Iterator[psycopg.Connection]:
         raise DatabaseProblem(str(exc)) from None
     except psycopg.Error as exc:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
+
+
+def _operator() -> str:
+    """Who runs this command, for the history a replay marks: user@host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a uid without a name (containers) and no USER variable
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()} (webhook-server replay)"
 
 
 @click.group()
@@ -282,7 +293,7 @@ def replay(
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
     where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
-        result = queries.replay(conn, event_ids=event_ids, where=where)
+        result = queries.replay(conn, by=_operator(), event_ids=event_ids, where=where)
     if as_json:
         output.echo_json(
             {
