@@ -389,9 +389,10 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
         )
     oldest = found.oldest_pending
     click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
+    # The rate is the hour's: "9 in the last minute (0.1/min)" read as a contradiction.
     click.echo(
         f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
-        f"({found.processed_last_hour / 60:.1f}/min)"
+        f"({found.processed_last_hour / 60:.2g}/min averaged over the hour)"
     )
     if found.skipped_types:
         since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"
