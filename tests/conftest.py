@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from tests.fake_github import FakeGitHub
 from tests.fake_stripe import FakeStripe, serve
 from webhook_server.app import create_app
+from webhook_server.dev import workspace
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.harness.gunicorn import STRIPE_SECRET, GunicornServer
 from webhook_server.harness.load import stored_rows
@@ -27,6 +28,20 @@ from webhook_server.receiver import receiver_of
 from webhook_server.settings import Settings
 
 __all__ = ["STRIPE_SECRET", "GunicornServer", "stored_rows"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_dev_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point WEBHOOK_DEV_DIR, for every test and every process it starts, at an empty directory.
+
+    `send` signs with the secrets of ``.webhook-dev`` when there is one, and `dev` keeps its
+    database there: in a checkout where `scripts/dev` had run, the tests signed with its secrets
+    instead of theirs (400 signature_invalid), and a test could have written into it. Tests that
+    want a dev workspace give their own (WEBHOOK_DEV_DIR or --data-dir under tmp_path).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(workspace.DIR_VARIABLE, str(tmp_path_factory.mktemp("no-dev-workspace") / "absent"))
+        yield
 
 
 @pytest.fixture(scope="session")

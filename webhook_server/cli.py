@@ -141,7 +141,7 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
         env = {
             "WEBHOOK_HANDLER_MODULES": DEV_HANDLER_MODULE,
             # Stopping the local Postgres shows what production does: deliveries spooled, then drained.
-            "WEBHOOK_SPOOL_DIR": str((data_dir / "spool").resolve()),
+            "WEBHOOK_SPOOL_DIR": str(space.spool_directory()),
             **{name: value for name, value in os.environ.items() if not _shadows_dev_secret(name)},
             "DATABASE_URL": postgres.url(),
             **secrets_by_variable,
@@ -198,6 +198,18 @@ class _SendGroup(click.Group):
             endpoints = ()  # a broken file is reported when one of its endpoints is named
         return [*SECRET_VARIABLES, *(spec.name for spec in endpoints)]
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Click's "No such command 'paypal'" did not say which senders there are."""
+        name = args[0]
+        if not name.startswith("-") and self.get_command(ctx, name) is None:
+            ctx.fail(
+                f"no sender or endpoint named {name!r}: send one of {', '.join(self.list_commands(ctx))}; "
+                "another sender that signs with an HMAC header is an endpoint of WEBHOOK_ENDPOINTS_FILE"
+            )
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in SECRET_VARIABLES:
             return _send_command(cmd_name, SECRET_VARIABLES[cmd_name], samples.DEFAULT_TYPES[cmd_name])
@@ -249,6 +261,7 @@ def _send_command(
     )
     @click.option("--secret", help=secret_help)
     def command(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
+        given = secret is not None
         secret, source = _signing_secret(name, variable, secret, dev=spec is None)
         click.echo(f"signing with {source}", err=True)
         if not samples.has_sample(scheme, event_type):
@@ -262,9 +275,24 @@ def _send_command(
             sample = samples.signed_generic_sample(spec, secret, event_type, event_id)
         else:
             sample = samples.signed_sample(spec.scheme, secret, event_type, event_id)
-        _post(url, sample)
+        response = _post(url, sample)
+        if response.status_code == 400 and "signature_invalid" in response.text:
+            click.echo(_refused_secret_hint(name, source, given=given, dev=spec is None), err=True)
+        sys.exit(EXIT_OK if response.ok else EXIT_FAILURE)
 
     return command
+
+
+def _refused_secret_hint(name: str, source: str, *, given: bool, dev: bool) -> str:
+    """What to do when the server refused the signature: its answer names the variable it reads
+    (STRIPE_WEBHOOK_SECRET…), which the dev server never does: it verifies with its own file."""
+    dev_secret = workspace.Workspace.from_environ().path(workspace.secret_file(name))
+    if dev and given and dev_secret.exists():
+        return (
+            f"the server refused the signature made with {source}; `webhook-server dev` verifies with "
+            f"its own ({dev_secret}): send without --secret"
+        )
+    return f"the server refused the signature made with {source}: it verifies with another secret"
 
 
 def _signing_secret(name: str, variable: str, given: str | None, *, dev: bool) -> tuple[str, str]:
@@ -295,7 +323,7 @@ def _endpoints() -> tuple[endpoints_file.EndpointSpec, ...]:
     return endpoints_file.from_environ(os.environ, reserved=SECRET_VARIABLES, secrets_required=False)
 
 
-def _post(url: str, sample: samples.SignedSample) -> None:
+def _post(url: str, sample: samples.SignedSample) -> requests.Response:
     started = time.perf_counter()
     try:
         response = requests.post(url, data=sample.body, headers=sample.headers, timeout=30, allow_redirects=False)
@@ -306,7 +334,7 @@ def _post(url: str, sample: samples.SignedSample) -> None:
         f"{sample.event_id} {sample.event_type} → {response.status_code} in {elapsed_ms:.1f} ms: "
         f"{response.text.strip()}"
     )
-    sys.exit(EXIT_OK if response.ok else EXIT_FAILURE)
+    return response
 
 
 def _wait_for_first_exit(children: list[subprocess.Popen[bytes]]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -105,19 +106,32 @@ class Env:
         """A comma-separated list of secrets (several during a rotation), from any of the three sources."""
         return comma_separated(secret_text(self.environ, name))
 
-    def writable_directory(self, name: str, how_to_fix: str) -> Path | None:
-        """A directory that exists or can be created and that this process can write in; None when unset."""
+    def private_directory(self, name: str, how_to_fix: str) -> Path | None:
+        """A directory this process can write in and no one else can enter, created 0700 when
+        missing; None when unset.
+
+        It will hold webhook bodies, so the program itself keeps it private rather than relying on
+        a umask (the systemd units set one; a shell or a container usually has 022). One that
+        others may read or enter is refused, not tightened: someone made it so, on purpose or not.
+        """
         raw = self.text(name, "")
         if not raw:
             return None
         path = Path(raw).resolve()
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=path):
                 pass
+            mode = stat.S_IMODE(path.stat().st_mode)
         except OSError as exc:
             problem = f"{raw} is not a directory this process can write in ({exc.strerror or exc})"
             raise ConfigError(name, f"{problem}; {how_to_fix}") from None
+        if mode & 0o077:
+            raise ConfigError(
+                name,
+                f"{raw} is open to other users (mode {mode:04o}) and would hold webhook bodies; "
+                f"chmod 0700 {path} (systemd: StateDirectoryMode=0700)",
+            )
         return path
 
     def number(self, name: str, default: float, *, minimum: float) -> float:

@@ -11,18 +11,22 @@ import json
 import logging
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.providers import Rejected
 from webhook_server.receiver import receiver_of
 from webhook_server.serving import metrics
+from webhook_server.webhooks import PREFIX
 
 logger = logging.getLogger(__name__)
 
 # Senders that honour it (Standard Webhooks) come back after this many seconds.
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_MESSAGE = "the event was not stored; retry later"
+# A path no route matches, such as /webhook/stripe: werkzeug's text told the sender to check the
+# spelling, not what the paths are. It names their form only, never a configured endpoint.
+NO_ROUTE_MESSAGE = f"no such path; webhooks are posted to {PREFIX}<endpoint>"
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -63,6 +67,8 @@ def init_app(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         if response.status_code < 500:  # e.g. 413, refused before any provider saw the request
             _count_rejection(code)
-        response.set_data(json.dumps({"error": code, "message": exc.description or exc.name}))
+        unrouted = isinstance(exc, NotFound) and exc is request.routing_exception
+        message = NO_ROUTE_MESSAGE if unrouted else exc.description or exc.name
+        response.set_data(json.dumps({"error": code, "message": message}))
         response.content_type = "application/json"
         return response

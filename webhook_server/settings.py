@@ -115,7 +115,7 @@ class Settings:
             log_level=env.choice("WEBHOOK_LOG_LEVEL", cls.log_level, ("debug", "info", "warning", "error")),
             read_timeout=env.number("WEBHOOK_READ_TIMEOUT", cls.read_timeout, minimum=1.0),
             main_loop=env.choice("WEBHOOK_MAIN_LOOP", "on", ("on", "off")) == "on",
-            spool_dir=env.writable_directory(
+            spool_dir=env.private_directory(
                 "WEBHOOK_SPOOL_DIR",
                 "create it, owned by the user the server runs as (systemd: StateDirectory=), "
                 "or unset it to answer 503 while Postgres is down",

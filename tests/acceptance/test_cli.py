@@ -9,13 +9,14 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, STRIPE_SECRET, GunicornServer
 from webhook_server.dev.localdb import free_port
 from webhook_server.harness.dashboard import csrf_token
 from webhook_server.harness.gunicorn import start_logged, wait_until_healthy
@@ -161,6 +162,8 @@ def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_
     for path in data_dir.iterdir():
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((data_dir / "spool").stat().st_mode) == 0o700  # it holds bodies while Postgres is down
+    (data_dir / "spool").chmod(0o755)  # as earlier versions made it; the server refuses that
 
     # The next day: the same port and password, so the same DATABASE_URL, and the data is still there.
     dev = start_dev(data_dir, port, tmp_path / "dev.log", env)
@@ -170,6 +173,7 @@ def test_dev_keeps_its_database_port_and_password_private_and_says_how_to_reach_
             assert conn.execute("SELECT count(*) FROM webhook_events").fetchone() == (1,)
     finally:
         stop_dev(dev)
+    assert stat.S_IMODE((data_dir / "spool").stat().st_mode) == 0o700
 
 
 def test_send_names_its_secret_and_says_when_it_has_no_sample_for_a_type(tmp_path: Path) -> None:
@@ -212,6 +216,39 @@ def test_send_without_a_secret_says_how_to_get_one(tmp_path: Path) -> None:
     result = subprocess.run([*CLI, "send", "stripe"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "STRIPE_WEBHOOK_SECRET" in result.stderr
+
+
+def test_send_to_an_unknown_sender_lists_the_senders() -> None:
+    result = subprocess.run([*CLI, "send", "paypal"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "no sender or endpoint named 'paypal': send one of stripe, github, shopify, slack, standard" in result.stderr
+    assert "WEBHOOK_ENDPOINTS_FILE" in result.stderr
+
+
+def test_send_with_a_wrong_secret_to_a_dev_server_says_drop_it(
+    start_server: Callable[..., GunicornServer], tmp_path: Path
+) -> None:
+    """The server's 400 says "check STRIPE_WEBHOOK_SECRET", a variable dev never reads."""
+    server = start_server()  # verifies with STRIPE_SECRET, as dev would with its own file
+    dev_dir = tmp_path / "dev"
+    dev_dir.mkdir()
+    (dev_dir / "stripe-webhook-secret").write_text(STRIPE_SECRET)
+    send = [*CLI, "send", "stripe", "--url", server.url("/webhooks/stripe")]
+    env = {**os.environ, "WEBHOOK_DEV_DIR": str(dev_dir)}
+    wrong = subprocess.run([*send, "--secret", "whsec_wrong"], env=env, capture_output=True, text=True, timeout=30)
+    assert wrong.returncode != 0 and "→ 400" in wrong.stdout
+    assert f"`webhook-server dev` verifies with its own ({dev_dir / 'stripe-webhook-secret'})" in wrong.stderr
+    assert "send without --secret" in wrong.stderr
+    right = subprocess.run(send, env=env, capture_output=True, text=True, timeout=30)
+    assert right.returncode == 0 and "refused" not in right.stderr, right.stderr
+
+
+def test_an_operator_command_without_database_url_says_where_dev_keeps_one() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run([*CLI, "events", "list"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "Missing option '--database-url'" in result.stderr
+    assert "source .webhook-dev/env" in result.stderr
 
 
 def test_migrate_without_database_url_names_it() -> None:

@@ -124,6 +124,14 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     assert (listed["provider"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
 
 
+def test_stats_says_over_what_its_rate_is_averaged(clean_db: str) -> None:
+    """It printed "9 in the last minute, 9 in the last hour (0.1/min)", which read as a contradiction."""
+    for i in range(9):
+        store(clean_db, stripe_event(event_id=f"evt_processed_{i}"), status="done", processed_at=datetime.now(UTC))
+    stats = cli("stats", database_url=clean_db).stdout
+    assert "processed: 9 in the last minute, 9 in the last hour (0.15/min averaged over the hour)" in stats
+
+
 def test_replay_by_status_and_unknown_ids(clean_db: str) -> None:
     for i in range(3):
         store(clean_db, stripe_event(event_id=f"evt_dead_{i}"), status="dead", attempts=8)

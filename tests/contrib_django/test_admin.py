@@ -92,7 +92,8 @@ def test_replay_from_the_admin_makes_the_events_due_again_and_keeps_their_histor
         ("pending", 0, None)
     ]
     assert query(clean_db, "SELECT locked_by, attempts FROM webhook_events WHERE id = %s", held_row) == [("host:2", 1)]
-    assert query(clean_db, "SELECT outcome FROM webhook_event_attempts WHERE event_row = %s", row_id) == [("failed",)]
+    history = "SELECT outcome, worker FROM webhook_event_attempts WHERE event_row = %s ORDER BY id"
+    assert query(clean_db, history, row_id)[-2:] == [("failed", "host:1"), ("replayed", "admin (Django admin)")]
 
 
 def test_a_user_who_may_only_view_cannot_replay(client_as: Callable[..., object], clean_db: str) -> None:

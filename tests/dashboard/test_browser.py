@@ -95,7 +95,9 @@ def test_an_operator_signs_in_lists_filters_opens_and_replays_events(
     browser.refresh()
     assert text(browser, "#event-status") == "done"
     outcomes = [item.get_attribute("class") for item in browser.find_elements(By.CSS_SELECTOR, "#history li")]
-    assert outcomes == ["attempt failed"] * 3 + ["attempt done"]
+    assert outcomes == ["attempt failed"] * 3 + ["attempt replayed", "attempt done"]
+    replayed = browser.find_element(By.CSS_SELECTOR, "#history li.replayed").text
+    assert "replayed by the dashboard after 3 attempts" in replayed, replayed
 
     # Bulk: the two still dead, confirmed with their count first.
     browser.get(dashboard.url("/events?status=dead"))

@@ -83,6 +83,17 @@ def test_the_worker_starts_and_processes_events_without_any_secret(clean_db: str
         kill_group(process)
 
 
+def test_the_dashboards_env_file_holds_no_secret_its_credentials_do(tmp_path: Path) -> None:
+    """Its example held DATABASE_URL with its password and WEBHOOK_DASHBOARD_PASSWORD in plain
+    lines, against the rule the server and the worker follow."""
+    dashboard_env = env_file("dashboard.env.example")
+    assert not {"DATABASE_URL", "WEBHOOK_DASHBOARD_PASSWORD"} & set(dashboard_env)
+    (tmp_path / "DATABASE_URL").write_text("postgresql://webhooks@db/webhooks")
+    (tmp_path / "WEBHOOK_DASHBOARD_PASSWORD").write_text("a-long-enough-password")
+    settings = DashboardSettings.from_env(dashboard_env | {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert (settings.database_url, settings.bind) == ("postgresql://webhooks@db/webhooks", DashboardSettings.bind)
+
+
 def test_the_dashboards_default_port_is_clear_of_the_shipped_instances() -> None:
     """The proxies' upstreams and the socket units' examples put webhook-server instances on 8001
     and up; a dashboard left at its default must not take one of their ports."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -104,6 +106,7 @@ def test_secrets_come_as_systemd_credentials_the_worker_gets_no_signing_secret()
     for name in ("webhook-server.service", "webhook-server@.service"):
         assert credentials(name) == {"DATABASE_URL", "STRIPE_WEBHOOK_SECRET"}, name
     assert credentials("webhook-worker.service") == {"DATABASE_URL"}
+    assert {"DATABASE_URL", "WEBHOOK_DASHBOARD_PASSWORD"} <= credentials("webhook-dashboard.service")
 
 
 def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configuration_error() -> None:
@@ -118,3 +121,39 @@ def test_the_dashboard_runs_its_own_command_and_is_not_restarted_on_a_configurat
 def test_the_dashboard_keeps_its_session_key_in_a_private_state_directory() -> None:
     settings = unit_settings("webhook-dashboard.service")
     assert settings["StateDirectory"] == "webhook-dashboard" and settings["StateDirectoryMode"] == "0700"
+
+
+def test_every_env_file_the_docs_name_is_one_a_unit_reads() -> None:
+    """deploy/README.md once said a value in /etc/webhook-server/env overrides the spool
+    directory; the server units read /etc/webhook-server/server.env."""
+    read = {unit_settings(unit.name).get("EnvironmentFile") for unit in UNITS.glob("*.service")}
+    docs = [REPO_ROOT / "README.md", REPO_ROOT / "deploy" / "README.md", *UNITS.iterdir()]
+    for doc in docs:
+        for named in re.findall(r"/etc/webhook-server/[\w.-]*env\b", doc.read_text()):
+            assert named in read, f"{doc.relative_to(REPO_ROOT)} names {named}; the units read {sorted(read)}"
+
+
+def test_the_shipped_sysusers_and_tmpfiles_create_every_user_and_the_credentials_directory(tmp_path: Path) -> None:
+    """The install paragraph asked for the users by hand and named two of the three."""
+    deploy = REPO_ROOT / "deploy"
+    users = {unit_settings(unit.name)["User"] for unit in UNITS.glob("*.service")}
+    declared = (deploy / "sysusers.d" / "webhook-server.conf").read_text().splitlines()
+    assert {line.split()[1] for line in declared if line.startswith("u ")} == users
+    assert all(f"`{user}`" in (deploy / "README.md").read_text() for user in users)
+    if shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None:
+        pytest.skip("systemd-sysusers and systemd-tmpfiles are not installed")
+    (tmp_path / "etc").mkdir()
+    for command, name in (("systemd-sysusers", "sysusers.d"), ("systemd-tmpfiles", "tmpfiles.d")):
+        extra = ["--create"] if command == "systemd-tmpfiles" else []
+        result = subprocess.run(
+            [command, f"--root={tmp_path}", *extra, str(deploy / name / "webhook-server.conf")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        # A line it cannot use is only a warning, "<file>:<line>: …", and exit status 0.
+        assert (result.returncode, "webhook-server.conf:" in result.stderr) == (0, False), result.stderr
+    created = {line.split(":")[0] for line in (tmp_path / "etc" / "passwd").read_text().splitlines()}
+    assert users <= created
+    credentials = tmp_path / "etc" / "webhook-server" / "credentials"
+    assert (stat.S_IMODE(credentials.stat().st_mode), credentials.stat().st_uid) == (0o700, 0)

@@ -39,7 +39,7 @@ def send_corpus(target: Target, rounds: int) -> None:
     def sender(part: list) -> None:
         try:
             for case in part:
-                assert_refused(target.send_bad(case.data, case.provider), may_close=case.may_close)
+                assert_refused(target.send_bad(case.build(), case.provider), may_close=case.may_close)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 

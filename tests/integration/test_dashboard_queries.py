@@ -49,7 +49,7 @@ def test_bulk_replay_counts_then_replays_only_the_dead_and_failed_matches(clean_
     with queries.connect(clean_db) as conn:
         assert queries.count_replayable(conn, stripe, queries.BULK_REPLAY_STATUSES) == 2
         assert queries.count_replayable(conn, queries.EventFilter(status="dead"), queries.BULK_REPLAY_STATUSES) == 2
-        result = queries.replay(conn, where=stripe, statuses=queries.BULK_REPLAY_STATUSES)
+        result = queries.replay(conn, by="a test", where=stripe, statuses=queries.BULK_REPLAY_STATUSES)
     assert sorted(event_id for _, event_id in result.replayed) == ["evt_dead", "evt_failed"]
     statuses = dict(query(clean_db, "SELECT event_id, status FROM webhook_events"))
     assert statuses == {
@@ -67,10 +67,14 @@ def test_a_replay_by_row_records_a_lease_it_finds_run_out_as_lost(clean_db: str)
     store(clean_db, "evt_held", attempts=1, locked_by="host:43", locked_until=now() + timedelta(minutes=1))
     orphaned, held = row(clean_db, "evt_orphaned")["id"], row(clean_db, "evt_held")["id"]
     with queries.connect(clean_db) as conn:
-        assert len(queries.replay(conn, row_ids=[orphaned, held], where=queries.EventFilter()).replayed) == 1
-        (lost,) = queries.history(conn, orphaned)
+        assert (
+            len(queries.replay(conn, by="a test", row_ids=[orphaned, held], where=queries.EventFilter()).replayed) == 1
+        )
+        lost, replayed = queries.history(conn, orphaned)
         assert queries.history(conn, held) == []
     assert (lost.attempt, lost.worker, lost.outcome, lost.finished_at) == (2, "host:42", "lost", expired)
+    assert (replayed.attempt, replayed.worker, replayed.outcome, replayed.error) == (2, "a test", "replayed", None)
+    assert replayed.started_at > expired
     assert lost.error.startswith("attempt 2 got no outcome: worker host:42 stopped")
     assert row(clean_db, "evt_orphaned")["status"] == "pending"
     assert row(clean_db, "evt_held")["locked_by"] == "host:43"  # a live lease is left alone
@@ -97,4 +101,4 @@ def test_the_bulk_replay_count_honours_the_endpoint_filter(clean_db: str) -> Non
     with queries.connect(clean_db) as conn:
         assert queries.count_replayable(conn, eu, queries.BULK_REPLAY_STATUSES) == 2
         assert queries.count_replayable(conn, own, queries.BULK_REPLAY_STATUSES) == 1
-        assert len(queries.replay(conn, where=eu, statuses=queries.BULK_REPLAY_STATUSES).replayed) == 2
+        assert len(queries.replay(conn, by="a test", where=eu, statuses=queries.BULK_REPLAY_STATUSES).replayed) == 2

@@ -51,6 +51,7 @@ QUERIES = {
         "until": None,
         "event_id": None,
         "endpoint": None,
+        "replayed_by": "a test",
     },
     "stored_event_ids": {"provider": "github", "event_ids": [ONE_ID]},
     # `events list`: the primary key read backwards (arrival order), never a sort of the table.

@@ -154,6 +154,17 @@ def test_an_unconfigured_provider_is_404_naming_no_configured_one(client: FlaskC
     assert b"stripe" not in response.data
 
 
+@pytest.mark.parametrize("path", ["/webhook/stripe", "/stripe", "/webhooks/stripe/x", "/"])
+def test_a_path_outside_the_routes_is_a_json_404_naming_their_form(client: FlaskClient, path: str) -> None:
+    """werkzeug's text ("check your spelling") did not say that the routes are /webhooks/<endpoint>."""
+    response = client.post(path, data=b"{}")
+    assert (response.status_code, response.content_type) == (404, "application/json")
+    assert response.get_json() == {
+        "error": "not_found",
+        "message": "no such path; webhooks are posted to /webhooks/<endpoint>",
+    }
+
+
 def test_no_cookie_is_set_on_webhook_routes(client: FlaskClient) -> None:
     response = post(client, stripe_event())
     assert "Set-Cookie" not in response.headers

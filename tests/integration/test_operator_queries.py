@@ -41,7 +41,7 @@ def test_replay_brings_a_dead_event_back_and_wakes_the_workers(clean_db: str) ->
     store(clean_db, "evt_other_dead", status="dead", attempts=8)
     with psycopg.connect(clean_db, autocommit=True) as listener, queries.connect(clean_db) as conn:
         listener.execute("LISTEN webhook_events")
-        result = queries.replay(conn, event_ids=["evt_dead"], where=queries.EventFilter())
+        result = queries.replay(conn, by="a test", event_ids=["evt_dead"], where=queries.EventFilter())
         notifies = list(listener.notifies(timeout=5, stop_after=1))
     assert result == queries.ReplayResult([("stripe", "evt_dead")])
     assert [n.channel for n in notifies] == ["webhook_events"]
@@ -58,7 +58,9 @@ def test_replay_by_status_takes_only_that_status_since_the_given_time(clean_db: 
     store(clean_db, "evt_done", status="done", attempts=1)
     store(clean_db, "evt_skipped", status="skipped", attempts=1)
     with queries.connect(clean_db) as conn:
-        result = queries.replay(conn, where=queries.EventFilter(status="dead", since=now() - timedelta(days=3)))
+        result = queries.replay(
+            conn, by="a test", where=queries.EventFilter(status="dead", since=now() - timedelta(days=3))
+        )
     assert result.replayed == [("stripe", "evt_recent_dead")]
     assert [row(clean_db, e)["status"] for e in ("evt_old_dead", "evt_done", "evt_skipped")] == [
         "dead",
@@ -73,7 +75,7 @@ def test_replay_leaves_an_event_under_a_live_lease_alone_and_reports_unknown_ids
     store(clean_db, "evt_stale_lease", status="dead", attempts=8, locked_until=now() - timedelta(minutes=1))
     with queries.connect(clean_db) as conn:
         result = queries.replay(
-            conn, event_ids=["evt_busy", "evt_stale_lease", "evt_nowhere"], where=queries.EventFilter()
+            conn, by="a test", event_ids=["evt_busy", "evt_stale_lease", "evt_nowhere"], where=queries.EventFilter()
         )
     assert result.replayed == [("stripe", "evt_stale_lease")]
     assert [(e.event_id, e.locked_by) for e in result.leased] == [("evt_busy", "worker-1")]
@@ -87,7 +89,7 @@ def test_replay_with_nothing_selected_sends_no_notification(clean_db: str) -> No
     store(clean_db, "evt_done", status="done")
     with psycopg.connect(clean_db, autocommit=True) as listener, queries.connect(clean_db) as conn:
         listener.execute("LISTEN webhook_events")
-        result = queries.replay(conn, where=queries.EventFilter(status="dead"))
+        result = queries.replay(conn, by="a test", where=queries.EventFilter(status="dead"))
         notifies = list(listener.notifies(timeout=0.5, stop_after=1))
     assert result.replayed == []
     assert notifies == []
@@ -183,7 +185,8 @@ def test_stats_backlog_age_counts_events_nobody_holds(clean_db: str) -> None:
 def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: str) -> None:
     url = fresh_database(database_url, "admin_unmigrated")
     expected = (
-        r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention: "
+        r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention, "
+        r"0007_replay_marks: "
         r"run `webhook-server migrate`"
     )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):

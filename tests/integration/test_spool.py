@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+from flask import Flask
 
 from tests.conftest import STRIPE_SECRET, GunicornServer, gunicorn_servers
 from tests.signers import signed_stripe_request, stripe_event
@@ -22,7 +23,7 @@ from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once, stored_rows
 from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import IncomingEvent
-from webhook_server.settings import MIN_SPOOL_BYTES
+from webhook_server.settings import MIN_SPOOL_BYTES, Settings
 from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool, SpoolUnavailable, read_summary
 
@@ -37,7 +38,7 @@ KILLED_DRAIN_DEADLINE_SECONDS = 45
 @pytest.fixture
 def spool_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "spool"
-    directory.mkdir()
+    directory.mkdir(mode=0o700)  # the server refuses a spool others can enter
     return directory
 
 
@@ -232,3 +233,15 @@ def test_json_that_jsonb_cannot_hold_drains_with_its_body(clean_db: str, spool_d
     assert rows == [("evt_odd", odd.payload.encode(), True), ("evt_plain", plain.payload.encode(), False)]
     assert spool.summary().events == 0
     spool.close()
+
+
+def test_metrics_answer_without_the_spool_when_its_file_cannot_be_opened(
+    make_app: Callable[[Settings], Flask], clean_db: str, spool_dir: Path
+) -> None:
+    """The spool's file is created before SQLite opens it (0600), and that open's OSError is a
+    spool problem like SQLite's own: logged, not a 500 for the whole scrape."""
+    app = make_app(Settings(database_url=clean_db, stripe_secrets=(STRIPE_SECRET,), spool_dir=spool_dir))
+    spool_dir.rmdir()  # removed under the running server
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200
+    assert b"webhook_spool_events" not in response.data

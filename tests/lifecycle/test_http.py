@@ -55,6 +55,22 @@ def test_no_redirect_for_the_trailing_slash(start_server: Callable[..., Gunicorn
     assert len(stored_rows(clean_db)) == 1
 
 
+def test_a_signed_delivery_to_a_mistyped_path_gets_the_apps_json_404_and_health_its_answer(
+    start_server: Callable[..., GunicornServer], clean_db: str
+) -> None:
+    """The main loop answers /health and signed deliveries itself; a delivery to a path outside
+    /webhooks/ goes on to Flask, whose 404 names the routes' form."""
+    server = start_server()
+    body, headers = signed_stripe_request(stripe_event(), STRIPE_SECRET)
+    mistyped = requests.post(server.url("/webhook/stripe"), data=body, headers=headers, timeout=10)
+    assert (mistyped.status_code, mistyped.headers["Content-Type"]) == (404, "application/json")
+    assert mistyped.json()["message"] == "no such path; webhooks are posted to /webhooks/<endpoint>"
+    assert requests.get(server.url("/health"), timeout=10).json() == {"status": "ok"}
+    delivered = requests.post(server.url("/webhooks/stripe"), data=body, headers=headers, timeout=10)
+    assert (delivered.status_code, delivered.json()) == (200, {"received": True, "duplicate": False})
+    assert len(stored_rows(clean_db)) == 1
+
+
 def test_metrics_add_up_every_worker(start_server: Callable[..., GunicornServer]) -> None:
     """Each scrape is answered by one worker; every one must show the events all workers stored."""
     server = start_server(WEBHOOK_WORKERS="2")

@@ -27,6 +27,29 @@ def test_a_stripe_event_carries_the_object_its_type_is_about(event_type: str, ob
 
 
 @pytest.mark.parametrize(
+    ("event_type", "expected"),
+    [
+        ("invoice.payment_failed", {"status": "open", "amount_paid": 0, "amount_remaining": 2000}),
+        ("invoice.paid", {"status": "paid", "amount_paid": 2000, "amount_remaining": 0}),
+        ("payment_intent.payment_failed", {"status": "requires_payment_method", "amount_received": 0}),
+        ("payment_intent.succeeded", {"status": "succeeded", "amount_received": 2000}),
+        ("charge.failed", {"status": "failed", "paid": False}),
+        ("customer.subscription.deleted", {"status": "canceled"}),
+    ],
+)
+def test_a_stripe_object_is_in_the_state_its_event_leaves_it(event_type: str, expected: dict) -> None:
+    """The invoice.payment_failed sample was a paid invoice (status "paid", amount_paid 2000)."""
+    carried = samples.stripe_event(event_type)["data"]["object"]
+    assert {key: carried[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("event_type", [name for name in samples.STRIPE_STATES if name.startswith("invoice.")])
+def test_an_invoices_amounts_add_up_in_every_state(event_type: str) -> None:
+    invoice = samples.stripe_event(event_type)["data"]["object"]
+    assert invoice["amount_paid"] + invoice["amount_remaining"] == invoice["amount_due"]
+
+
+@pytest.mark.parametrize(
     ("scheme", "event_type", "field"),
     [
         ("github", "push", "commits"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -118,11 +119,20 @@ def test_the_spool_is_off_unless_its_directory_is_set() -> None:
     assert Settings.from_env(BASE).spool_dir is None
 
 
-def test_a_spool_directory_is_created_if_missing(tmp_path: Path) -> None:
+def test_a_spool_directory_is_created_if_missing_and_private(tmp_path: Path, usual_umask: None) -> None:
     settings = Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(tmp_path / "state" / "spool")})
     assert settings.spool_dir == tmp_path / "state" / "spool"
-    assert settings.spool_dir.is_dir()
+    assert stat.S_IMODE(settings.spool_dir.stat().st_mode) == 0o700  # it will hold webhook bodies
     assert settings.spool_max_bytes == 1024**3
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o701], ids=oct)
+def test_a_spool_directory_others_can_enter_is_refused_with_the_fix(tmp_path: Path, mode: int) -> None:
+    shared = tmp_path / "spool"
+    shared.mkdir()
+    shared.chmod(mode)
+    with pytest.raises(ConfigError, match=rf"open to other users \(mode 0{mode:o}\).* chmod 0700 {shared}"):
+        Settings.from_env({**BASE, "WEBHOOK_SPOOL_DIR": str(shared)})
 
 
 @pytest.mark.parametrize("make_bad", [lambda tmp: tmp / "a-file", lambda tmp: tmp / "a-file" / "below"])

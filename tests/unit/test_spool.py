@@ -6,6 +6,7 @@ import dataclasses
 import multiprocessing
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_a_full_spool_refuses_with_a_503_error_and_takes_events_again_once_drain
 
 def test_a_spool_whose_file_cannot_be_opened_refuses_with_a_503_error(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "gone", max_bytes=MIN_SPOOL_BYTES)  # its directory was removed
-    with pytest.raises(SpoolUnavailable, match="unable to open"):
+    with pytest.raises(SpoolUnavailable, match="No such file or directory"):
         spool.put(event(1))
     (tmp_path / "gone").mkdir()
     assert spool.put(event(2)) is False  # the refused event is not written later
@@ -135,6 +136,20 @@ def test_the_file_is_durable_wal_and_shared(spool: Spool, tmp_path: Path) -> Non
     with spool._connection() as conn:
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL: every commit fsynced
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+
+
+def test_the_file_and_the_files_sqlite_adds_are_private(tmp_path: Path, usual_umask: None) -> None:
+    """SQLite creates its file 0644 under this umask, and its -wal and -shm with the file's mode."""
+    older = tmp_path / "older"
+    older.mkdir()
+    sqlite3.connect(older / FILE_NAME).close()  # as an earlier version created it: 0644
+    assert stat.S_IMODE((older / FILE_NAME).stat().st_mode) == 0o644
+    for directory in (tmp_path, older):
+        spool = Spool(directory, max_bytes=MIN_SPOOL_BYTES)
+        spool.put(event(1))
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in directory.glob(FILE_NAME + "*")}
+        spool.close()
+        assert modes == {FILE_NAME: 0o600, f"{FILE_NAME}-wal": 0o600, f"{FILE_NAME}-shm": 0o600}, directory
 
 
 def _put_from_child(directory: str, numbers: range) -> None:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 from collections.abc import Callable
 
 import psycopg
 
-from tests.worker.conftest import WorkerProcess, count_status, events_show, insert_events, query, wait_for
-from webhook_server.operator import queries
+from tests.worker.conftest import (
+    WORKER_SCRIPT,
+    WorkerProcess,
+    count_status,
+    events_show,
+    insert_events,
+    query,
+    wait_for,
+)
 
 
 def history(database_url: str, event_id: str) -> list[tuple]:
@@ -48,17 +57,22 @@ def test_each_attempt_is_recorded_and_a_replay_adds_to_the_history(
     ]
     assert history(worker_db, "unhandled_00000") == []  # skipped: no handler ran, no attempt
 
-    with queries.connect(worker_db) as conn:
-        assert len(queries.replay(conn, event_ids=[event_id], where=queries.EventFilter()).replayed) == 1
-    wait_for(lambda: len(history(worker_db, event_id)) == 6, 20, "the replayed event run again")
-    assert [row[:2] for row in history(worker_db, event_id)[3:]] == [(1, "failed"), (2, "failed"), (3, "done")]
+    replay = subprocess.run(  # as an operator does: the history says who replayed it
+        [str(WORKER_SCRIPT), "replay", event_id],
+        env={**os.environ, "DATABASE_URL": worker_db, "USER": "alice"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert replay.returncode == 0, replay.stderr
+    wait_for(lambda: len(history(worker_db, event_id)) == 7, 20, "the replayed event run again")
+    operator = f"alice@{socket.gethostname()} (webhook-server replay)"
+    assert history(worker_db, event_id)[3] == (3, "replayed", operator, None)  # where the numbers start again
+    assert [row[:2] for row in history(worker_db, event_id)[4:]] == [(1, "failed"), (2, "failed"), (3, "done")]
 
     shown = events_show_json(worker_db, event_id)
-    assert [(a["attempt"], a["outcome"]) for a in shown["history"]] == [
-        (1, "failed"),
-        (2, "failed"),
-        (3, "done"),
-    ] * 2  # the replay added three
+    run = [(1, "failed"), (2, "failed"), (3, "done")]
+    assert [(a["attempt"], a["outcome"]) for a in shown["history"]] == [*run, (3, "replayed"), *run]
     assert set(shown["history"][0]) >= {"attempt", "started_at", "finished_at", "outcome", "error"}
     assert shown["history"][0]["error"].startswith("RuntimeError: planned failure of attempt 1\nTraceback")
 

@@ -19,6 +19,8 @@ bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 50
 NEWEST_DEAD = 10
+# Who replayed, in an event's history: the dashboard has one password, not one account per person.
+REPLAYED_BY = "the dashboard"
 
 
 @bp.get("/")
@@ -82,7 +84,7 @@ def payload(row_id: int) -> Response:
 @bp.post("/events/<int:row_id>/replay")
 def replay(row_id: int) -> BaseResponse:
     with connection() as conn:
-        result = queries.replay(conn, row_ids=[row_id], where=queries.EventFilter())
+        result = queries.replay(conn, by=REPLAYED_BY, row_ids=[row_id], where=queries.EventFilter())
     if result.replayed:
         flash("Replayed: the event is pending again and the workers were woken.", "ok")
     else:
@@ -105,7 +107,7 @@ def bulk_replay_confirm() -> str:
 def bulk_replay() -> BaseResponse:
     where = filters.from_args(request.form)
     with connection() as conn:
-        result = queries.replay(conn, where=where, statuses=queries.BULK_REPLAY_STATUSES)
+        result = queries.replay(conn, by=REPLAYED_BY, where=where, statuses=queries.BULK_REPLAY_STATUSES)
     replayed = len(result.replayed)
     flash(f"Replayed {replayed} event{'' if replayed == 1 else 's'}: pending again, the workers woken.", "ok")
     return redirect(filters.filtered_url("pages.events", filters.as_args(request.form)))

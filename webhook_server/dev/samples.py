@@ -48,7 +48,7 @@ def stripe_event(event_type: str = "payment_intent.succeeded", *, event_id: str 
 
 def _stripe_object(event_type: str, created: int) -> dict[str, Any]:
     build = _by_prefix(STRIPE_OBJECTS, event_type) or _payment_intent
-    return build(created) | {"created": created, "livemode": False}
+    return build(created) | STRIPE_STATES.get(event_type, {}) | {"created": created, "livemode": False}
 
 
 def _payment_intent(created: int) -> dict[str, Any]:
@@ -142,6 +142,28 @@ STRIPE_OBJECTS: dict[str, Callable[[int], dict[str, Any]]] = {
     "customer.": _customer,
     "charge.": _charge,
     "checkout.session.": _checkout_session,
+}
+
+
+# The object as the event leaves it, where that is not the family's usual (paid, succeeded,
+# active) state: a handler tried on `invoice.payment_failed` must see an unpaid invoice.
+_UNPAID = {"amount_paid": 0, "amount_remaining": 2000}
+STRIPE_STATES: dict[str, dict[str, Any]] = {
+    "invoice.created": {"status": "draft", **_UNPAID},
+    "invoice.finalized": {"status": "open", **_UNPAID},
+    "invoice.payment_failed": {"status": "open", **_UNPAID, "attempted": True, "attempt_count": 1},
+    "invoice.voided": {"status": "void", **_UNPAID},
+    "payment_intent.created": {"status": "requires_payment_method", "amount_received": 0},
+    "payment_intent.payment_failed": {
+        "status": "requires_payment_method",
+        "amount_received": 0,
+        "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline", "type": "card_error"},
+    },
+    "payment_intent.canceled": {"status": "canceled", "amount_received": 0},
+    "charge.failed": {"status": "failed", "paid": False, "failure_code": "card_declined"},
+    "charge.refunded": {"amount_refunded": 2000, "refunded": True},
+    "customer.subscription.deleted": {"status": "canceled"},
+    "checkout.session.expired": {"status": "expired", "payment_status": "unpaid"},
 }
 
 

@@ -5,7 +5,8 @@
   then kept, so ``DATABASE_URL`` stays the same from one day to the next);
 - ``<provider>-webhook-secret``: the dev server's signing secret of each built-in provider,
   which `send` signs with;
-- ``env``: ``export DATABASE_URL=…`` and ``WEBHOOK_DEV_DIR=…``, for ``source .webhook-dev/env``.
+- ``env``: ``export DATABASE_URL=…`` and ``WEBHOOK_DEV_DIR=…``, for ``source .webhook-dev/env``;
+- ``spool/``: the dev server's spool, where deliveries wait while the local Postgres is stopped.
 
 The directory is mode 0700 and every file 0600: they hold a superuser password and secrets.
 Delete the directory to start afresh (a new database, new secrets, a new port).
@@ -77,6 +78,14 @@ class Workspace:
         if found is None and create:
             found = self._write(secret_file(provider), new_secret(provider))
         return found
+
+    def spool_directory(self) -> Path:
+        """The dev server's WEBHOOK_SPOOL_DIR, 0700: the server refuses a spool others can enter,
+        and versions before it made this one 0755."""
+        path = self.directory / "spool"
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+        return path
 
     def write_env(self, database_url: str) -> Path:
         """The file to ``source`` for this database from another shell."""

@@ -6,8 +6,10 @@ waits a bounded time for the database, and says which command fixes a missing sc
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -67,13 +69,18 @@ def read_secret(variable: str) -> str | None:
         raise click.UsageError(str(exc)) from None
 
 
-def secret_option(name: str, variable: str, *, required: bool, help: str) -> Callable[[F], F]:
-    """An option whose value defaults to the secret ``variable``, read from any of its sources."""
+# Where a fresh shell gets DATABASE_URL on a developer's machine: "Missing option" alone did not say.
+DEV_DATABASE_HINT = "For the database of `webhook-server dev`, run `source .webhook-dev/env` first."
+
+
+def secret_option(name: str, variable: str, *, required: bool, help: str, hint: str = "") -> Callable[[F], F]:
+    """An option whose value defaults to the secret ``variable``, read from any of its sources;
+    ``hint`` is added to the error when a required one is missing."""
 
     def fill(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         value = value or read_secret(variable)
         if value is None and required:
-            raise click.MissingParameter(ctx=ctx, param=param)
+            raise click.MissingParameter(hint or None, ctx=ctx, param=param)
         return value
 
     return click.option(name, envvar=variable, show_envvar=True, callback=fill, help=help)
@@ -85,6 +92,7 @@ def database_url_option(command: F) -> F:
         "DATABASE_URL",
         required=True,
         help="Postgres URL of the inbox (or DATABASE_URL_FILE, or a systemd credential).",
+        hint=DEV_DATABASE_HINT,
     )(command)
 
 
@@ -109,6 +117,15 @@ def database(database_url: str) -> Iterator[psycopg.Connection]:
         raise DatabaseProblem(str(exc)) from None
     except psycopg.Error as exc:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
+
+
+def _operator() -> str:
+    """Who runs this command, for the history a replay marks: user@host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a uid without a name (containers) and no USER variable
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()} (webhook-server replay)"
 
 
 @click.group()
@@ -277,7 +294,7 @@ def replay(
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
     where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
-        result = queries.replay(conn, event_ids=event_ids, where=where)
+        result = queries.replay(conn, by=_operator(), event_ids=event_ids, where=where)
     if as_json:
         output.echo_json(
             {
@@ -373,9 +390,10 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
         )
     oldest = found.oldest_pending
     click.echo(f"oldest pending: {'-' if oldest is None else 'due for ' + output.age(oldest)}")
+    # The rate is the hour's: "9 in the last minute (0.1/min)" read as a contradiction.
     click.echo(
         f"processed: {found.processed_last_minute} in the last minute, {found.processed_last_hour} in the last hour "
-        f"({found.processed_last_hour / 60:.1f}/min)"
+        f"({found.processed_last_hour / 60:.2g}/min averaged over the hour)"
     )
     if found.skipped_types:
         since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"

@@ -232,12 +232,14 @@ def events_per_hour(conn: psycopg.Connection) -> list[tuple[datetime, int, int]]
 def replay(
     conn: psycopg.Connection,
     *,
+    by: str,
     event_ids: Sequence[str] | None = None,
     row_ids: Sequence[int] | None = None,
     where: EventFilter,
     statuses: Sequence[str] | None = None,
 ) -> ReplayResult:
-    """Put events back to ``pending`` with attempts reset, and wake the workers; the history stays.
+    """Put events back to ``pending`` with attempts reset, and wake the workers; the history stays,
+    marked where the replay began, by ``by`` (who asked: shown in the history).
 
     ``event_ids`` or ``row_ids`` (any status), or a status (``where.status`` or ``statuses``)
     selects them. Events a worker holds a live lease on are left alone; for ``event_ids`` they
@@ -251,6 +253,7 @@ def replay(
         "event_ids": ids,
         "row_ids": list(row_ids) if row_ids else None,
         "statuses": list(statuses) if statuses else None,
+        "replayed_by": by,
     }
     leased: list[LeasedEvent] = []
     with conn.transaction():

@@ -124,7 +124,7 @@ class _SpoolRegistry:
     def collect(self):
         try:
             summary = self.spool.summary()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: the file could not be opened (Spool._open)
             logger.error("spool at %s unreadable for /metrics: %s", self.spool.path, exc)
             return
         yield GaugeMetricFamily(

@@ -115,7 +115,7 @@ class Spool:
                     with self._waiting_lock:
                         batch, self._waiting = self._waiting, []
                     self._write(conn, batch)
-        except sqlite3.Error as exc:  # the file cannot be opened: this event is answered 503, not written later
+        except (sqlite3.Error, OSError) as exc:  # the file cannot be opened: a 503, and not written later
             with self._waiting_lock:
                 if put in self._waiting:
                     self._waiting.remove(put)
@@ -208,6 +208,7 @@ class Spool:
             yield conn
 
     def _open(self) -> sqlite3.Connection:
+        _create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -230,6 +231,21 @@ class Spool:
     def _unavailable(self, exc: Exception) -> SpoolUnavailable:
         logger.error("spool at %s failed: %s", self.path, exc)
         return SpoolUnavailable(f"the database is unavailable and the spool at {self.path} failed: {exc}")
+
+
+def _create_private(path: Path) -> None:
+    """Create the spool file 0600 before SQLite does, and make an older one 0600 too.
+
+    SQLite would create it 0644 under a usual umask, and gives its ``-wal``, ``-shm`` and
+    ``-journal`` files the file's own mode: the bodies in them would be readable by every user
+    who can enter the directory. Raises OSError when the file cannot be opened.
+    """
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
 
 
 @contextmanager

@@ -61,7 +61,8 @@ class WebhookEventAdmin(_ReadOnly, admin.ModelAdmin):
         row_ids = list(queryset.values_list("id", flat=True))
         connection = connections[database_alias()]
         connection.ensure_connection()
-        result = replay(connection.connection, row_ids=row_ids, where=EventFilter())
+        by = f"{request.user.get_username()} (Django admin)"
+        result = replay(connection.connection, by=by, row_ids=row_ids, where=EventFilter())
         self.message_user(request, f"{len(result.replayed)} events replayed: due now for the workers.")
         if len(result.replayed) < len(row_ids):
             self.message_user(

@@ -50,7 +50,8 @@ class WebhookEvent(models.Model):
 
 
 class WebhookEventAttempt(models.Model):
-    """One attempt of an event's handler and what it came to (done, failed, timed_out, given_back, lost)."""
+    """One row of an event's history: an attempt and what it came to (done, failed, timed_out, given_back,
+    lost), or where a replay began (replayed; worker is who asked)."""
 
     # The table's key is (event_row, id); id alone is unique too (an identity), which Django needs.
     id = models.BigIntegerField(primary_key=True)

@@ -3,8 +3,9 @@
 -- callers require ids or a status). An event a worker holds a live lease on is left alone: the
 -- worker's result would overwrite the replay. last_error is kept, so the reason stays visible
 -- until the next attempt replaces it; processed_at is cleared because the event is no longer
--- finished. The history is kept: the next attempts add to it. A lease found run out here is
--- recorded as lost in the history, as a claim would have (this statement clears it).
+-- finished. The history is kept: the next attempts add to it, after a 'replayed' row that says
+-- who replayed it and when (the attempt numbers start again at 1). A lease found run out here
+-- is recorded as lost before it, as a claim would have (this statement clears it).
 WITH chosen AS (
     SELECT id, attempts, locked_by, locked_until, attempt_started_at
     FROM webhook_events
@@ -21,12 +22,20 @@ WITH chosen AS (
       AND (locked_until IS NULL OR locked_until <= now())
     FOR UPDATE
 ),
-lost AS (
+history AS (
+    -- One INSERT, in this order: data-modifying CTEs run in no defined order among themselves.
     INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-    SELECT id, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until), locked_until, 'lost',
-           webhook_lost_attempt_error(attempts, locked_by)
-    FROM chosen
-    WHERE locked_until IS NOT NULL
+    SELECT event_row, attempt, worker, started_at, finished_at, outcome, error
+    FROM (
+        SELECT id, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until),
+               locked_until, 'lost', webhook_lost_attempt_error(attempts, locked_by), 1
+        FROM chosen
+        WHERE locked_until IS NOT NULL
+        UNION ALL
+        SELECT id, attempts, %(replayed_by)s, now(), now(), 'replayed', NULL, 2
+        FROM chosen
+    ) AS marks (event_row, attempt, worker, started_at, finished_at, outcome, error, place)
+    ORDER BY event_row, place
 )
 UPDATE webhook_events AS e
 SET status = 'pending',
