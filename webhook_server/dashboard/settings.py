@@ -19,6 +19,7 @@ PASSWORD_HOW_TO = (
 )
 # The passwords the shipped examples show (deploy/systemd/dashboard.env.example, the README):
 # copied as they are, anyone who has read them knows the password.
+# Every password a shipped example has shown (dashboard.env.example's, before it became a credential).
 EXAMPLE_PASSWORDS = frozenset({"change-me-to-a-long-random-password"})
 STATE_DIR_HOW_TO = (
     "set it to a directory only the dashboard's user can read, kept across restarts "
@@ -73,9 +74,9 @@ class DashboardSettings:
 
 
 def _state_dir(env: Env) -> Path:
-    """WEBHOOK_DASHBOARD_STATE_DIR, else systemd's STATE_DIRECTORY; required, and writable."""
+    """WEBHOOK_DASHBOARD_STATE_DIR, else systemd's STATE_DIRECTORY; required, writable, and private."""
     name = "WEBHOOK_DASHBOARD_STATE_DIR" if env.text("WEBHOOK_DASHBOARD_STATE_DIR", "") else "STATE_DIRECTORY"
-    path = env.writable_directory(name, STATE_DIR_HOW_TO)
+    path = env.private_directory(name, STATE_DIR_HOW_TO)
     if path is None:
         raise ConfigError("WEBHOOK_DASHBOARD_STATE_DIR", f"not set; {STATE_DIR_HOW_TO}")
     return path
