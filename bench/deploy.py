@@ -28,11 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.harness.fleet import Fleet
+from tests.harness.gunicorn import wait_until_healthy
+from tests.harness.load import Ledger, SignedLoad
+from tests.harness.proxies import running_nginx
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.fleet import Fleet
-from webhook_server.harness.gunicorn import wait_until_healthy
-from webhook_server.harness.load import Ledger, SignedLoad
-from webhook_server.harness.proxies import running_nginx
 from webhook_server.migrations import migrate
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def main() -> None:
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="deploy-bench-") as tmp,
-        LocalPostgres(Path(tmp) / "postgres", durable=True) as postgres,
+        LocalPostgres(Path(tmp) / "postgres") as postgres,
     ):
         migrate(postgres.url())
         for label, name, command in (("this kit", "kit", None), ("stock gunicorn", "stock", STOCK_COMMAND)):

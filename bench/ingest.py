@@ -55,11 +55,11 @@ from typing import Any
 
 from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail, tree_cpu_seconds
 
+from tests.harness.gunicorn import start_logged
 from webhook_server import db
 from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.errors import ConfigError
-from webhook_server.harness.gunicorn import start_logged
 from webhook_server.migrations import migrate
 from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import Settings
@@ -417,7 +417,7 @@ def start_server(command: list[str], env: dict[str, str], log_path: Path, cwd: P
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres, contextlib.ExitStack() as servers:
+    with LocalPostgres(workdir / "data") as postgres, contextlib.ExitStack() as servers:
         migrate(postgres.url())
         pg = durable_postgres_settings(postgres.url())
         secret = f"whsec_bench_{secrets.token_hex(16)}"

@@ -2,7 +2,7 @@
 
 Three instances behind the shipped HAProxy, signed deliveries at a steady rate, Postgres
 (durable, the run's own) stopped for a few seconds and started again
-(webhook_server/harness/outage.py). Prints what issue 15 asks for: ``/health`` latency during
+(tests/harness/outage.py). Prints what issue 15 asks for: ``/health`` latency during
 the outage, deliveries answered per second during it, the time from Postgres back to the first
 200, the slowest answer, and what HAProxy did (servers taken DOWN, requests it answered itself).
 
@@ -17,8 +17,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from webhook_server.harness import outage
-from webhook_server.harness.outage import percentile
+from tests.harness import outage
+from tests.harness.outage import percentile
 
 
 def main() -> None:

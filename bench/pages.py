@@ -27,9 +27,9 @@ from pathlib import Path
 
 from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail
 
+from tests.harness.dashboard import DashboardServer
 from webhook_server import db, sql
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.dashboard import DashboardServer
 from webhook_server.migrations import migrate
 
 RARE_TYPE = "charge.dispute.created"
@@ -143,7 +143,7 @@ def measure(server: DashboardServer, targets: dict[str, str], requests_each: int
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres:
+    with LocalPostgres(workdir / "data") as postgres:
         url = postgres.url()
         migrate(url)
         pg = durable_postgres_settings(url)

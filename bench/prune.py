@@ -120,7 +120,7 @@ def fill(url: str, rows: int) -> None:
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres:
+    with LocalPostgres(workdir / "data") as postgres:
         url = postgres.url()
         migrate(url)
         pg = durable_postgres_settings(url)

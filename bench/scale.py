@@ -32,6 +32,7 @@ from pathlib import Path
 
 from measure import BenchError
 
+from tests.harness.postgres import NOT_DURABLE
 from webhook_server.dev.localdb import BIN_DIR_VARIABLE, LocalPostgres, LocalPostgresError
 from webhook_server.migrations import migrate
 from webhook_server.operator import queries
@@ -145,7 +146,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as workdir:
         data_dir = args.data_dir or Path(workdir) / "pgdata"
         try:
-            with LocalPostgres(data_dir, durable=False) as postgres:
+            with LocalPostgres(data_dir, settings=NOT_DURABLE) as postgres:
                 migrate(postgres.url())
                 fill(postgres.url(), args.rows)
                 return 0 if measure(postgres.url(), args.rows, args.repeat) else 1

@@ -83,7 +83,7 @@ def measure_drain(url: str, spool_dir: Path, start: Callable[[], object]) -> Dra
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres:
+    with LocalPostgres(workdir / "data") as postgres:
         with psycopg.connect(postgres.url(), autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {DATABASE}")
         url = postgres.url(DATABASE)

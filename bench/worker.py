@@ -42,10 +42,10 @@ from pathlib import Path
 import psycopg
 from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail, tree_cpu_seconds
 
+from tests.harness.gunicorn import start_logged
 from webhook_server import db
 from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.gunicorn import start_logged
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
 
@@ -259,7 +259,7 @@ def print_table(runs: list[Throughput], low: Latency) -> None:
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
-    with LocalPostgres(workdir / "data", durable=True) as postgres:
+    with LocalPostgres(workdir / "data") as postgres:
         migrate(postgres.url())
         pg = durable_postgres_settings(postgres.url())
         runs = []

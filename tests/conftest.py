@@ -18,11 +18,12 @@ from flask.testing import FlaskClient
 
 from tests.fake_github import FakeGitHub
 from tests.fake_stripe import FakeStripe, serve
+from tests.harness.gunicorn import STRIPE_SECRET, GunicornServer
+from tests.harness.load import stored_rows
+from tests.harness.postgres import NOT_DURABLE
 from webhook_server.app import create_app
 from webhook_server.dev import workspace
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.gunicorn import STRIPE_SECRET, GunicornServer
-from webhook_server.harness.load import stored_rows
 from webhook_server.migrations import migrate
 from webhook_server.receiver import receiver_of
 from webhook_server.settings import Settings
@@ -51,7 +52,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         migrate(url)
         yield url
         return
-    with LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False) as server:
+    with LocalPostgres(tmp_path_factory.mktemp("postgres") / "data", settings=NOT_DURABLE) as server:
         migrate(server.url())
         yield server.url()
 
@@ -60,7 +61,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def durable_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second server with fsync on, for what `webhook-server check` must find durable (the
     shared one runs with fsync off for speed): started only by the tests that ask for it."""
-    with LocalPostgres(tmp_path_factory.mktemp("durable-postgres") / "data", durable=True) as server:
+    with LocalPostgres(tmp_path_factory.mktemp("durable-postgres") / "data") as server:
         migrate(server.url())
         yield server.url()
 
@@ -75,7 +76,7 @@ def durable_db(durable_database_url: str) -> str:
 @pytest.fixture
 def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
     """A migrated server this test may stop and start without disturbing the others."""
-    with LocalPostgres(tmp_path / "data", durable=False) as server:
+    with LocalPostgres(tmp_path / "data", settings=NOT_DURABLE) as server:
         migrate(server.url())
         yield server
 

@@ -1,5 +1,6 @@
 # Sourced by scripts/dev and scripts/test: create .venv in the checkout if there is none and
-# install the project with the given extras. Re-installs only when setup.cfg changed.
+# install the project with the given extras. Re-installs only when setup.cfg changed. The
+# checkout's root goes on the venv's path, for bench/ and scripts/ to reach tests/harness.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
@@ -18,4 +19,9 @@ ensure_venv() {
         "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$extras]"
         touch "$stamp"
     fi
+    # The checkout itself on the venv's path: bench/ and scripts/ use the test harness
+    # (tests/harness), which stays out of the wheel.
+    local site
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+    [ -f "$site/webhook-server-checkout.pth" ] || echo "$ROOT" >"$site/webhook-server-checkout.pth"
 }

@@ -17,10 +17,10 @@ import pytest
 import requests
 
 from tests.conftest import REPO_ROOT, STRIPE_SECRET, GunicornServer
+from tests.harness.dashboard import csrf_token
+from tests.harness.gunicorn import start_logged, wait_until_healthy
+from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.dashboard import csrf_token
-from webhook_server.harness.gunicorn import start_logged, wait_until_healthy
-from webhook_server.harness.polling import wait_for
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 

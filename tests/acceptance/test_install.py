@@ -8,22 +8,24 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import REPO_ROOT, STRIPE_SECRET, stored_rows
+from tests.harness.dashboard import DASHBOARD_PASSWORD
+from tests.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.dashboard import DASHBOARD_PASSWORD
-from webhook_server.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 
 # What a build reads; copied alone, so stale build/ or egg-info directories of the checkout
 # cannot slip a deleted module into the wheel.
 BUILD_INPUTS = ("pyproject.toml", "setup.cfg", "README.md", "webhook_server")
 # Building and installing fetch from the package index (pip's cache makes it quick when warm).
 PIP_TIMEOUT_SECONDS = 600
+PIP = (sys.executable, "-m", "pip", "--disable-pip-version-check")
 
 
 def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -33,9 +35,9 @@ def run(*command: str | Path, **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bin directory of a fresh virtualenv holding the wheel and its dependencies only."""
-    root = tmp_path_factory.mktemp("install")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip wheel` builds from the checkout's build inputs."""
+    root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
     source.mkdir()
     for name in BUILD_INPUTS:
@@ -43,13 +45,29 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copytree(REPO_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(REPO_ROOT / name, source / name)
-    pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
-    run(*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", root / "dist", source, timeout=PIP_TIMEOUT_SECONDS)
-    (wheel,) = (root / "dist").glob("webhook_server-*.whl")
-    venv = root / "venv"
+    run(*PIP, "wheel", "--no-deps", "--quiet", "--wheel-dir", root / "dist", source, timeout=PIP_TIMEOUT_SECONDS)
+    (built,) = (root / "dist").glob("webhook_server-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin directory of a fresh virtualenv holding the wheel and its dependencies only."""
+    venv = tmp_path_factory.mktemp("install") / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)  # this venv's pip installs into it
-    run(*pip, "--python", venv / "bin/python", "install", "--quiet", "--no-compile", wheel, timeout=PIP_TIMEOUT_SECONDS)
+    run(*PIP, "--python", venv / "bin/python", "install", "--quiet", "--no-compile", wheel, timeout=PIP_TIMEOUT_SECONDS)
     return venv / "bin"
+
+
+def test_the_wheel_ships_no_test_or_benchmark_support(wheel: Path) -> None:
+    """The test harness (processes, proxies, load), its throwaway Postgres settings and its test
+    secrets live under tests/, never in what a production host installs."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        shipped = {name: archive.read(name) for name in names if not name.endswith("/")}
+    assert not [name for name in names if name.startswith(("tests/", "bench/")) or "/harness/" in name], names
+    for marker in (STRIPE_SECRET.encode(), b"fsync=off", b"synchronous_commit=off"):
+        assert not [name for name, data in shipped.items() if marker in data], marker
 
 
 def fresh_host_environment(**values: str) -> dict[str, str]:

@@ -11,8 +11,8 @@ import psycopg
 
 from tests.acceptance.test_operator_cli import cli
 from tests.fake_stripe import API_KEY, FakeStripe
+from tests.harness.gunicorn import GunicornServer
 from tests.signers import stripe_event
-from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.inbox import IncomingEvent, insert_events
 
 ENDPOINTS = """

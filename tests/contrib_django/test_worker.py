@@ -10,9 +10,9 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from tests.contrib_django.shop.config import settings_module
+from tests.harness.polling import wait_for
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills
 from webhook_server.errors import EXIT_CONFIG
-from webhook_server.harness.polling import wait_for
 
 
 def test_orm_handlers_get_a_fresh_connection_per_handler_as_in_a_request(

@@ -10,8 +10,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.harness.dashboard import DashboardServer
 from tests.worker.conftest import start_worker, worker_db
-from webhook_server.harness.dashboard import DashboardServer
 
 __all__ = ["start_worker", "worker_db"]  # real workers, for replays run again
 

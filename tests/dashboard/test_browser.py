@@ -14,9 +14,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.dashboard.conftest import PAGE_TIMEOUT_SECONDS
+from tests.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, wait_for
 from webhook_server.dashboard import auth
-from webhook_server.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer
 
 
 def sign_in(browser: Chrome, dashboard: DashboardServer, password: str = DASHBOARD_PASSWORD) -> None:

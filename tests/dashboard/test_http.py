@@ -12,9 +12,9 @@ import psycopg
 import pytest
 import requests
 
+from tests.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer, csrf_token
 from tests.integration.test_operator_queries import row, store
 from webhook_server.errors import EXIT_CONFIG
-from webhook_server.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer, csrf_token
 from webhook_server.inbox import IncomingEvent, insert_events
 
 WEBHOOK_SERVER = Path(sys.executable).parent / "webhook-server"

@@ -26,12 +26,12 @@ import requests
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from tests.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer, csrf_token
 from webhook_server.dashboard import auth
 from webhook_server.dashboard.app import create_app
 from webhook_server.dashboard.sessions import KEY_FILE
 from webhook_server.dashboard.settings import DashboardSettings
 from webhook_server.errors import EXIT_CONFIG
-from webhook_server.harness.dashboard import DASHBOARD_PASSWORD, DashboardServer, csrf_token
 
 WEBHOOK_SERVER = Path(sys.executable).parent / "webhook-server"
 READ_TIMEOUT_SECONDS = 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from tests.harness.dashboard import DashboardServer
 from tests.integration.test_operator_queries import now, row, store
-from webhook_server.harness.dashboard import DashboardServer
 
 
 def test_filter_placeholders_read_as_examples_not_as_values(dashboard: DashboardServer) -> None:

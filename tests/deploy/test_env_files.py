@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 
 from tests.conftest import REPO_ROOT
+from tests.harness.gunicorn import kill_group, start_logged
 from tests.worker.conftest import create_runs_table, wait_for
 from webhook_server.dashboard.settings import EXAMPLE_PASSWORDS, DashboardSettings
-from webhook_server.harness.gunicorn import kill_group, start_logged
 from webhook_server.settings import SECRET_VARIABLES, Settings, WorkerSettings
 
 UNITS = REPO_ROOT / "deploy" / "systemd"

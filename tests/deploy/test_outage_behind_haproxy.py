@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webhook_server.harness import outage
+from tests.harness import outage
 
 RATE = 100
 OUTAGE_SECONDS = 5.0

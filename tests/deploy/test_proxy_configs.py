@@ -22,11 +22,9 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
-from webhook_server.harness.proxies import (
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
+from tests.harness.proxies import (
     RunningProxy,
     check_haproxy,
     check_nginx,
@@ -35,6 +33,8 @@ from webhook_server.harness.proxies import (
     running_haproxy,
     running_nginx,
 )
+from tests.signers import signed_stripe_request, stripe_event
+from webhook_server.dev.localdb import free_port
 from webhook_server.settings import Settings
 
 ANNOUNCE = 3.0  # WEBHOOK_DRAIN_ANNOUNCE's default, which the HAProxy checks are tuned to

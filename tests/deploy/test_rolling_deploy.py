@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, STRIPE_SECRET
+from tests.harness.fleet import Fleet
+from tests.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
+from tests.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.fleet import Fleet
-from webhook_server.harness.load import Ledger, SignedLoad, assert_each_acknowledged_event_stored_once
-from webhook_server.harness.proxies import HAPROXY_BACKEND, RunningHAProxy, running_haproxy, running_nginx
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
 RATE = 100

@@ -6,10 +6,10 @@ import signal
 import time
 from pathlib import Path
 
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.launcher import SocketLauncher
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.launcher import SocketLauncher
-from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 
 RATE = 50  # deliveries per second, new connection each
 

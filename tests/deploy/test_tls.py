@@ -14,10 +14,8 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
-from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.proxies import (
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.proxies import (
     SHIPPED_HAPROXY,
     SHIPPED_NGINX,
     Certificate,
@@ -29,6 +27,8 @@ from webhook_server.harness.proxies import (
     running_haproxy,
     running_nginx,
 )
+from tests.signers import signed_stripe_request, stripe_event
+from webhook_server.dev.localdb import free_port
 
 PROXIES: list[Callable[..., AbstractContextManager[RunningProxy]]] = [running_nginx, running_haproxy]
 

@@ -21,7 +21,7 @@ from psycopg import sql
 
 from tests.conftest import gunicorn_servers
 from tests.differential.wire import WORKER_EXIT, Differential, Side
-from webhook_server.harness.gunicorn import GunicornServer
+from tests.harness.gunicorn import GunicornServer
 from webhook_server.migrations import migrate
 
 DATABASES = {"on": "differential_main_loop", "off": "differential_reference"}

@@ -13,8 +13,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from tests.harness.gunicorn import STRIPE_SECRET
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.harness.gunicorn import STRIPE_SECRET
 
 EXAMPLES_VARIABLE = "WEBHOOK_DIFFERENTIAL_EXAMPLES"
 LONG_RUN_EXAMPLES = int(os.environ.get(EXAMPLES_VARIABLE) or 0)

@@ -27,8 +27,8 @@ from pathlib import Path
 import psycopg
 
 from tests.answers import split_answers, without_date
+from tests.harness.gunicorn import GunicornServer
 from tests.hostile.workers import worker_pids
-from webhook_server.harness.gunicorn import GunicornServer
 
 # Between two segments of a case: long enough that the server reads the first on its own.
 PAUSE_SECONDS = 0.05

@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.harness.gunicorn import GunicornServer
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.wire import Answer, exchange, request_bytes
 from tests.hostile.workers import worker_pids
-from webhook_server.harness.gunicorn import GunicornServer
 
 # Short, so the slow-client tests wait seconds, not the production default of 10.
 READ_TIMEOUT_SECONDS = 2

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.proxies import RunningProxy, running_haproxy, running_nginx
 from tests.hostile.conftest import Target
 from tests.hostile.schemes import SCHEMES, valid_delivery
 from tests.hostile.slowloris import Slowloris
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.proxies import RunningProxy, running_haproxy, running_nginx
 
 # Four times the stock server's threads (1 worker x 2), held open through the proxy.
 SLOW_CONNECTIONS = 8

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
+from tests.harness.polling import wait_for
 from tests.hostile.conftest import MAX_BODY_BYTES, Target, assert_refused
 from tests.hostile.corpus import Case, cases
 from tests.hostile.schemes import SCHEMES, Scheme, encode, new_id
 from tests.hostile.wire import exchange, request_bytes
-from webhook_server.harness.polling import wait_for
 
 CASES = cases()  # how to build each request: nothing is signed before a case runs
 

@@ -26,7 +26,7 @@ from tests.differential.conftest import server_pair, worker_trouble
 from tests.differential.known import RAISED_LINE_LIMIT, all_known_cases
 from tests.differential.requests import PROBE
 from tests.differential.wire import Case, Differential
-from webhook_server.harness.proxies import RunningProxy, running_haproxy, running_nginx
+from tests.harness.proxies import RunningProxy, running_haproxy, running_nginx
 
 
 def through_proxy(case: Case) -> Case:

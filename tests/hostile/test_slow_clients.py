@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from gunicorn.workers import gthread
 
+from tests.harness.gunicorn import GunicornServer
 from tests.hostile.conftest import READ_TIMEOUT_SECONDS, Target
 from tests.hostile.schemes import SCHEMES, Scheme, valid_delivery
 from tests.hostile.slowloris import Slowloris, slow_openings
 from tests.hostile.wire import parse_answer, request_bytes
-from webhook_server.harness.gunicorn import GunicornServer
 
 THREADS_PER_WORKER = 4  # GunicornServer's WEBHOOK_THREADS; the suite's server has 2 workers
 # More slow connections than the server has threads, three times over.

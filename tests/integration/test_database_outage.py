@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
+from tests.harness.polling import wait_for
 from tests.integration.test_ingest import lock_waiters
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.polling import wait_for
 from webhook_server.settings import Settings
 
 # The contract: a webhook gets its 503 within 2 s; the margin is for a busy 2-core machine.

@@ -14,9 +14,9 @@ import time
 import psycopg
 import pytest
 
+from tests.harness.polling import wait_for
 from tests.integration.test_ingest import lock_waiters
 from webhook_server.errors import DatabaseUnavailable
-from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import CLOSE_TIMEOUT_SECONDS, Inbox, IncomingEvent, Pending, insert_events
 
 TIMEOUT = 1.0

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 
 from tests import signers
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.harness.polling import wait_for
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import Inbox, IncomingEvent, insert_events
 from webhook_server.settings import Settings
 

@@ -10,8 +10,8 @@ import socket
 
 import psycopg
 
+from tests.harness.polling import wait_for
 from webhook_server import db
-from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import Inbox
 
 

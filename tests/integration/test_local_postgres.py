@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.harness.postgres import NOT_DURABLE
 from webhook_server.dev.localdb import SYSTEM_USER, LocalPostgres
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Postgres as another user")
@@ -24,7 +25,7 @@ def test_as_root_only_postgres_user_is_let_through_private_parents(tmp_path: Pat
     private = tmp_path / "home"
     private.mkdir(mode=0o700)
     private.chmod(0o700)
-    with LocalPostgres(private / "checkout" / "data", durable=False) as postgres:
+    with LocalPostgres(private / "checkout" / "data", settings=NOT_DURABLE) as postgres:
         with psycopg.connect(postgres.url(), connect_timeout=10) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         mode = stat.S_IMODE(private.stat().st_mode)

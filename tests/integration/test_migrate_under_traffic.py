@@ -17,10 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from tests.integration.test_migrate import fresh_database
 from webhook_server import sql
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
 from webhook_server.migrations import LOCK_TIMEOUT_SECONDS, migrate
 
 RATE = 100

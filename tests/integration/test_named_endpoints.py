@@ -16,8 +16,8 @@ import psycopg
 import requests
 
 from tests import signers
+from tests.harness.gunicorn import GunicornServer
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.harness.gunicorn import GunicornServer
 
 EU_SECRET = "whsec_eu_0123456789abcdef"
 US_SECRET = "whsec_us_0123456789abcdef"

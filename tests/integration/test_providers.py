@@ -20,7 +20,7 @@ import requests
 
 from tests import signers
 from tests.conftest import stored_rows
-from webhook_server.harness.gunicorn import GunicornServer
+from tests.harness.gunicorn import GunicornServer
 
 ENDPOINTS_FILE = """
 [endpoints.acme]

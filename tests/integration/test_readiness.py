@@ -12,8 +12,8 @@ import requests
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET
+from tests.harness.gunicorn import GunicornServer
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import GunicornServer
 from webhook_server.settings import Settings
 
 

@@ -17,11 +17,11 @@ import requests
 from flask import Flask
 
 from tests.conftest import STRIPE_SECRET, GunicornServer, gunicorn_servers
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once, stored_rows
+from tests.harness.polling import wait_for
 from tests.signers import signed_stripe_request, stripe_event
 from webhook_server import db
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once, stored_rows
-from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import IncomingEvent
 from webhook_server.settings import MIN_SPOOL_BYTES, Settings
 from webhook_server.spool.drainer import Drainer

@@ -17,9 +17,9 @@ import requests
 
 from tests.answers import read_answers, without_date
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.polling import wait_for
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.polling import wait_for
 
 # The contract: a delivery the database cannot take gets its 503 within 2.5 s.
 DB_TIMEOUT = 1.5

@@ -10,11 +10,11 @@ from collections.abc import Callable
 import psycopg
 import requests
 
+from tests.harness.gunicorn import GunicornServer, read_response
+from tests.harness.health_watch import HealthWatch
+from tests.harness.load import SignedLoad
+from tests.harness.outage import percentile
 from tests.signers import stripe_event
-from webhook_server.harness.gunicorn import GunicornServer, read_response
-from webhook_server.harness.health_watch import HealthWatch
-from webhook_server.harness.load import SignedLoad
-from webhook_server.harness.outage import percentile
 
 STUCK = 64  # deliveries in flight at once, against 2 workers x 4 threads
 DB_TIMEOUT = 1.5

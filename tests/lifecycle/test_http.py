@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from tests.conftest import STRIPE_SECRET, stored_rows
+from tests.harness.gunicorn import GunicornServer, read_response
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.harness.gunicorn import GunicornServer, read_response
 
 LIMIT = 4096
 

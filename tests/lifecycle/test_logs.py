@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.harness.dashboard import DashboardServer
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.dashboard import DashboardServer
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.polling import wait_for
 
 DEADLINE_SECONDS = 20.0
 

@@ -17,9 +17,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import signers
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
-from webhook_server.harness.polling import wait_for
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
+from tests.harness.polling import wait_for
 
 ACME = """
 [endpoints.acme]

@@ -16,9 +16,9 @@ from pathlib import Path
 import requests
 
 from tests.conftest import stored_rows
+from tests.harness.gunicorn import GunicornServer, read_response
+from tests.harness.polling import wait_for
 from tests.signers import stripe_event
-from webhook_server.harness.gunicorn import GunicornServer, read_response
-from webhook_server.harness.polling import wait_for
 
 ANNOUNCE = 3.0
 CAP = 10.0

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
-from webhook_server.harness.gunicorn import kill_group, start_logged
-from webhook_server.harness.polling import wait_for
+from tests.harness.gunicorn import kill_group, start_logged
+from tests.harness.polling import wait_for
 
 READY_TIMEOUT_SECONDS = 30
 WORKER_SCRIPT = Path(sys.executable).parent / "webhook-server"

@@ -9,9 +9,9 @@ from pathlib import Path
 import psycopg
 import requests
 
+from tests.harness.gunicorn import GunicornServer
 from tests.signers import signed_stripe_request, stripe_event
 from tests.worker.conftest import WorkerProcess, query, wait_for
-from webhook_server.harness.gunicorn import GunicornServer
 
 ENDPOINTS = """
 [endpoints.stripe-eu]

@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import psycopg
 
+from tests.harness.gunicorn import GunicornServer
+from tests.harness.polling import wait_for
 from tests.signers import stripe_event
 from tests.worker.conftest import WORKER_SCRIPT, WorkerProcess, count_status, insert_events, query
 from webhook_server import inbox
 from webhook_server.errors import EXIT_STUCK
-from webhook_server.harness.gunicorn import GunicornServer
-from webhook_server.harness.polling import wait_for
 from webhook_server.inbox import IncomingEvent
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tests.harness.polling import wait_for
 from tests.worker.conftest import WorkerProcess, insert_events, query
-from webhook_server.harness.polling import wait_for
 
 
 def age_events(database_url: str, prefix: str, status: str, days: int) -> None:

@@ -7,8 +7,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from tests.harness.polling import wait_for
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query
-from webhook_server.harness.polling import wait_for
 
 
 def test_two_workers_never_run_the_same_event_and_together_run_every_event_once(

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.harness.polling import wait_for
 from tests.worker.conftest import (
     TEST_ENV,
     WORKER_SCRIPT,
@@ -24,7 +25,6 @@ from tests.worker.conftest import (
 )
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.errors import EXIT_CONFIG
-from webhook_server.harness.polling import wait_for
 from webhook_server.worker.dispatcher import STOP_STATEMENT_SECONDS
 
 CAP_SECONDS = 4.0

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
+from tests.harness.polling import wait_for
 from tests.worker.conftest import WorkerProcess, count_status, insert_events, query, run_under_kills
 from tests.worker.transactional_handlers import insert_effect
 from webhook_server import sql
 from webhook_server.handlers import Event
-from webhook_server.harness.polling import wait_for
 from webhook_server.worker.handler_pool import Job
 from webhook_server.worker.runtime import LeaseLost, record_done
 

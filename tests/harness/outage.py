@@ -18,11 +18,12 @@ from pathlib import Path
 
 import psycopg
 
+from tests.harness.fleet import Fleet
+from tests.harness.health_watch import HealthWatch
+from tests.harness.load import Answer, SignedLoad
+from tests.harness.postgres import NOT_DURABLE
+from tests.harness.proxies import running_haproxy
 from webhook_server.dev.localdb import LocalPostgres
-from webhook_server.harness.fleet import Fleet
-from webhook_server.harness.health_watch import HealthWatch
-from webhook_server.harness.load import Answer, SignedLoad
-from webhook_server.harness.proxies import running_haproxy
 from webhook_server.migrations import migrate
 
 NAMES = ["app1", "app2", "app3"]  # the server names in deploy/haproxy/haproxy.cfg
@@ -84,7 +85,7 @@ def run(
     directory: Path, *, rate: float, outage_seconds: float, durable: bool, env: dict[str, str] | None = None
 ) -> OutageRun:
     """Run the outage once, every process started under ``directory`` and stopped before returning."""
-    with LocalPostgres(directory / "postgres", durable=durable) as postgres:
+    with LocalPostgres(directory / "postgres", settings=() if durable else NOT_DURABLE) as postgres:
         migrate(postgres.url())
         (directory / "fleet").mkdir()
         fleet = Fleet(directory / "fleet", postgres.url(), NAMES, env={"WEBHOOK_THREADS": "8", **(env or {})})

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import requests
 
+from tests.harness.gunicorn import start_logged
 from webhook_server.deploy.haproxy import RuntimeAPI
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import start_logged
 
 NGINX = "/usr/sbin/nginx"
 HAPROXY = "/usr/sbin/haproxy"
@@ -92,16 +92,14 @@ def _substitute(
     if count != expected:
         raise ConfigDrift(
             f"{source}: expected {expected} lines matching {pattern.pattern!r}, found {count}; "
-            "update webhook_server/harness/proxies.py with the config"
+            "update tests/harness/proxies.py with the config"
         )
     return text
 
 
 def _replace_once(text: str, old: str, new: str, source: Path) -> str:
     if text.count(old) != 1:
-        raise ConfigDrift(
-            f"{source}: expected {old!r} exactly once; update webhook_server/harness/proxies.py with the config"
-        )
+        raise ConfigDrift(f"{source}: expected {old!r} exactly once; update tests/harness/proxies.py with the config")
     return text.replace(old, new)
 
 
@@ -115,9 +113,7 @@ def _replace_servers(
     """Put one server line per port where the shipped server lines were, with the first one's options."""
     first = pattern.search(text)
     if first is None:
-        raise ConfigDrift(
-            f"{source}: no server lines matching {pattern.pattern!r}; update webhook_server/harness/proxies.py"
-        )
+        raise ConfigDrift(f"{source}: no server lines matching {pattern.pattern!r}; update tests/harness/proxies.py")
     servers = iter(["".join(line(first, number, port) for number, port in enumerate(ports, start=1))])
     return pattern.sub(lambda _: next(servers, ""), text)
 

@@ -7,7 +7,7 @@ add to the latency measured: the watcher prints one line per check and the paren
 the end. ``time.monotonic()`` is the system-wide CLOCK_MONOTONIC on Linux, so its timestamps
 compare with the parent's.
 
-    python -m webhook_server.harness.health_watch EVERY_SECONDS NAME=URL...
+    python -m tests.harness.health_watch EVERY_SECONDS NAME=URL...
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Instances a shell command can restart, as ``systemctl restart webhook-server@PORT`` does.
 
-Each instance's settings live in ``<dir>/<name>.json``; ``python -m webhook_server.harness.fleet restart
+Each instance's settings live in ``<dir>/<name>.json``; ``python -m tests.harness.fleet restart
 DIR NAME`` SIGTERMs its gunicorn master (found by its pidfile), waits for it to exit and starts
 a new one, then returns while the new one boots. Every process group ever started is recorded
 so that ``Fleet.kill`` leaves nothing behind, whoever started it.
@@ -17,9 +17,9 @@ import time
 from functools import partial
 from pathlib import Path
 
+from tests.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, start_logged, wait_until_healthy
+from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, start_logged, wait_until_healthy
-from webhook_server.harness.polling import wait_for
 from webhook_server.serving.entrypoint import gunicorn_command
 
 STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
@@ -85,7 +85,7 @@ class Fleet:
         return int(pidfile.read_text()) if pidfile.exists() else None
 
     def restart_command(self) -> str:
-        return f"{sys.executable} -m webhook_server.harness.fleet restart {self.directory} {{name}}"
+        return f"{sys.executable} -m tests.harness.fleet restart {self.directory} {{name}}"
 
     def kill(self) -> None:
         groups = self.directory / "groups"
@@ -129,5 +129,5 @@ def _state(directory: Path, name: str) -> dict:
 
 if __name__ == "__main__":
     command, directory, name = sys.argv[1:4]
-    assert command == "restart", f"usage: python -m webhook_server.harness.fleet restart DIR NAME, not {command}"
+    assert command == "restart", f"usage: python -m tests.harness.fleet restart DIR NAME, not {command}"
     restart(Path(directory), name)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import requests
 
+from tests.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import kill_group, start_logged, wait_until_healthy
 
 DASHBOARD_PASSWORD = "correct horse battery staple"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')

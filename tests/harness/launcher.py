@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.harness.gunicorn import STRIPE_SECRET, kill_group, start_logged, wait_until_healthy
 from webhook_server.dev.localdb import free_port
-from webhook_server.harness.gunicorn import STRIPE_SECRET, kill_group, start_logged, wait_until_healthy
 from webhook_server.serving.entrypoint import gunicorn_command
 
 # As in deploy/systemd/webhook-server.socket.

@@ -18,11 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.harness.gunicorn import GunicornServer, kill_group
+from tests.harness.launcher import SocketLauncher
+from tests.harness.load import Ledger, SignedLoad
+from tests.harness.postgres import NOT_DURABLE
+from tests.harness.proxies import running_nginx
 from webhook_server.dev.localdb import LocalPostgres, free_port
-from webhook_server.harness.gunicorn import GunicornServer, kill_group
-from webhook_server.harness.launcher import SocketLauncher
-from webhook_server.harness.load import Ledger, SignedLoad
-from webhook_server.harness.proxies import running_nginx
 from webhook_server.migrations import migrate
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="reproduce-502-") as tmp:
         workdir = Path(tmp)
-        with LocalPostgres(workdir / "postgres", durable=False) as postgres:
+        with LocalPostgres(workdir / "postgres", settings=NOT_DURABLE) as postgres:
             migrate(postgres.url())
             kill9 = kill9_restart(workdir, postgres.url(), args.rate, args.settle)
             report("kill -9 and restart", kill9)
