@@ -19,6 +19,15 @@ KEEPALIVE_INTERVAL_SECONDS = 10
 KEEPALIVE_COUNT = 3
 
 
+def only_row(cursor: psycopg.Cursor[Any]) -> Any:
+    """The row of a statement that always returns one (an aggregate, a lock function's answer):
+    none means its SQL changed, a bug, never a state of the database."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("the statement returned no row, though its SQL always returns one")
+    return row
+
+
 def connection_kwargs(timeout: float, statement_timeout: float | None = None) -> dict[str, Any]:
     """Connection parameters that bound each way a query can stall; statements get ``timeout``
     too unless ``statement_timeout`` says otherwise.

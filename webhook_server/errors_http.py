@@ -12,6 +12,7 @@ import logging
 
 from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.providers import Rejected
@@ -62,7 +63,7 @@ def init_app(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
+    def http_error(exc: HTTPException) -> BaseResponse:
         response = exc.get_response()  # keeps the status and headers such as Allow on a 405
         code = (exc.name or "error").lower().replace(" ", "_")
         if response.status_code < 500:  # e.g. 413, refused before any provider saw the request

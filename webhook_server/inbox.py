@@ -371,7 +371,7 @@ class Inbox:
                     raise DatabaseUnavailable(
                         f"cannot connect to the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
                     ) from None
-                if retried or not self._conn.broken:
+                if retried or self._conn is None or not self._conn.broken:
                     raise DatabaseUnavailable(f"the database failed the insert: {first_line(exc)}") from None
                 logger.warning("inbox connection lost, reconnecting: %s", first_line(exc))
                 self._conn.close()

@@ -69,7 +69,7 @@ def migrate(
 
 def _take_migrate_lock(conn: psycopg.Connection, deadline: float) -> None:
     """Wait for another run's migrations to end, holding no snapshot between tries (migrate_lock.sql)."""
-    while not conn.execute(sql.query("migrate_lock")).fetchone()[0]:
+    while not db.only_row(conn.execute(sql.query("migrate_lock")))[0]:
         if time.monotonic() > deadline:
             raise LockNotGranted(
                 f"another `webhook-server migrate` held the schema for over {MIGRATE_TIMEOUT_SECONDS:.0f} s; "

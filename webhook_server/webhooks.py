@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Blueprint, abort, current_app, request
 from gunicorn.http.errors import ParseException
@@ -50,12 +51,14 @@ def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
     endpoint = receiver.providers.get(provider_name)
     if endpoint is None:
         abort(404, "no such webhook endpoint")  # listing the configured ones would tell a stranger
+    # werkzeug's headers read as a Mapping does (get, [], in, any case), though not declared one.
+    headers = cast(Mapping[str, str], request.headers)
     with metrics.child(metrics.INGEST_SECONDS, endpoint.name).time():
-        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), request.headers)
+        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), headers)
         if isinstance(verified, Handshake):
             metrics.child(metrics.EVENTS, endpoint.name, "handshake").inc()
             return verified.reply
-        return store(receiver, incoming(endpoint, verified, request.headers))
+        return store(receiver, incoming(endpoint, verified, headers))
 
 
 @dataclass(slots=True)

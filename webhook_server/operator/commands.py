@@ -255,7 +255,7 @@ def _echo_body(event: queries.EventDetail) -> None:
         body = json.dumps(event.payload, ensure_ascii=False).encode()
     else:
         body = event.body
-    stdout = click.get_binary_stream("stdout")
+    stdout = sys.stdout.buffer
     stdout.write(body)
     stdout.flush()
 
@@ -404,7 +404,7 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
         click.echo(_spool_line(spool_dir, spool))
 
 
-def _spool_line(directory: Path, spool: Summary) -> str:
+def _spool_line(directory: Path | None, spool: Summary) -> str:
     oldest = "" if spool.oldest_age is None else f", oldest {output.age(timedelta(seconds=spool.oldest_age))} old"
     return f"spooled on this host, not yet in Postgres: {spool.events}{oldest} ({directory})"
 

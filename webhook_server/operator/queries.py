@@ -191,7 +191,7 @@ def list_events(
 
 def count_replayable(conn: psycopg.Connection, where: EventFilter, statuses: Sequence[str]) -> int:
     """How many events matching ``where`` are in one of ``statuses`` (a bulk replay's count)."""
-    (count,) = conn.execute(sql.query("count_events"), {**where.params(), "statuses": list(statuses)}).fetchone()
+    (count,) = db.only_row(conn.execute(sql.query("count_events"), {**where.params(), "statuses": list(statuses)}))
     return count
 
 
@@ -295,7 +295,7 @@ def stats(
         counts.setdefault(name, {})[status] = events
         if pending_for is not None:
             waits.append(max(pending_for, timedelta(0)))  # a pending event may be due a moment later
-    rows = conn.execute(sql.query("estimated_rows")).fetchone()[0]
+    rows = db.only_row(conn.execute(sql.query("estimated_rows")))[0]
     percent = None
     if rows <= exact_count_rows:
         finished = conn.execute(sql.query("stats_finished"), only).fetchall()
@@ -305,7 +305,7 @@ def stats(
         finished = [(name, status, round(events * 100 / percent)) for name, status, events in sampled]
     for name, status, events in finished:
         counts.setdefault(name, {})[status] = events
-    last_minute, last_hour = conn.execute(sql.query("stats_processed"), only).fetchone()
+    last_minute, last_hour = db.only_row(conn.execute(sql.query("stats_processed"), only))
     skipped_since = None if percent is None else datetime.now(UTC) - SKIPPED_TYPES_WINDOW
     with conn.cursor(row_factory=class_row(SkippedType)) as cur:
         params = {"since": skipped_since, "limit": SKIPPED_TYPES_SHOWN, **only}

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 import stripe
+from stripe.params import EventListParams
 
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.providers.stripe import StripeProvider
@@ -66,7 +67,7 @@ def stripe_event_pages(
     (``delivery_success=false``): the ones it is still retrying or gave up on. ``types`` (at
     most MAX_TYPES) limits the listing to those event types, e.g. the endpoint's enabled events.
     """
-    params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": int(since.timestamp())}}
+    params: EventListParams = {"limit": PAGE_SIZE, "created": {"gte": int(since.timestamp())}}
     if undelivered_only:
         params["delivery_success"] = False
     if types:

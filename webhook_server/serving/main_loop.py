@@ -86,6 +86,8 @@ class _AwaitingCommit:
 class MainLoopWorker(gthread.ThreadWorker):
     """gthread's worker; its main loop answers health checks and whole, signed deliveries."""
 
+    alive: bool  # gthread's: False once the worker stops
+
     def run(self) -> None:
         cfg = self.cfg
         # Only plain HTTP/1.x is read in the main loop: TLS, the PROXY protocol and h2c are
@@ -224,6 +226,7 @@ class MainLoopWorker(gthread.ThreadWorker):
             if not pending.settled and pending.deadline > now:
                 break
             self._awaiting_commit.popleft()
+            assert self._direct is not None, "only deliveries it took await a commit"
             self._direct.expire(pending)
 
     def _answer(

@@ -314,8 +314,8 @@ class Worker:
         recorded = self._execute("record_outcomes", _outcome_params(outcomes, self.name), refusable=True)
         if recorded is None:
             return None
-        (count,) = recorded.fetchone()  # record_outcomes.sql ends with a count of the rows it updated
-        return count
+        (count,) = db.only_row(recorded)  # record_outcomes.sql ends with a count of the rows it updated
+        return int(count)
 
     def _record_each(self, outcomes: list[_Outcome]) -> int | None:
         """Write ``outcomes`` one statement each; one Postgres refuses gets a stand-in error text.
@@ -419,7 +419,7 @@ class Worker:
             return
         measured = self._execute("oldest_due", {})
         if measured is not None:
-            self.metrics.oldest_due(measured.fetchone()[0])
+            self.metrics.oldest_due(db.only_row(measured)[0])
             self._next_backlog_check = now + self.settings.poll_interval
 
     def _renew_leases(self, now: float) -> None:
@@ -439,7 +439,11 @@ class Worker:
         """
         if not jobs:
             return True
-        params = {"ids": [j.id for j in jobs], "attempts": [j.attempt for j in jobs], "worker": self.name}
+        params: dict[str, object] = {
+            "ids": [j.id for j in jobs],
+            "attempts": [j.attempt for j in jobs],
+            "worker": self.name,
+        }
         if self._execute("release_events", params) is None:
             return False
         for job in jobs:

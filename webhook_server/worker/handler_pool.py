@@ -120,7 +120,7 @@ class HandlerPool:
 
     def take_queued(self) -> list[Job]:
         """Remove and return the jobs no thread has started yet."""
-        taken = []
+        taken: list[Job] = []
         while True:
             try:
                 job = self.work.get_nowait()

@@ -65,7 +65,8 @@ def load_runtime(settings: WorkerSettings) -> RuntimeFactory:
     Call it before importing handler modules: they may import Django models.
     """
     if os.environ.get("DJANGO_SETTINGS_MODULE"):
-        return importlib.import_module(DJANGO_INTEGRATION).runtime_factory(settings)
+        factory: RuntimeFactory = importlib.import_module(DJANGO_INTEGRATION).runtime_factory(settings)
+        return factory
     return lambda worker: PsycopgRuntime(settings, worker)
 
 

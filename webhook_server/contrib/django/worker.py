@@ -55,7 +55,7 @@ def _check_same_database(settings: WorkerSettings, alias: str) -> None:
             cursor.execute(_IDENTITY)
             django_side = cursor.fetchone()
         with db.connect(settings.database_url, timeout=settings.db_timeout) as conn:
-            worker_side = conn.execute(_IDENTITY).fetchone()
+            worker_side = db.only_row(conn.execute(_IDENTITY))
     except (DatabaseError, psycopg.Error) as exc:
         logger.warning("could not check that Django's %r database is DATABASE_URL's (retried on use): %s", alias, exc)
         return
