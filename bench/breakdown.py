@@ -5,7 +5,7 @@ sampling profiler (py-spy) on this shared 2-core machine mostly sees threads in 
 attributes little of the pure-Python work, so this script measures each stage on its own, in a
 loop on one thread, with the process's CPU clock (every thread, so the inbox's writer counts).
 
-The path a valid delivery takes, the worker's main loop (serving/main_loop.py):
+The path a valid delivery takes, the worker's main loop (web/main_loop.py):
 - reading: peek at the socket, parse the head with gunicorn_h1c, take the bytes off (raw_http);
 - verification: ``DirectIngest.take``: the endpoint, the Stripe signature over the raw bytes,
   the JSON parse, the event to store;
@@ -52,16 +52,16 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.parser import RequestParser
 
 from webhook_server import db, logs
-from webhook_server.app import create_app
 from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
 from webhook_server.providers.stripe import StripeProvider
-from webhook_server.receiver import receiver_of
-from webhook_server.serving import metrics, raw_http
 from webhook_server.settings import Settings
-from webhook_server.webhooks import Delivery, DirectIngest
+from webhook_server.web import metrics, raw_http
+from webhook_server.web.app import create_app
+from webhook_server.web.ingest import Delivery, DirectIngest
+from webhook_server.web.receiver import receiver_of
 
 SECRET = "whsec_breakdown"
 

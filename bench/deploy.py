@@ -5,7 +5,7 @@ Postgres, and the same steady stream of signed Stripe deliveries (each a new con
 ``scripts/rolling-deploy`` replaces the instances one at a time, N times over:
 
 (a) this kit: the shipped gunicorn.conf.py (drain announce, derived graceful timeout, gthread);
-(b) stock: ``gunicorn webhook_server.wsgi:app`` with gunicorn's defaults (one sync worker, no
+(b) stock: ``gunicorn webhook_server.web.wsgi:app`` with gunicorn's defaults (one sync worker, no
     announce), restarted by the same script with the same SIGTERM-then-start.
 
 nginx has no active health check: in both, a stopping instance is left by nginx retrying refused
@@ -41,7 +41,7 @@ NAMES = ["app1", "app2", "app3"]
 # gunicorn's defaults: -c /dev/null keeps it from loading ./gunicorn.conf.py, our config.
 STOCK_COMMAND = [
     str(Path(sys.executable).parent / "gunicorn"),
-    *("-c", "/dev/null", "--no-control-socket", "-b", "127.0.0.1:{port}", "webhook_server.wsgi:app"),
+    *("-c", "/dev/null", "--no-control-socket", "-b", "127.0.0.1:{port}", "webhook_server.web.wsgi:app"),
 ]
 LOAD_THREADS = 4
 

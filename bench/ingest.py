@@ -61,8 +61,8 @@ from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.errors import ConfigError
 from webhook_server.migrations import migrate
-from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import Settings
+from webhook_server.web.entrypoint import gunicorn_command
 
 WRK_THREADS = 2
 WARMUP_SECONDS = 3

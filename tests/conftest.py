@@ -21,12 +21,12 @@ from tests.fake_stripe import FakeStripe, serve
 from tests.harness.gunicorn import STRIPE_SECRET, GunicornServer
 from tests.harness.load import stored_rows
 from tests.harness.postgres import NOT_DURABLE
-from webhook_server.app import create_app
 from webhook_server.dev import workspace
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.migrations import migrate
-from webhook_server.receiver import receiver_of
 from webhook_server.settings import Settings
+from webhook_server.web.app import create_app
+from webhook_server.web.receiver import receiver_of
 
 __all__ = ["STRIPE_SECRET", "GunicornServer", "stored_rows"]
 

@@ -12,7 +12,7 @@ first success, of a probe or of a store, closes it. There is no half-open state 
 delivery through as the test: the probe is the inbox's own insert with no rows, which needs what
 a store needs (a connection, the table, its lock) and writes nothing, so no sender waits on it.
 
-Each transition is one log line and a call to ``on_change`` (the metrics, serving/metrics.py).
+Each transition is one log line and a call to ``on_change`` (the metrics, web/metrics.py).
 """
 
 from __future__ import annotations

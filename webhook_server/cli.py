@@ -22,8 +22,8 @@ from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT
 from webhook_server.migrations import LOCK_TIMEOUT_SECONDS
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
-from webhook_server.serving.entrypoint import gunicorn_command
 from webhook_server.settings import SECRET_VARIABLES
+from webhook_server.web.entrypoint import gunicorn_command
 from webhook_server.worker.command import worker
 
 # How long `dev` gives gunicorn and the worker to stop after Ctrl-C before killing them.
@@ -48,7 +48,7 @@ for _command in OPERATOR_COMMANDS:
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(gunicorn_args: tuple[str, ...]) -> None:
-    """Run the production server: gunicorn with the package's configuration (webhook_server.serving.config).
+    """Run the production server: gunicorn with the package's configuration (webhook_server.web.config).
 
     Configuration comes from the environment (DATABASE_URL, the providers' secrets, WEBHOOK_*);
     extra arguments go to gunicorn as they are.

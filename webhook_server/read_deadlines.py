@@ -1,6 +1,6 @@
 """Read deadlines for gunicorn's gthread worker: slow clients cannot starve its threads, and a
 request gunicorn cannot serve is a 4xx, never a 5xx. Shared by the webhook server
-(webhook_server/serving/thread_worker.py) and the dashboard, which must not import the server.
+(webhook_server/web/thread_worker.py) and the dashboard, which must not import the server.
 
 gthread gives a new connection a thread for up to 5 s while it waits for the first byte, then
 reads the headers and the body with blocking reads and no timeout. A client that sends part of

@@ -70,7 +70,7 @@ class Settings:
     log_level: str = "info"
     read_timeout: float = 10.0
     # WEBHOOK_MAIN_LOOP=off: every request goes to a request thread, as in stock gthread
-    # (serving/main_loop.py): the reference the main loop's answers are tested against, and a way
+    # (web/main_loop.py): the reference the main loop's answers are tested against, and a way
     # out should it ever misbehave.
     main_loop: bool = True
     # Where verified events wait while Postgres cannot commit them (webhook_server.spool); None: 503.

@@ -1,5 +1,5 @@
-"""gunicorn's target: ``gunicorn -c gunicorn.conf.py webhook_server.wsgi:app``."""
+"""Deprecated name of gunicorn's target, webhook_server.web.wsgi:app, for one release (CHANGELOG.md)."""
 
-from webhook_server.app import create_app
+from webhook_server.web.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

@@ -82,7 +82,7 @@ def test_the_service_stops_as_the_drain_needs() -> None:
         assert settings["KillMode"] == "mixed", name
         # The process checks its cap against the unit's timeout, which it can only read from here.
         assert f"WEBHOOK_SYSTEMD_TIMEOUT_STOP={settings['TimeoutStopSec']}" in settings["Environment"].split(), name
-        assert "gunicorn -c python:webhook_server.serving.config" in settings["ExecStart"], name  # any install
+        assert "gunicorn -c python:webhook_server.web.config" in settings["ExecStart"], name  # any install
         assert "python -m" not in settings["ExecStart"], name
         assert settings["RestartPreventExitStatus"] == "78", name  # a configuration error: no restart loop
         # The spool: in the state directory systemd creates for the service's user, shared by instances.

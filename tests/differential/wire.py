@@ -1,6 +1,6 @@
 """The same bytes to two servers, and what differs between what each did with them.
 
-One server answers in its main loop where it can (serving/main_loop.py), the other with
+One server answers in its main loop where it can (web/main_loop.py), the other with
 ``WEBHOOK_MAIN_LOOP=off`` (stock gthread: every request a request thread and Flask): the
 reference. For a case, each gets the same segments on a new connection, a short pause between
 two segments, then the client's end of the stream; everything sent back is compared, the

@@ -20,7 +20,7 @@ from pathlib import Path
 from tests.harness.gunicorn import BOOT_TIMEOUT_SECONDS, STRIPE_SECRET, start_logged, wait_until_healthy
 from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
-from webhook_server.serving.entrypoint import gunicorn_command
+from webhook_server.web.entrypoint import gunicorn_command
 
 STOP_TIMEOUT_SECONDS = 15  # above WEBHOOK_SHUTDOWN_CAP, as TimeoutStopSec
 

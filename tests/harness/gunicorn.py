@@ -18,7 +18,7 @@ import requests
 from tests.harness.polling import wait_for
 from webhook_server.dev.localdb import free_port
 from webhook_server.dev.samples import signed_stripe_request, stripe_event
-from webhook_server.serving.entrypoint import gunicorn_command
+from webhook_server.web.entrypoint import gunicorn_command
 
 BOOT_TIMEOUT_SECONDS = 30
 STRIPE_SECRET = "whsec_test_0123456789abcdef"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.harness.gunicorn import STRIPE_SECRET, kill_group, start_logged, wait_until_healthy
 from webhook_server.dev.localdb import free_port
-from webhook_server.serving.entrypoint import gunicorn_command
+from webhook_server.web.entrypoint import gunicorn_command
 
 # As in deploy/systemd/webhook-server.socket.
 BACKLOG = 2048

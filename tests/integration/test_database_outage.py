@@ -108,7 +108,7 @@ def test_once_known_down_deliveries_are_refused_at_once_and_the_first_probe_that
     assert max(elapsed for _, elapsed, _, _ in answers) < db_timeout / 2, "a delivery waited on the database"
     assert waiting_on_the_lock <= 1, "more than the one probe waits on the database"
     assert all(int(headers["Retry-After"]) > 0 for _, _, _, headers in answers)
-    refusals = [r.getMessage() for r in caplog.records if r.name == "webhook_server.errors_http"]
+    refusals = [r.getMessage() for r in caplog.records if r.name == "webhook_server.web.errors"]
     assert re.search(r"\d+ failures in a row .*checked every 0.25 s", refusals[-1])  # the detail: the log's
     assert (
         circuit_metrics(client)['webhook_database_circuit_transitions_total{state="open"}']

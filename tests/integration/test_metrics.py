@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from tests.conftest import STRIPE_SECRET
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.serving.drain import DRAINING
+from webhook_server.web.drain import DRAINING
 
 
 def value(name: str, **labels: str) -> float:

@@ -1,4 +1,4 @@
-"""The worker's main loop answers a whole, validly signed delivery itself (webhooks.DirectIngest);
+"""The worker's main loop answers a whole, validly signed delivery itself (ingest.DirectIngest);
 every other request, and a delivery whose commit failed, gets the answer Flask always gave."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ def test_with_the_database_down_every_line_of_the_server_is_json(start_server: C
     for _ in range(3):
         assert server.deliver().status_code == 503
     loggers = {entry["logger"] for entry in entries(server.log_path)}
-    assert {"webhook_server.errors_http", "gunicorn.access", "gunicorn.error"} <= loggers
+    assert {"webhook_server.web.errors", "gunicorn.access", "gunicorn.error"} <= loggers
 
 
 def test_psycopg_pool_warnings_are_json_lines_too(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Every non-public part of gunicorn the server's worker relies on, with what it is for.
 
-The worker's main loop (serving/main_loop.py) answers health checks and signed deliveries inside
+The worker's main loop (web/main_loop.py) answers health checks and signed deliveries inside
 gthread's own loop, and the read deadlines (read_deadlines.py) wrap gthread's hand-off to its
 threads: both use names gunicorn does not promise to keep. ``setup.cfg`` pins gunicorn below 28;
 when an upgrade moves one of these, this module fails first, with a list that says what breaks,

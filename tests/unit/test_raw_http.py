@@ -8,8 +8,8 @@ import json
 import pytest
 from gunicorn.config import Config
 
-from webhook_server.serving.health_check import is_health_check
-from webhook_server.serving.raw_http import FixedConfig, RequestHead, json_payload, parse, response
+from webhook_server.web.health import is_health_check
+from webhook_server.web.raw_http import FixedConfig, RequestHead, json_payload, parse, response
 
 PEER = ("127.0.0.1", 40000)  # a trusted proxy by default (forwarded_allow_ips)
 

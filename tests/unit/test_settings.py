@@ -8,9 +8,9 @@ import pytest
 from gunicorn.workers import gthread
 
 from webhook_server.errors import ConfigError
-from webhook_server.serving.main_loop import MainLoopWorker
-from webhook_server.serving.thread_worker import thread_worker
 from webhook_server.settings import SECRET_VARIABLES, Settings
+from webhook_server.web.main_loop import MainLoopWorker
+from webhook_server.web.thread_worker import thread_worker
 
 BASE = {"DATABASE_URL": "postgresql://db/webhooks", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}
 

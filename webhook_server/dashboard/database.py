@@ -17,7 +17,7 @@ from webhook_server import db
 logger = logging.getLogger(__name__)
 
 POOL_KEY = "webhook_dashboard_pool"
-# One connection per gunicorn thread (serving/dashboard_config.py): no page waits for another's.
+# One connection per gunicorn thread (web/dashboard_config.py): no page waits for another's.
 POOL_SIZE = 4
 
 

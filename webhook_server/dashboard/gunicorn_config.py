@@ -1,6 +1,6 @@
 """gunicorn's settings for the dashboard (``-c python:webhook_server.dashboard.gunicorn_config``).
 
-Small on purpose, and apart from the webhook server's (webhook_server.serving.config): none of
+Small on purpose, and apart from the webhook server's (webhook_server.web.config): none of
 its drain or metrics machinery, which protect the senders' path; its read deadlines, though
 (webhook_server/read_deadlines.py), or a few connections that never finish a request hold
 every thread. One worker, so the limit on password guesses (auth.py) is one for the whole

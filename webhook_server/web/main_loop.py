@@ -2,8 +2,9 @@
 they arrive whole (it peeks at a readable connection: raw_http.py):
 
 - ``GET /health``, as soon as its bytes arrive, so busy threads cannot make an instance look
-  dead (serving/health_check.py);
-- a ``POST /webhooks/<provider>`` with a valid signature (``webhooks.DirectIngest``): verified
+  dead (web/health.py);
+- a ``POST /webhooks/<endpoint>`` with a valid signature (``ingest.DirectIngest``, handed to the
+  worker by gunicorn's ``post_worker_init`` hook: ``take_deliveries``): verified
   here, handed to the inbox's writer, and answered 200 here once the writer has committed it.
   gthread would hand it to a thread and back, and run it through Flask: that cost more CPU than
   verifying and committing the event (bench/breakdown.py), and a thread waiting for each commit.
@@ -35,19 +36,14 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING
 
 from gunicorn.workers import gthread
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import Pending
-from webhook_server.receiver import DIRECT_INGEST_KEY
-from webhook_server.serving import health_check, metrics, raw_http
-from webhook_server.serving.drain import DRAINING, health_answer
-
-if TYPE_CHECKING:  # the app gives the worker its DirectIngest: webhooks imports serving.metrics
-    from webhook_server.webhooks import Delivery, DirectIngest
-
+from webhook_server.web import health, metrics, raw_http
+from webhook_server.web.drain import DRAINING
+from webhook_server.web.ingest import Delivery, DirectIngest
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +83,14 @@ class MainLoopWorker(gthread.ThreadWorker):
     """gthread's worker; its main loop answers health checks and whole, signed deliveries."""
 
     alive: bool  # gthread's: False once the worker stops
+    # Whole, signed deliveries are taken once this is handed over (take_deliveries); until then,
+    # and for an app that is not ours, only health checks.
+    _direct: DirectIngest | None = None
+
+    def take_deliveries(self, direct: DirectIngest) -> None:
+        """From gunicorn's ``post_worker_init`` hook (config.py), once the app is loaded: answer
+        whole, signed deliveries through ``direct`` from now on."""
+        self._direct = direct
 
     def run(self) -> None:
         cfg = self.cfg
@@ -99,8 +103,6 @@ class MainLoopWorker(gthread.ThreadWorker):
             and cfg.http2_cleartext == "off"
             and not os.environ.get("SCRIPT_NAME")
         )
-        # None for an app that is not ours (no deliveries to take): only health checks then.
-        self._direct: DirectIngest | None = getattr(self.wsgi, "extensions", {}).get(DIRECT_INGEST_KEY)
         self._awaiting_commit: deque[_AwaitingCommit] = deque()
         self._closing: deque[_Closing] = deque()  # in deadline order: every one gets the same linger
         self._surprise_logged_at = -SURPRISE_LOG_INTERVAL
@@ -125,7 +127,7 @@ class MainLoopWorker(gthread.ThreadWorker):
             head = raw_http.parse(data, self._head_cfg, conn.client)
             if head is None:
                 return False
-            if health_check.is_health_check(head):
+            if health.is_health_check(head):
                 delivery = None
             else:
                 delivery = self._delivery(head, data)
@@ -159,10 +161,10 @@ class MainLoopWorker(gthread.ThreadWorker):
         )
 
     def _answer_health_check(self, conn: gthread.TConn, head: raw_http.RequestHead, started: float) -> None:
-        body, status = health_answer()
+        body, status = health.health_answer()
         sent = self._answer(conn, head, status, raw_http.json_payload(body), started)
         if sent:
-            metrics.child(metrics.REQUESTS, health_check.ROUTE, str(status)).inc()
+            metrics.child(metrics.REQUESTS, health.ROUTE, str(status)).inc()
 
     def _delivery(self, head: raw_http.RequestHead, data: bytes) -> Delivery | None:
         """The verified delivery in ``data``, whole, or None: it is the threads'."""

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from webhook_server.errors import ConfigError
 
-WSGI_TARGET = "webhook_server.wsgi:app"
-CONFIG_MODULE = "webhook_server.serving.config"
+WSGI_TARGET = "webhook_server.web.wsgi:app"
+CONFIG_MODULE = "webhook_server.web.config"
 CONFIG_VARIABLE = "WEBHOOK_GUNICORN_CONFIG"
 
 

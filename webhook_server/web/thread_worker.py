@@ -1,6 +1,6 @@
 """The webhook server's gunicorn worker: gthread with the read deadlines of
 webhook_server/read_deadlines.py, and the main loop that answers health checks and whole, signed
-deliveries itself (serving/main_loop.py); everything else reaches the threads, with the deadlines.
+deliveries itself (web/main_loop.py); everything else reaches the threads, with the deadlines.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from gunicorn.workers import gthread
 
 from webhook_server.read_deadlines import with_read_deadlines
-from webhook_server.serving import metrics
-from webhook_server.serving.main_loop import MainLoopWorker
+from webhook_server.web import metrics
+from webhook_server.web.main_loop import MainLoopWorker
 
 
 def thread_worker(read_timeout: float, *, main_loop: bool = True) -> type[gthread.ThreadWorker]:

@@ -19,10 +19,12 @@ import threading
 from typing import Any
 
 from webhook_server.errors import ConfigError
-from webhook_server.receiver import Receiver, receiver_of
-from webhook_server.serving import metrics
-from webhook_server.serving.drain import DRAINING
 from webhook_server.settings import Settings
+from webhook_server.web import metrics
+from webhook_server.web.drain import DRAINING
+from webhook_server.web.ingest import DirectIngest
+from webhook_server.web.main_loop import MainLoopWorker
+from webhook_server.web.receiver import Receiver, receiver_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +89,9 @@ def install(arbiter: Any, drain_announce: float) -> None:
 
 
 def worker_started(worker: Any) -> None:
-    """From ``post_worker_init``: connect now rather than on the first webhook (never waits), and
-    start draining the spool, which may hold events from a process that is gone.
+    """From ``post_worker_init``: connect now rather than on the first webhook (never waits),
+    start draining the spool, which may hold events from a process that is gone, and hand the
+    worker's main loop the ingest core it answers whole, signed deliveries with.
 
     The log line marks the moment the worker has its own signal handlers: gunicorn logs
     "Booting worker" right after the fork, before them, and a stop signal the master sends in
@@ -99,6 +102,8 @@ def worker_started(worker: Any) -> None:
         receiver.inbox.start()
         if receiver.drainer is not None:
             receiver.drainer.start()
+        if isinstance(worker, MainLoopWorker):
+            worker.take_deliveries(DirectIngest(receiver))
     logger.info("worker %s ready", worker.pid)
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from webhook_server.inbox import Inbox
 from webhook_server.providers import Endpoint
@@ -12,9 +11,10 @@ from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
 
+if TYPE_CHECKING:  # the ingest core reads a Receiver without importing Flask
+    from flask import Flask
+
 EXTENSION_KEY = "webhook_server"
-# Where the app keeps its webhooks.DirectIngest, for the worker's main loop (serving/main_loop.py).
-DIRECT_INGEST_KEY = "webhook_server.direct_ingest"
 
 
 @dataclass(frozen=True)
@@ -30,4 +30,5 @@ class Receiver:
 
 
 def receiver_of(app: Flask) -> Receiver:
-    return app.extensions[EXTENSION_KEY]
+    receiver: Receiver = app.extensions[EXTENSION_KEY]
+    return receiver

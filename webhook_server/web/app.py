@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhook_server import errors_http, health, providers, webhooks
+from webhook_server import providers
 from webhook_server.inbox import Inbox
-from webhook_server.receiver import DIRECT_INGEST_KEY, EXTENSION_KEY, Receiver
-from webhook_server.serving import metrics
 from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
+from webhook_server.web import errors, health, metrics, scrape, webhooks
+from webhook_server.web.receiver import EXTENSION_KEY, Receiver
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         drainer = Drainer(
             spool, settings.database_url, timeout=settings.db_timeout, on_drained=metrics.SPOOL_DRAINED.inc
         )
-    receiver = app.extensions[EXTENSION_KEY] = Receiver(
+    app.extensions[EXTENSION_KEY] = Receiver(
         settings=settings,
         inbox=Inbox(
             settings.database_url,
@@ -39,9 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         spool=spool,
         drainer=drainer,
     )
-    app.extensions[DIRECT_INGEST_KEY] = webhooks.DirectIngest(receiver)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
-    errors_http.init_app(app)
-    metrics.init_app(app)
+    errors.init_app(app)
+    scrape.init_app(app)
     return app

@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.providers import Rejected
-from webhook_server.receiver import receiver_of
-from webhook_server.serving import metrics
-from webhook_server.webhooks import PREFIX
+from webhook_server.web import metrics
+from webhook_server.web.ingest import PREFIX
+from webhook_server.web.receiver import receiver_of
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics, correct across gunicorn workers.
+"""The web process's Prometheus metrics, correct across gunicorn workers (served by scrape.py).
 
 Under gunicorn, prometheus_client runs in multiprocess mode: every worker writes its values to
 files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` (answered by any worker) adds them up.
@@ -10,30 +10,15 @@ registry is served.
 from __future__ import annotations
 
 import functools
-import logging
 import os
-import sqlite3
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import mark_process_dead
 
 from webhook_server.circuit import CircuitState
-from webhook_server.receiver import receiver_of
-from webhook_server.serving.drain import DRAINING
-from webhook_server.serving.metrics_dir import MULTIPROC_ENV
-from webhook_server.spool.store import Spool
+from webhook_server.web.metrics_dir import MULTIPROC_ENV
 
 REQUESTS = Counter("webhook_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"])
 INGEST_SECONDS = Histogram(
@@ -63,10 +48,6 @@ SLOW_CLIENTS = Counter(
     "webhook_slow_clients_total", "Connections closed: the request did not arrive within WEBHOOK_READ_TIMEOUT"
 )
 
-logger = logging.getLogger(__name__)
-
-bp = Blueprint("metrics", __name__)
-
 
 @functools.cache
 def child(metric: MetricWrapperBase, *values: str) -> Any:
@@ -76,65 +57,10 @@ def child(metric: MetricWrapperBase, *values: str) -> Any:
     return metric.labels(*values)
 
 
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)
-    app.after_request(_count_request)
-
-
-def _count_request(response: Response) -> Response:
-    # The rule, not the path: a label per URL anyone can send would grow without bound.
-    route = request.url_rule.rule if request.url_rule else "unmatched"
-    child(REQUESTS, route, str(response.status_code)).inc()
-    return response
-
-
-@bp.get("/metrics")
-def metrics() -> Response:
-    if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    body = generate_latest(registry) + generate_latest(_DrainingRegistry())
-    spool = receiver_of(current_app).spool
-    if spool is not None:
-        body += generate_latest(_SpoolRegistry(spool))
-    return Response(body, content_type=CONTENT_TYPE_LATEST)
-
-
-class _DrainingRegistry:
-    """The draining flag, read at scrape time from the page the master shares with workers."""
-
-    def collect(self):
-        yield GaugeMetricFamily("webhook_draining", "1 from SIGTERM until exit: /health answers 503", DRAINING.is_set())
-
-
 def database_circuit_changed(state: CircuitState) -> None:
     """The inbox's ``on_circuit_change``: called once per transition, from its writer thread."""
     DATABASE_CIRCUIT_OPEN.set(1 if state is CircuitState.OPEN else 0)
     DATABASE_CIRCUIT_TRANSITIONS.labels(state=state.value).inc()
-
-
-class _SpoolRegistry:
-    """The spool's backlog, read at scrape time from its SQLite file (the same for every worker)."""
-
-    def __init__(self, spool: Spool) -> None:
-        self.spool = spool
-
-    def collect(self):
-        try:
-            summary = self.spool.summary()
-        except (sqlite3.Error, OSError) as exc:  # OSError: the file could not be opened (Spool._open)
-            logger.error("spool at %s unreadable for /metrics: %s", self.spool.path, exc)
-            return
-        yield GaugeMetricFamily(
-            "webhook_spool_events", "Verified events on this host's spool, not yet in Postgres", summary.events
-        )
-        yield GaugeMetricFamily(
-            "webhook_spool_oldest_age_seconds",
-            "Seconds since the oldest spooled event arrived (0 when the spool is empty)",
-            summary.oldest_age or 0.0,
-        )
 
 
 def worker_exited(pid: int) -> None:

@@ -26,13 +26,3 @@ class DrainFlag:
 
 
 DRAINING = DrainFlag()
-
-
-def health_answer() -> tuple[dict[str, str], int]:
-    """What ``/health`` answers: 503 from SIGTERM on, 200 otherwise, and nothing else.
-
-    The one source for the Flask route (health.py) and the worker's main loop (health_check.py).
-    """
-    if DRAINING.is_set():
-        return {"status": "draining"}, 503
-    return {"status": "ok"}, 200

@@ -1,7 +1,7 @@
 """A request head read off a socket without consuming it, and an answer written in one send.
 
 This is how the worker's main loop answers a request itself, with no request thread: a health
-check (health_check.py) and a whole, validly signed delivery (main_loop.py). The head is read
+check (health.py) and a whole, validly signed delivery (main_loop.py). The head is read
 by gunicorn's own ``Request`` (its C parser, gunicorn_h1c, when installed; its limits, its
 header policy: scheme headers from trusted proxies, singleton fields, ``Content-Length``,
 underscores), on the bytes peeked so far, so the main loop reads a head exactly as a request
