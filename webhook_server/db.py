@@ -17,6 +17,8 @@ from webhook_server import sql
 KEEPALIVE_IDLE_SECONDS = 30
 KEEPALIVE_INTERVAL_SECONDS = 10
 KEEPALIVE_COUNT = 3
+# Every connection's name in pg_stat_activity; a side connection adds what it is for.
+APPLICATION_NAME = "webhook-server"
 
 
 def only_row(cursor: psycopg.Cursor[Any]) -> Any:
@@ -28,9 +30,12 @@ def only_row(cursor: psycopg.Cursor[Any]) -> Any:
     return row
 
 
-def connection_kwargs(timeout: float, statement_timeout: float | None = None) -> dict[str, Any]:
+def connection_kwargs(
+    timeout: float, statement_timeout: float | None = None, *, application_name: str = APPLICATION_NAME
+) -> dict[str, Any]:
     """Connection parameters that bound each way a query can stall; statements get ``timeout``
-    too unless ``statement_timeout`` says otherwise.
+    too unless ``statement_timeout`` says otherwise. ``application_name`` is what
+    ``pg_stat_activity`` shows: the worker names its side connections (``webhook-server pruner``).
 
     ``statement_timeout`` cuts a statement stuck on a lock; ``synchronous_commit=on`` makes every
     commit wait for its WAL flush whatever the role's or database's default (a 200, or a spool row
@@ -43,7 +48,7 @@ def connection_kwargs(timeout: float, statement_timeout: float | None = None) ->
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
     return {
         "autocommit": True,
-        "application_name": "webhook-server",
+        "application_name": application_name,
         "connect_timeout": max(2, math.ceil(timeout)),
         "tcp_user_timeout": milliseconds,
         "keepalives": 1,
@@ -85,9 +90,17 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
     return pool
 
 
-def connect(database_url: str, *, timeout: float = 10.0, statement_timeout: float | None = None) -> psycopg.Connection:
+def connect(
+    database_url: str,
+    *,
+    timeout: float = 10.0,
+    statement_timeout: float | None = None,
+    application_name: str = APPLICATION_NAME,
+) -> psycopg.Connection:
     """One connection with every wait bounded: the inbox's writer, the worker, the commands, the tests."""
-    return psycopg.connect(database_url, **connection_kwargs(timeout, statement_timeout))
+    return psycopg.connect(
+        database_url, **connection_kwargs(timeout, statement_timeout, application_name=application_name)
+    )
 
 
 def durability(conn: psycopg.Connection) -> dict[str, str]:

@@ -140,17 +140,13 @@ def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, t
         worker.kill()
 
 
-# The pruner's connection has the same application_name: off, so only the dispatcher's is killed.
-NO_PRUNER = {"WEBHOOK_RETENTION": "off"}
-
-
 def terminate_dispatcher_session(database_url: str) -> None:
-    """Kill the worker's own database session (not its LISTEN one; start it with NO_PRUNER): its
-    next statement fails."""
+    """Kill the worker's own database session (not its listener's, pruner's or handlers'): its next
+    statement fails."""
     killed = query(
         database_url,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'webhook-server' "
-        "AND datname = current_database() AND query NOT LIKE '%%LISTEN webhook_events%%'",
+        "AND datname = current_database() AND pid <> pg_backend_pid()",
     )
     assert killed == [(True,)], killed
 
@@ -159,7 +155,7 @@ def test_a_stop_right_after_a_failed_statement_still_records_the_outcome(
     worker_db: str, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     (event_id,) = insert_events(worker_db, 1, sleep=0.5)
-    worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS), **NO_PRUNER)
+    worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS))
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
     terminate_dispatcher_session(worker_db)
     # The next statement (a poll's claim) fails on the dead session: the worker backs off.
@@ -177,7 +173,7 @@ def test_a_stop_right_after_a_failed_statement_still_gives_back_the_unstarted_ev
 ) -> None:
     insert_events(worker_db, 3, sleep=0.5)
     worker = start_worker(
-        WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_WORKER_BATCH="3", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS), **NO_PRUNER
+        WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_WORKER_BATCH="3", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS)
     )
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the first handler running")
     terminate_dispatcher_session(worker_db)
@@ -202,7 +198,6 @@ def test_a_session_reopened_during_the_stop_keeps_the_stop_statement_limit(
         WEBHOOK_SHUTDOWN_CAP=str(cap),
         WEBHOOK_DB_TIMEOUT="5",
         WEBHOOK_LEASE_SECONDS="30",
-        **NO_PRUNER,
     )
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
     with psycopg.connect(worker_db) as locker:

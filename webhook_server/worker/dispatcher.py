@@ -598,7 +598,11 @@ class _Listener:
         backoff = _Backoff()
         while not self._stopped.is_set():
             try:
-                with db.connect(self._settings.database_url, timeout=self._settings.db_timeout) as conn:
+                with db.connect(
+                    self._settings.database_url,
+                    timeout=self._settings.db_timeout,
+                    application_name=f"{db.APPLICATION_NAME} listener",
+                ) as conn:
                     conn.execute(sql.query("listen_events"))
                     logger.info("listening for new events")
                     self._messages.put(_WAKE)

@@ -61,7 +61,9 @@ class Pruner:
         assert retention is not None  # start() runs no thread without one
         before = datetime.now(UTC) - retention
         try:
-            with db.connect(self._settings.database_url, timeout=STATEMENT_SECONDS) as conn:
+            with db.connect(
+                self._settings.database_url, timeout=STATEMENT_SECONDS, application_name=f"{db.APPLICATION_NAME} pruner"
+            ) as conn:
                 deleted = prune(conn, before=before, pause=PAUSE_SECONDS, stop=self._stopped)
         except psycopg.Error as exc:
             logger.warning("pruning failed, next try in %.0f s: %s", RETRY_SECONDS, str(exc).strip())

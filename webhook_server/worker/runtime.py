@@ -129,7 +129,9 @@ class PsycopgRuntime:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self.close()
             limit = self._settings.handler_timeout
-            kwargs = db.connection_kwargs(self._settings.db_timeout, statement_timeout=limit)
+            kwargs = db.connection_kwargs(
+                self._settings.db_timeout, statement_timeout=limit, application_name=f"{db.APPLICATION_NAME} handler"
+            )
             kwargs["options"] += f" -c idle_in_transaction_session_timeout={int(limit * 1000)}"
             self._conn = psycopg.connect(self._settings.database_url, **kwargs)
         return self._conn
