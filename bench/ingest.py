@@ -436,7 +436,9 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
                 **server_env(args, postgres.url(), before_port, secret, workdir / "before"),
                 "PYTHONPATH": str(args.baseline),
             }
-            sides.insert(1, ("before", gunicorn_command(), before_port, before_env, args.baseline))
+            # Its own `webhook-server serve`, so its own gunicorn configuration and target (names move).
+            serve = [sys.executable, "-c", "from webhook_server.cli import run; run()", "serve"]
+            sides.insert(1, ("before", serve, before_port, before_env, args.baseline))
         benches = []
         for name, command, port, side_env, cwd in sides:
             log_path = workdir / f"{name}.log"
