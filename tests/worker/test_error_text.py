@@ -16,7 +16,8 @@ from webhook_server import inbox
 from webhook_server.handlers import Registry
 from webhook_server.inbox import IncomingEvent
 from webhook_server.settings import WorkerSettings
-from webhook_server.worker.dispatcher import Worker, _Outcome
+from webhook_server.worker.dispatcher import Worker
+from webhook_server.worker.statements import Outcome
 
 # What the title was, and what last_error shows of it.
 TITLES = {
@@ -102,10 +103,10 @@ def test_an_outcome_postgres_refuses_is_recorded_with_a_stand_in_and_holds_back_
         )
     )
     worker._outcomes = [
-        _Outcome(rows["cus_before"], 1, "done", "done"),
-        _Outcome(rows["cus_nul"], 1, "dead", "failed", "RuntimeError: nul \x00 inside"),
-        _Outcome(rows["cus_surrogate"], 1, "failed", "failed", "RuntimeError: \ud800", 60.0),
-        _Outcome(rows["cus_after"], 1, "done", "done"),
+        Outcome(rows["cus_before"], 1, "done", "done"),
+        Outcome(rows["cus_nul"], 1, "dead", "failed", "RuntimeError: nul \x00 inside"),
+        Outcome(rows["cus_surrogate"], 1, "failed", "failed", "RuntimeError: \ud800", 60.0),
+        Outcome(rows["cus_after"], 1, "done", "done"),
     ]
 
     worker._flush()

@@ -33,15 +33,16 @@ from dataclasses import dataclass, replace
 import psycopg
 from psycopg import errors as pg_errors
 
-from webhook_server import db, sql
+from webhook_server import db
 from webhook_server.errors import EXIT_STUCK, ConfigError
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
-from webhook_server.worker import metrics
+from webhook_server.worker import metrics, statements
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
+from webhook_server.worker.statements import Outcome, Statement
 
 logger = logging.getLogger(__name__)
 
@@ -67,32 +68,6 @@ class _Stop:
 _WAKE = "wake"
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """One attempt's outcome, a row of ``record_outcomes.sql``'s arrays."""
-
-    row_id: int
-    attempt: int
-    status: str
-    # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
-    result: str | None
-    error: str | None = None
-    retry_in: float = 0.0
-
-
-def _outcome_params(outcomes: list[_Outcome], worker: str) -> dict[str, object]:
-    """``record_outcomes.sql``'s parameters: one array per column."""
-    return {
-        "ids": [o.row_id for o in outcomes],
-        "attempts": [o.attempt for o in outcomes],
-        "statuses": [o.status for o in outcomes],
-        "results": [o.result for o in outcomes],
-        "errors": [o.error for o in outcomes],
-        "retry_in": [o.retry_in for o in outcomes],
-        "worker": worker,
-    }
-
-
 class _Refused(Exception):
     """Postgres refused a statement's values (or they could not be sent): not the database's fault,
     so retrying the same values would fail forever."""
@@ -116,7 +91,7 @@ class Worker:
         # Held events the stop took off the threads' queue: given back once the database takes them.
         self._unstarted: list[Job] = []
         # Outcomes waiting to be written, in the order they arrived.
-        self._outcomes: list[_Outcome] = []
+        self._outcomes: list[Outcome] = []
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
         self._db_backoff = _Backoff()
@@ -238,7 +213,7 @@ class Worker:
             return  # given back or timed out before it finished
         if finished.error is None:
             if not job.transactional:  # a transactional handler's thread committed done with its writes
-                self._outcomes.append(_Outcome(job.id, job.attempt, "done", "done"))
+                self._outcomes.append(Outcome(job.id, job.attempt, "done", "done"))
             self.metrics.outcome(job.event.provider, "done")
         elif isinstance(finished.error, LeaseLost):
             logger.warning("%s", finished.error)
@@ -265,7 +240,7 @@ class Worker:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.append(_Outcome(job.id, job.attempt, "dead", result, error))
+            self._outcomes.append(Outcome(job.id, job.attempt, "dead", result, error))
             self.metrics.outcome(event.provider, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
@@ -279,7 +254,7 @@ class Worker:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.append(_Outcome(job.id, job.attempt, "failed", result, error, delay))
+        self._outcomes.append(Outcome(job.id, job.attempt, "failed", result, error, delay))
         self.metrics.outcome(event.provider, "failed")
 
     def _flush(self) -> None:
@@ -309,15 +284,15 @@ class Worker:
             )
         self._outcomes = []
 
-    def _record(self, outcomes: list[_Outcome]) -> int | None:
+    def _record(self, outcomes: list[Outcome]) -> int | None:
         """How many rows ``record_outcomes`` updated; None when the database failed (retried later)."""
-        recorded = self._execute("record_outcomes", _outcome_params(outcomes, self.name), refusable=True)
+        recorded = self._execute(statements.record_outcomes(outcomes, self.name), refusable=True)
         if recorded is None:
             return None
         (count,) = db.only_row(recorded)  # record_outcomes.sql ends with a count of the rows it updated
         return int(count)
 
-    def _record_each(self, outcomes: list[_Outcome]) -> int | None:
+    def _record_each(self, outcomes: list[Outcome]) -> int | None:
         """Write ``outcomes`` one statement each; one Postgres refuses gets a stand-in error text.
 
         Returns None, leaving the unwritten ones for the next flush, when the database fails.
@@ -334,7 +309,7 @@ class Worker:
             count += written
         return count
 
-    def _record_stand_in(self, outcome: _Outcome, refused: _Refused) -> int | None:
+    def _record_stand_in(self, outcome: Outcome, refused: _Refused) -> int | None:
         """The outcome with an error text of ours in place of the one Postgres refused."""
         logger.error(
             "event row %s: its outcome was refused (%s); recording it with a stand-in error",
@@ -365,13 +340,14 @@ class Worker:
         if not (self._due and self._has_room()):
             return
         limit = min(self.settings.batch_size, self._room())
-        params = {
-            "limit": limit,
-            "max_attempts": self.settings.max_attempts,
-            "lease": self.settings.lease_seconds,
-            "worker": self.name,
-        }
-        claimed = self._execute("claim_events", params)
+        claimed = self._execute(
+            statements.claim_events(
+                limit=limit,
+                max_attempts=self.settings.max_attempts,
+                lease_seconds=self.settings.lease_seconds,
+                worker=self.name,
+            )
+        )
         if claimed is None:
             return
         rows = claimed.fetchall()
@@ -392,7 +368,7 @@ class Worker:
                 continue
             registered = lookup(provider, event_type, endpoint)
             if registered is None:
-                self._outcomes.append(_Outcome(row_id, attempt, "skipped", None))
+                self._outcomes.append(Outcome(row_id, attempt, "skipped", None))
                 self._skipped(provider, event_type)
                 continue
             event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
@@ -417,7 +393,7 @@ class Worker:
         """For the metrics endpoint: the oldest due event's wait, at most once a poll interval."""
         if self._next_backlog_check is None or now < self._next_backlog_check:
             return
-        measured = self._execute("oldest_due", {})
+        measured = self._execute(statements.oldest_due())
         if measured is not None:
             self.metrics.oldest_due(db.only_row(measured)[0])
             self._next_backlog_check = now + self.settings.poll_interval
@@ -426,8 +402,7 @@ class Worker:
         if not self._held or now < self._next_renewal:
             return
         renewed = self._execute(
-            "renew_leases",
-            {"ids": list(self._held), "lease": self.settings.lease_seconds, "worker": self.name},
+            statements.renew_leases(self._held, lease_seconds=self.settings.lease_seconds, worker=self.name)
         )
         if renewed is not None:
             self._next_renewal = now + self.settings.lease_seconds / 3
@@ -439,12 +414,8 @@ class Worker:
         """
         if not jobs:
             return True
-        params: dict[str, object] = {
-            "ids": [j.id for j in jobs],
-            "attempts": [j.attempt for j in jobs],
-            "worker": self.name,
-        }
-        if self._execute("release_events", params) is None:
+        released = statements.release_events([j.id for j in jobs], [j.attempt for j in jobs], self.name)
+        if self._execute(released) is None:
             return False
         for job in jobs:
             self._held.pop(job.id, None)
@@ -467,7 +438,7 @@ class Worker:
         logger.info("stopping: no more claims; %s events held", len(self._held))
         # From now on a statement must not outlast the margin kept for the last writes.
         if self._conn is not None and not self._conn.closed:
-            self._execute("limit_statement_time", {"milliseconds": str(int(STOP_STATEMENT_SECONDS * 1000))})
+            self._execute(statements.limit_statement_time(STOP_STATEMENT_SECONDS))
         self._listener.stop()
         self._unstarted = self._pool.take_queued()
         self._pool.stop()
@@ -488,8 +459,8 @@ class Worker:
 
     # -- the database ------------------------------------------------------------------------
 
-    def _execute(self, name: str, params: dict[str, object], *, refusable: bool = False) -> psycopg.Cursor | None:
-        """Run a named query; on failure log it, back off, and return None.
+    def _execute(self, statement: Statement, *, refusable: bool = False) -> psycopg.Cursor | None:
+        """Run a statement; on failure log it, back off, and return None.
 
         With ``refusable``, values that Postgres refuses (a data error) or that cannot be
         encoded raise _Refused instead: the caller decides what to write in their place.
@@ -509,16 +480,16 @@ class Worker:
                     self._db_retry_at = max(self._db_retry_at, self._stop_deadline)
                     return None
                 self._conn = self._connect()
-            cursor = self._conn.execute(sql.query(name), params)
+            cursor = self._conn.execute(statement.text, statement.params)
         except (psycopg.DataError, UnicodeEncodeError) as exc:
             if not refusable:
                 raise
             raise _Refused(_error_class(exc)) from exc
         except pg_errors.UndefinedTable:
-            self._database_failed(name, "table webhook_events does not exist; run `webhook-server migrate`")
+            self._database_failed(statement.name, "table webhook_events does not exist; run `webhook-server migrate`")
             return None
         except psycopg.Error as exc:
-            self._database_failed(name, str(exc).strip() or type(exc).__name__)
+            self._database_failed(statement.name, str(exc).strip() or type(exc).__name__)
             return None
         if self._db_backoff.raised:
             logger.info("database is back")
@@ -603,7 +574,7 @@ class _Listener:
                     timeout=self._settings.db_timeout,
                     application_name=f"{db.APPLICATION_NAME} listener",
                 ) as conn:
-                    conn.execute(sql.query("listen_events"))
+                    conn.execute(statements.listen_events().text)
                     logger.info("listening for new events")
                     self._messages.put(_WAKE)
                     backoff.reset()

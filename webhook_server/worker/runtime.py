@@ -27,8 +27,9 @@ from typing import Protocol
 
 import psycopg
 
-from webhook_server import db, sql
+from webhook_server import db
 from webhook_server.settings import WorkerSettings
+from webhook_server.worker import statements
 from webhook_server.worker.handler_pool import Job
 
 logger = logging.getLogger(__name__)
@@ -76,17 +77,9 @@ def record_done(conn: psycopg.Connection, job: Job, worker: str) -> None:
     A plain ``psycopg.Cursor``: the binary array parameters need server-side binding, whatever
     cursor class the connection's owner (Django) made the default.
     """
-    params = {
-        "ids": [job.id],
-        "attempts": [job.attempt],
-        "statuses": ["done"],
-        "results": ["done"],
-        "errors": [None],
-        "retry_in": [0.0],
-        "worker": worker,
-    }
+    recording = statements.record_outcomes([statements.Outcome(job.id, job.attempt, "done", "done")], worker)
     with psycopg.Cursor(conn) as cursor:
-        (recorded,) = cursor.execute(sql.query("record_outcomes"), params).fetchone() or (0,)
+        (recorded,) = cursor.execute(recording.text, recording.params).fetchone() or (0,)
     if not recorded:
         raise LeaseLost(
             f"attempt {job.attempt} of {job.event.provider} event {job.event.event_id} is no longer this "
