@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -140,13 +141,31 @@ def test_a_database_outage_is_logged_and_survived(own_postgres: LocalPostgres, t
         worker.kill()
 
 
-def terminate_dispatcher_session(database_url: str) -> None:
-    """Kill the worker's own database session (not its listener's, pruner's or handlers'): its next
-    statement fails."""
+def tcp_ports(pid: int) -> list[int]:
+    """The local ports of the TCP connections process ``pid`` holds, read from /proc."""
+    sockets = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                sockets.add(target[len("socket:[") : -1])
+    ports = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] in sockets:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def terminate_dispatcher_session(database_url: str, worker: WorkerProcess) -> None:
+    """Kill this worker's own database session (not its listener's, pruner's or handlers', nor
+    any other process's): its next statement fails."""
     killed = query(
         database_url,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'webhook-server' "
-        "AND datname = current_database() AND pid <> pg_backend_pid()",
+        "AND datname = current_database() AND client_port = ANY(%s)",
+        tcp_ports(worker.pid),
     )
     assert killed == [(True,)], killed
 
@@ -157,7 +176,7 @@ def test_a_stop_right_after_a_failed_statement_still_records_the_outcome(
     (event_id,) = insert_events(worker_db, 1, sleep=0.5)
     worker = start_worker(WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS))
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
-    terminate_dispatcher_session(worker_db)
+    terminate_dispatcher_session(worker_db, worker)
     # The next statement (a poll's claim) fails on the dead session: the worker backs off.
     wait_for(lambda: "failed, retrying in" in worker.log(), 10, "a failed statement")
 
@@ -176,7 +195,7 @@ def test_a_stop_right_after_a_failed_statement_still_gives_back_the_unstarted_ev
         WEBHOOK_WORKER_CONCURRENCY="1", WEBHOOK_WORKER_BATCH="3", WEBHOOK_SHUTDOWN_CAP=str(CAP_SECONDS)
     )
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the first handler running")
-    terminate_dispatcher_session(worker_db)
+    terminate_dispatcher_session(worker_db, worker)
     # The next statement fails on the dead session while two events wait for the only thread.
     wait_for(lambda: "failed, retrying in" in worker.log(), 10, "a failed statement")
 
@@ -202,7 +221,7 @@ def test_a_session_reopened_during_the_stop_keeps_the_stop_statement_limit(
     wait_for(lambda: query(worker_db, "SELECT count(*) FROM worker_runs")[0][0] == 1, 10, "the handler running")
     with psycopg.connect(worker_db) as locker:
         locker.execute("SELECT 1 FROM webhook_events WHERE event_id = %s FOR UPDATE", (event_id,))
-        terminate_dispatcher_session(worker_db)
+        terminate_dispatcher_session(worker_db, worker)
         sent = worker.terminate()
         assert worker.process.wait(cap + EXIT_MARGIN_SECONDS) == 0
         # The handler's second, then each of the two blocked writes (the loop's, the last one)
