@@ -463,7 +463,8 @@ class Worker:
         """Run a statement; on failure log it, back off, and return None.
 
         With ``refusable``, values that Postgres refuses (a data error) or that cannot be
-        encoded raise _Refused instead: the caller decides what to write in their place.
+        encoded raise _Refused instead: the caller decides what to write in their place. Without
+        it they fail like any other statement, as before (a DataError is a psycopg.Error).
 
         Once stopping, every write is tried at once whatever the backoff: the last outcomes and
         give-backs are worth one more try, and waiting would only let the cap run out. The
@@ -482,9 +483,10 @@ class Worker:
                 self._conn = self._connect()
             cursor = self._conn.execute(statement.text, statement.params)
         except (psycopg.DataError, UnicodeEncodeError) as exc:
-            if not refusable:
-                raise
-            raise _Refused(_error_class(exc)) from exc
+            if refusable:
+                raise _Refused(_error_class(exc)) from exc
+            self._database_failed(statement.name, str(exc).strip() or type(exc).__name__)
+            return None
         except pg_errors.UndefinedTable:
             self._database_failed(statement.name, "table webhook_events does not exist; run `webhook-server migrate`")
             return None
