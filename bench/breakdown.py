@@ -56,7 +56,7 @@ from webhook_server.dev import samples
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.migrations import migrate
-from webhook_server.providers.stripe import StripeProvider
+from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.settings import Settings
 from webhook_server.web import metrics, raw_http
 from webhook_server.web.app import create_app
@@ -143,7 +143,7 @@ def metric_updates(n: int) -> float:
     def touch(_: object) -> None:
         with metrics.child(metrics.INGEST_SECONDS, "stripe").time():
             metrics.child(metrics.EVENTS, "stripe", "stored").inc()
-        metrics.child(metrics.REQUESTS, "/webhooks/<provider_name>", "200").inc()
+        metrics.child(metrics.REQUESTS, "/webhooks/<endpoint_name>", "200").inc()
 
     return cpu_per_call("metrics (histogram + 2 counters)", lambda: None, touch, n)
 
@@ -202,7 +202,7 @@ def flask_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
     env = {"DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET}
     app = create_app(Settings.from_env(env))
     receiver = receiver_of(app)
-    provider = StripeProvider((SECRET,))
+    verifier = StripeVerifier((SECRET,))
 
     def environ_of(delivery: object) -> dict[str, object]:
         body, headers = delivery  # type: ignore[misc]
@@ -228,7 +228,7 @@ def flask_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
         assert statuses == ["200 OK"] and b'"duplicate":false' in body, (statuses, body)
 
     def event_of(delivery: object) -> IncomingEvent:
-        verified = provider.verify(*delivery)  # type: ignore[misc]
+        verified = verifier.verify(*delivery)  # type: ignore[misc]
         return IncomingEvent("stripe", verified.event_id, verified.event_type, verified.payload)
 
     receiver.inbox.start()
@@ -236,7 +236,7 @@ def flask_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]:
         "app": cpu_per_call(
             "Flask: the app's WSGI call (all below included)", lambda: environ_of(deliveries.next()), call, n
         ),
-        "verify": cpu_per_call("verification (Stripe, raw bytes)", deliveries.next, lambda d: provider.verify(*d), n),
+        "verify": cpu_per_call("verification (Stripe, raw bytes)", deliveries.next, lambda d: verifier.verify(*d), n),
         "store": cpu_per_call("Inbox.store (hand-off + psycopg)", lambda: event_of(deliveries.next()), _store(app), n),
     }
     receiver.inbox.close()

@@ -1,7 +1,7 @@
 """Dashboard benchmark: how long its pages take on a large inbox (default 1,000,000 events).
 
 A durable Postgres of its own (fsync and synchronous_commit on) is filled in one pass with
-``--events`` events over the last 30 days (3 providers, 9 types, one of them rare; 1 % failed,
+``--events`` events over the last 30 days (3 schemes, 9 types, one of them rare; 1 % failed,
 0.5 % dead, 0.5 % pending, the rest done) and an attempt history (one attempt each, three for
 the dead). Then a real ``webhook-server dashboard`` (gunicorn, its shipped configuration) is
 signed in to, and each page is fetched ``--requests`` times in turn by one client: the time is
@@ -98,7 +98,7 @@ def pages(url: str, events: int) -> dict[str, str]:
         "/events": "/events",
         "/events, page halfway down": f"/events?before={deep}",
         "/events?status=dead": "/events?status=dead",
-        "/events?provider=github&type=push": "/events?provider=github&type=push",
+        "/events?scheme=github&type=push": "/events?scheme=github&type=push",
         f"/events?type={RARE_TYPE} (0.1 %)": f"/events?type={RARE_TYPE}",
         "/events?since=2d&until=1d": "/events?since=2d&until=1d",
         "/events?event_id=…": f"/events?event_id=evt_{events // 3:08d}",
@@ -115,7 +115,7 @@ def explain(url: str, events: int) -> None:
         f"type={RARE_TYPE}": {"event_type": RARE_TYPE},
         "event_id": {"event_id": f"evt_{events // 3:08d}"},
     }
-    empty = {"status": None, "provider": None, "event_type": None, "since": None, "until": None, "event_id": None}
+    empty = {"status": None, "scheme": None, "event_type": None, "since": None, "until": None, "event_id": None}
     with db.connect(url) as conn:
         for label, given in cases.items():
             params = {**empty, **given, "limit": 51, "before": None}

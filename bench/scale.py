@@ -2,7 +2,7 @@
 
 A Postgres of its own (the embedded 18, or another version's binaries with ``--postgres-bin``,
 e.g. Debian's ``/usr/lib/postgresql/15/bin``) gets ``--rows`` events made by ``generate_series``
-in one million-row statement after another: three providers, received over the last 30 days, in
+in one million-row statement after another: three schemes, received over the last 30 days, in
 proportions an inbox that works has (about 90 % done, 9 % skipped, a few thousand pending,
 failed and dead), with a 300-byte payload. Then ``VACUUM ANALYZE``, as autovacuum would have
 done by then. Durable settings are not needed: only reads are timed.
@@ -55,7 +55,7 @@ SELECT provider, 'evt_scale_' || lpad(n::text, 10, '0'), event_type,
        CASE WHEN status IN ('failed', 'dead') THEN 'RuntimeError: billing answered 500' END
 FROM (
     SELECT n,
-           (ARRAY['stripe', 'stripe', 'github', 'shopify'])[1 + n %% 4] AS provider,
+           (ARRAY['stripe', 'stripe', 'github', 'shopify'])[1 + n %% 4] AS scheme,
            (ARRAY['invoice.paid', 'customer.updated', 'push', 'orders/create'])[1 + n %% 4] AS event_type,
            now() - interval '30 days' * (1 - n::float8 / %(total)s) AS received_at,
            CASE WHEN n > %(total)s - 2000 THEN 'pending'

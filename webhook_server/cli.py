@@ -50,7 +50,7 @@ for _command in OPERATOR_COMMANDS:
 def serve(gunicorn_args: tuple[str, ...]) -> None:
     """Run the production server: gunicorn with the package's configuration (webhook_server.web.config).
 
-    Configuration comes from the environment (DATABASE_URL, the providers' secrets, WEBHOOK_*);
+    Configuration comes from the environment (DATABASE_URL, the schemes' secrets, WEBHOOK_*);
     extra arguments go to gunicorn as they are.
     """
     try:
@@ -130,7 +130,7 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
     space.prepare()
     postgres = space.postgres()
     secrets_by_variable = {
-        variable: space.signing_secret(provider, create=True) or "" for provider, variable in SECRET_VARIABLES.items()
+        variable: space.signing_secret(scheme, create=True) or "" for scheme, variable in SECRET_VARIABLES.items()
     }
     children: list[subprocess.Popen[bytes]] = []
     try:
@@ -164,8 +164,8 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
             f"\nwebhook-server is running at {url} (Postgres on 127.0.0.1:{postgres.port}, kept in {space.directory})\n"
             f"  send a signed test event:  {Path(sys.executable).parent / 'webhook-server'} send stripe --url "
             f"{url}/webhooks/stripe\n"
-            f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<provider>)\n"
-            f"  signing secrets:           the dev ones in {space.directory}/<provider>-webhook-secret\n"
+            f"  (or send {'|'.join(SECRET_VARIABLES)}, each to its own /webhooks/<endpoint>)\n"
+            f"  signing secrets:           the dev ones in {space.directory}/<scheme>-webhook-secret\n"
             f"  this database elsewhere:   source {env_file}   (sets DATABASE_URL)\n"
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
             f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
@@ -184,12 +184,12 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
 
 
 def _shadows_dev_secret(name: str) -> bool:
-    """A built-in provider's secret in the caller's environment (or its _FILE): dev uses its own."""
+    """A built-in endpoint's secret in the caller's environment (or its _FILE): dev uses its own."""
     return name.removesuffix("_FILE") in SECRET_VARIABLES.values()
 
 
 class _SendGroup(click.Group):
-    """`send <provider>` for the built-in providers, and for each endpoint of WEBHOOK_ENDPOINTS_FILE."""
+    """`send <scheme>` for the built-in endpoints, and for each endpoint of WEBHOOK_ENDPOINTS_FILE."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:
@@ -231,7 +231,7 @@ def send() -> None:
 def _send_command(
     name: str, variable: str, default_type: str, spec: endpoints_file.EndpointSpec | None = None
 ) -> click.Command:
-    """The `send <name>` command: the same options for every provider, each with its own secret."""
+    """The `send <name>` command: the same options for every scheme, each with its own secret."""
     scheme = spec.scheme if spec else name
     secret_help = (
         f"Signing secret (default: the dev server's, {workspace.DEFAULT_DIR}/{workspace.secret_file(name)}; "
@@ -297,7 +297,7 @@ def _refused_secret_hint(name: str, source: str, *, given: bool, dev: bool) -> s
 
 def _signing_secret(name: str, variable: str, given: str | None, *, dev: bool) -> tuple[str, str]:
     """The secret `send` signs with, and where it came from: --secret, else the dev server's
-    (built-in providers), else the variable (or its _FILE, or a systemd credential)."""
+    (built-in endpoints), else the variable (or its _FILE, or a systemd credential)."""
     candidates: list[tuple[str | None, str]] = [(given, "the secret given with --secret")]
     if dev:
         space = workspace.Workspace.from_environ()

@@ -34,8 +34,9 @@ from typing import Any
 
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
-from webhook_server.providers.headers import is_credential
-from webhook_server.providers.signing import ALGORITHMS, ENCODINGS
+from webhook_server.schemes.generic import Source
+from webhook_server.schemes.headers import is_credential
+from webhook_server.schemes.signing import ALGORITHMS, ENCODINGS
 
 VARIABLE = "WEBHOOK_ENDPOINTS_FILE"
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -50,14 +51,6 @@ SCHEME_KEYS = {
     HMAC: {"header", "algorithm", "encoding", "prefix", "event_id", "event_type"},
     "stripe": {"api_key_env"},
 }
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a value is read: ``kind`` "header" (a header name) or "json" (a dotted path)."""
-
-    kind: str
-    location: str
 
 
 @dataclass(frozen=True)
@@ -80,9 +73,10 @@ class EndpointSpec:
     store_headers: tuple[str, ...] = ()
 
     @property
-    def provider(self) -> str:
-        """The ``provider`` column and ``@handles``' first argument: the scheme, so "stripe" covers
-        every Stripe endpoint; a generic HMAC endpoint is a sender of its own, named as the endpoint."""
+    def stored_scheme(self) -> str:
+        """What its events are stored and handled under (``Event.scheme``, ``@handles``' first
+        argument): the scheme, so "stripe" covers every Stripe endpoint; a generic HMAC endpoint
+        is a sender of its own, named as the endpoint."""
         return self.name if self.scheme == HMAC else self.scheme
 
 
@@ -123,7 +117,7 @@ def _endpoint(
     if not NAME_PATTERN.fullmatch(name):
         raise problem("the name must be lowercase letters, digits, - or _ (it is the route /webhooks/<name>)")
     if name in reserved:
-        raise problem(f"the name is a built-in provider's ({', '.join(sorted(reserved))}); choose another")
+        raise problem(f"the name is a built-in endpoint's ({', '.join(sorted(reserved))}); choose another")
     if not isinstance(table, dict):
         raise problem("must be a table of settings")
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,9 +38,9 @@ from typing import Any
 
 from webhook_server.errors import ConfigError
 
-# The event type that catches every type of a provider that has no handler of its own.
+# The event type that catches every type of a scheme that has no handler of its own.
 ANY_TYPE = "*"
-# The registry's key for "every endpoint of the provider" (an endpoint name cannot be empty).
+# The registry's key for "every endpoint of the scheme" (an endpoint name cannot be empty).
 ANY_ENDPOINT = ""
 MODULES_VARIABLE = "WEBHOOK_HANDLER_MODULES"
 
@@ -53,16 +54,16 @@ class Event:
 
     Processing is at-least-once: the same event can reach a handler twice (a retry after a
     crash, a redelivery that raced), so make the handler's effect idempotent on
-    ``(provider, event_id)``, or register it ``transactional=True`` when its effects are writes
+    ``(scheme, event_id)``, or register it ``transactional=True`` when its effects are writes
     to the webhook database. Senders do not guarantee order either: compare ``created`` (the
     sender's own clock) or the object's state instead of trusting arrival order.
 
-    ``provider`` is the sender's scheme (``stripe``), ``endpoint`` the route the event came to
+    ``scheme`` is the sender's scheme (``stripe``), ``endpoint`` the route the event came to
     (``stripe`` too, or a name from WEBHOOK_ENDPOINTS_FILE such as ``stripe-eu``); ``headers``
     the request headers stored with it, by lowercase name (``x-shopify-shop-domain``).
     """
 
-    provider: str
+    scheme: str
     event_id: str
     type: str
     payload: dict[str, Any]
@@ -70,6 +71,12 @@ class Event:
     received_at: datetime
     endpoint: str
     headers: dict[str, str]
+
+    @property
+    def provider(self) -> str:
+        """Deprecated since 0.1.0, removed in 0.2.0: the scheme's old name (use ``scheme``)."""
+        warnings.warn("Event.provider is deprecated: use Event.scheme", DeprecationWarning, stacklevel=2)
+        return self.scheme
 
     @property
     def created(self) -> datetime | None:
@@ -93,26 +100,26 @@ class Registration:
 
 
 class Registry:
-    """Handlers by (provider, event type, endpoint); ``"*"`` as the type catches the rest of a
-    provider, no endpoint means every endpoint of the provider."""
+    """Handlers by (scheme, event type, endpoint); ``"*"`` as the type catches the rest of a
+    scheme, no endpoint means every endpoint of the scheme."""
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, str, str], Registration] = {}
 
     def handles(
-        self, provider: str, event_type: str, *, endpoint: str | None = None, transactional: bool = False
+        self, scheme: str, event_type: str, *, endpoint: str | None = None, transactional: bool = False
     ) -> Callable[[Handler], Handler]:
-        """Register the decorated function for one provider's event type; the function is returned as is.
+        """Register the decorated function for one scheme's event type; the function is returned as is.
 
         ``endpoint`` narrows it to the events of one endpoint (``stripe-eu``); without it the
-        handler takes the type from every endpoint of the provider. ``transactional=True``: the
+        handler takes the type from every endpoint of the scheme. ``transactional=True``: the
         function is called as ``handler(event, conn)`` inside a transaction that also records the
         outcome (see the module's docstring).
         """
 
         def register(function: Handler) -> Handler:
             _check_signature(function, transactional)
-            key = (provider, event_type, endpoint or ANY_ENDPOINT)
+            key = (scheme, event_type, endpoint or ANY_ENDPOINT)
             existing = self._handlers.get(key)
             if existing is not None and existing.function is not function:
                 raise HandlerSignatureError(
@@ -124,7 +131,7 @@ class Registry:
 
         return register
 
-    def lookup(self, provider: str, event_type: str, endpoint: str | None = None) -> Registration | None:
+    def lookup(self, scheme: str, event_type: str, endpoint: str | None = None) -> Registration | None:
         """The handler for this event, or None when the event is to be skipped.
 
         The exact type wins over ``"*"``; for each, a handler of this endpoint wins over one of
@@ -132,7 +139,7 @@ class Registry:
         """
         for key_type in (event_type, ANY_TYPE):
             for key_endpoint in (endpoint, ANY_ENDPOINT):
-                registered = self._handlers.get((provider, key_type, key_endpoint or ANY_ENDPOINT))
+                registered = self._handlers.get((scheme, key_type, key_endpoint or ANY_ENDPOINT))
                 if registered is not None:
                     return registered
         return None
@@ -140,22 +147,22 @@ class Registry:
     def __len__(self) -> int:
         return len(self._handlers)
 
-    def providers(self) -> set[str]:
-        """The providers that have at least one handler."""
-        return {provider for provider, _, _ in self._handlers}
+    def schemes(self) -> set[str]:
+        """The schemes that have at least one handler."""
+        return {scheme for scheme, _, _ in self._handlers}
 
     def describe(self) -> list[str]:
-        """``provider type [endpoint] → module.function`` lines, for the start-up log."""
+        """``scheme type [endpoint] → module.function`` lines, for the start-up log."""
         return [
-            f"{provider} {event_type}{_at(endpoint)} → {_name(registered.function)}"
+            f"{scheme} {event_type}{_at(endpoint)} → {_name(registered.function)}"
             + " (transactional)" * registered.transactional
-            for (provider, event_type, endpoint), registered in sorted(self._handlers.items())
+            for (scheme, event_type, endpoint), registered in sorted(self._handlers.items())
         ]
 
 
 def _describe(key: tuple[str, str, str]) -> str:
-    provider, event_type, endpoint = key
-    return f"{provider} {event_type!r}{_at(endpoint)}"
+    scheme, event_type, endpoint = key
+    return f"{scheme} {event_type!r}{_at(endpoint)}"
 
 
 def _at(endpoint: str) -> str:

@@ -52,10 +52,10 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 @dataclass(frozen=True)
 class IncomingEvent:
     """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
-    route it came to (None: the provider's own, stored NULL and read as the provider);
-    ``headers`` the request headers kept with it (providers/headers.py)."""
+    route it came to (None: the scheme's own, stored NULL and read as the scheme);
+    ``headers`` the request headers kept with it (schemes/headers.py)."""
 
-    provider: str
+    scheme: str
     event_id: str
     event_type: str
     payload: str
@@ -64,7 +64,7 @@ class IncomingEvent:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.provider, self.event_id)
+        return (self.scheme, self.event_id)
 
 
 class _NoTimeLeft(Exception):
@@ -278,7 +278,7 @@ class Inbox:
     def _probe(self) -> None:
         """An insert of no rows: it needs what a store needs and writes nothing. Reports to the circuit."""
         try:
-            self._insert([], deadline=time.monotonic() + self.timeout)
+            self._commit_batch([], deadline=time.monotonic() + self.timeout)
         except (DatabaseUnavailable, _NoTimeLeft):
             pass  # the circuit knows; while it is open, nothing more to say than its transitions
         except Exception:  # the circuit knows too; the writer must outlive any one probe
@@ -323,7 +323,7 @@ class Inbox:
         for pending in live:
             first_of.setdefault(pending.event.key, pending)
         try:
-            inserted = self._insert([p.event for p in first_of.values()], deadline=min(p.deadline for p in live))
+            inserted = self._commit_batch([p.event for p in first_of.values()], deadline=min(p.deadline for p in live))
         except _NoTimeLeft as exc:
             for pending in live:
                 pending.fail(self._too_late(pending, exc))
@@ -335,7 +335,7 @@ class Inbox:
         for pending in live:
             pending.resolve(duplicate=pending is not first_of[pending.event.key] or pending.event.key not in inserted)
 
-    def _insert(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
+    def _commit_batch(self, events: list[IncomingEvent], *, deadline: float) -> set[tuple[str, str]]:
         """Run the insert and tell the circuit how the database did: the one place that does.
 
         Raises _NoTimeLeft once ``deadline`` (the group's oldest event's) has passed.
@@ -390,30 +390,30 @@ def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[
     autocommit mode, so that a refused statement leaves nothing to roll back.
     """
     try:
-        return _insert(conn, events, as_jsonb=True)
+        return _insert_rows(conn, events, as_jsonb=True)
     except psycopg.Error as exc:
         if not _jsonb_refused(exc):
             raise
     inserted: set[tuple[str, str]] = set()
     for event in events:
         try:
-            inserted |= _insert(conn, [event], as_jsonb=True)
+            inserted |= _insert_rows(conn, [event], as_jsonb=True)
         except psycopg.Error as exc:
             if not _jsonb_refused(exc):
                 raise
             logger.warning(
                 "%s event %s stored without jsonb payload: %s",
-                event.provider,
+                event.scheme,
                 event.event_id,
                 _refusal(exc),
             )
-            inserted |= _insert(conn, [event], as_jsonb=False)
+            inserted |= _insert_rows(conn, [event], as_jsonb=False)
     return inserted
 
 
-def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: bool) -> set[tuple[str, str]]:
+def _insert_rows(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: bool) -> set[tuple[str, str]]:
     params = {
-        "providers": [e.provider for e in events],
+        "schemes": [e.scheme for e in events],
         "endpoints": [e.endpoint for e in events],
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
@@ -422,7 +422,7 @@ def _insert(conn: psycopg.Connection, events: list[IncomingEvent], *, as_jsonb: 
         "as_jsonb": as_jsonb,
     }
     rows = conn.execute(sql.query("insert_events"), params).fetchall()
-    return {(provider, event_id) for provider, event_id in rows}
+    return {(scheme, event_id) for scheme, event_id in rows}
 
 
 def _refusal(exc: psycopg.Error) -> str:

@@ -1,7 +1,7 @@
 """One frozen settings object, read from the environment and validated once at start.
 
 Every value has a default that is safe in production except the two that cannot have one:
-``DATABASE_URL`` and the secret of at least one provider (a provider without one is off).
+``DATABASE_URL`` and the secret of at least one endpoint (an endpoint without one is off).
 A bad value stops the server before it binds, with a message that names the variable and says what to put there.
 """
 
@@ -20,9 +20,9 @@ from webhook_server.circuit import DEFAULT_FAILURE_THRESHOLD, DEFAULT_PROBE_INTE
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
-from webhook_server.providers import standard, stripe
-from webhook_server.providers.headers import STORE_VARIABLE, refuse_credentials
 from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
+from webhook_server.schemes import standard, stripe
+from webhook_server.schemes.headers import STORE_VARIABLE, refuse_credentials
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
 # and exit; measured at about 0.1 s on a busy 2-core machine, so 1 s leaves room.
@@ -34,7 +34,7 @@ MIN_DRAIN_SECONDS = 1.0
 SYSTEMD_STOP_MARGIN_SECONDS = 1.0
 # The smallest spool worth having: a few events of the largest body (WEBHOOK_MAX_BODY_BYTES' default).
 MIN_SPOOL_BYTES = 4 * 1024 * 1024
-# The built-in providers by route name, and the variable holding each one's secret(s).
+# The built-in endpoints by route name, and the variable holding each one's secret(s).
 SECRET_VARIABLES = {
     "stripe": "STRIPE_WEBHOOK_SECRET",
     "github": "GITHUB_WEBHOOK_SECRET",
@@ -49,7 +49,7 @@ class Settings:
     """Everything the server reads from the environment."""
 
     database_url: str
-    # Per provider, its secrets (two or more during a rotation); none means the provider is off.
+    # Per built-in endpoint, its secrets (two or more during a rotation); none means it is off.
     stripe_secrets: tuple[str, ...] = field(default=(), repr=False)
     github_secrets: tuple[str, ...] = field(default=(), repr=False)
     shopify_secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -78,8 +78,8 @@ class Settings:
     spool_max_bytes: int = 1024 * 1024 * 1024
 
     @property
-    def provider_secrets(self) -> dict[str, tuple[str, ...]]:
-        """The built-in providers' secrets by route name."""
+    def builtin_secrets(self) -> dict[str, tuple[str, ...]]:
+        """The built-in endpoints' secrets by route name."""
         return {name: getattr(self, f"{name}_secrets") for name in SECRET_VARIABLES}
 
     @property
@@ -101,7 +101,7 @@ class Settings:
                 "set it to the Postgres URL, e.g. postgresql://user:pass@host:5432/webhooks "
                 "(or run `webhook-server dev` for a local database)",
             ),
-            **_providers(env),
+            **_endpoints(env),
             store_headers=_store_headers(env),
             bind=env.text("WEBHOOK_BIND", cls.bind),
             shutdown_cap=env.number("WEBHOOK_SHUTDOWN_CAP", cls.shutdown_cap, minimum=3.0),
@@ -168,8 +168,8 @@ def _store_headers(env: Env) -> tuple[str, ...]:
     return names
 
 
-def _providers(env: Env) -> dict[str, Any]:
-    """Every provider's secrets and the generic endpoints; at least one must be configured."""
+def _endpoints(env: Env) -> dict[str, Any]:
+    """The built-in endpoints' secrets and the file's endpoints; at least one must be configured."""
     fields: dict[str, Any] = {f"{name}_secrets": env.secrets(variable) for name, variable in SECRET_VARIABLES.items()}
     fields["endpoints"] = endpoints_file.from_environ(env.environ, reserved=SECRET_VARIABLES)
     schemes = [(name, variable, fields[f"{name}_secrets"]) for name, variable in SECRET_VARIABLES.items()]
@@ -182,8 +182,8 @@ def _providers(env: Env) -> dict[str, Any]:
         variables = [*SECRET_VARIABLES.values(), endpoints_file.VARIABLE]
         raise ConfigError(
             f"{', '.join(variables[:-1])} or {variables[-1]}",
-            "none is set; set the signing secret of at least one provider (comma-separated during a "
-            "rotation); a provider without one is off, its /webhooks/<provider> answering 404",
+            "none is set; set the signing secret of at least one endpoint (comma-separated during a "
+            "rotation); an endpoint without one is off, its /webhooks/<name> answering 404",
         )
     return fields
 
@@ -193,7 +193,7 @@ _DEFAULT_RETENTION = parse_retention(DEFAULT_RETENTION)
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """What ``webhook-server worker`` reads from the environment; no provider secret needed.
+    """What ``webhook-server worker`` reads from the environment; no signing secret needed.
 
     The defaults retry a failing event for about a day (see webhook_server.worker.retries) and stop
     within the same cap as the server.

@@ -39,7 +39,7 @@ def test_an_empty_environment_gets_one_line_per_missing_variable() -> None:
     lines = problems(result)
     assert len(lines) == 2, lines
     assert lines[0].startswith("DATABASE_URL: not set; set it to the Postgres URL")
-    assert "STRIPE_WEBHOOK_SECRET" in lines[1] and "set the signing secret of at least one provider" in lines[1]
+    assert "STRIPE_WEBHOOK_SECRET" in lines[1] and "set the signing secret of at least one endpoint" in lines[1]
 
 
 def test_a_wrong_database_url_is_named_with_the_fix() -> None:

@@ -105,10 +105,10 @@ def test_dev_serves_send_delivers_the_worker_handles_and_ctrl_c_leaves_nothing_b
         assert "→ 200" in first.stdout and '"duplicate":false' in first.stdout
         assert f"signing with the dev server's secret ({data_dir / 'stripe-webhook-secret'})" in first.stderr
         assert '"duplicate":true' in again.stdout
-        for provider in ("github", "shopify", "slack", "standard"):  # each with its own dev secret
-            url = f"http://127.0.0.1:{port}/webhooks/{provider}"
+        for scheme in ("github", "shopify", "slack", "standard"):  # each with its own dev secret
+            url = f"http://127.0.0.1:{port}/webhooks/{scheme}"
             sent = subprocess.run(
-                [*CLI, "send", provider, "--url", url], env=send_env, capture_output=True, text=True, timeout=30
+                [*CLI, "send", scheme, "--url", url], env=send_env, capture_output=True, text=True, timeout=30
             )
             assert sent.returncode == 0 and "→ 200" in sent.stdout, sent.stdout + sent.stderr
 

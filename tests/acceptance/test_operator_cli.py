@@ -59,7 +59,7 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
     header, line = listed.stdout.splitlines()
     assert header.split() == [
         "ID",
-        "PROVIDER",
+        "SCHEME",
         "ENDPOINT",
         "EVENT",
         "ID",
@@ -118,10 +118,10 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
 
     store(clean_db, stripe_event("payout.paid", event_id="evt_unhandled"), status="skipped")
     skipped = cli("stats", database_url=clean_db).stdout
-    assert skipped.splitlines()[-2].split() == ["PROVIDER", "TYPE", "EVENTS", "LAST", "RECEIVED"]
+    assert skipped.splitlines()[-2].split() == ["SCHEME", "TYPE", "EVENTS", "LAST", "RECEIVED"]
     assert skipped.splitlines()[-1].split()[:3] == ["stripe", "payout.paid", "1"]
     (listed,) = json.loads(cli("stats", "--json", database_url=clean_db).stdout)["skipped_types"]
-    assert (listed["provider"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
+    assert (listed["scheme"], listed["event_type"], listed["events"]) == ("stripe", "payout.paid", 1)
 
 
 def test_stats_says_over_what_its_rate_is_averaged(clean_db: str) -> None:

@@ -39,11 +39,14 @@ def test_events_list_and_stats_filter_by_endpoint_and_show_prints_headers(clean_
     store(clean_db, None, stripe_event(event_id="evt_old_1"))  # a row from before endpoints were recorded
 
     listed = json.loads(cli("events", "list", "--endpoint", "stripe-eu", "--json", database_url=clean_db).stdout)
-    assert [(e["event_id"], e["provider"], e["endpoint"]) for e in listed] == [("evt_eu_1", "stripe", "stripe-eu")]
+    assert [(e["event_id"], e["scheme"], e["endpoint"]) for e in listed] == [("evt_eu_1", "stripe", "stripe-eu")]
     old = json.loads(cli("events", "list", "--endpoint", "stripe", "--json", database_url=clean_db).stdout)
-    assert [e["event_id"] for e in old] == ["evt_old_1"]  # read as the provider's own route
-    every_stripe = json.loads(cli("events", "list", "--provider", "stripe", "--json", database_url=clean_db).stdout)
+    assert [e["event_id"] for e in old] == ["evt_old_1"]  # read as the scheme's own route
+    every_stripe = json.loads(cli("events", "list", "--scheme", "stripe", "--json", database_url=clean_db).stdout)
     assert len(every_stripe) == 3
+    old_option = cli("events", "list", "--provider", "stripe", "--json", database_url=clean_db)
+    assert json.loads(old_option.stdout) == every_stripe  # the old name works until 0.2.0, and says so
+    assert "--provider is deprecated" in old_option.stderr and "use --scheme" in old_option.stderr
 
     stats = json.loads(cli("stats", "--json", database_url=clean_db).stdout)
     assert stats["counts"] == {"stripe": {"pending": 1}, "stripe-eu": {"pending": 1}, "stripe-us": {"pending": 1}}

@@ -117,7 +117,7 @@ def test_the_model_reads_the_endpoint_the_signed_body_and_the_stored_headers(adm
     )
     with psycopg.connect(clean_db, autocommit=True) as conn:
         store(conn, [named])
-    (older,) = insert_events(clean_db, 1, provider="stripe", prefix="older")  # as before migration 0005
+    (older,) = insert_events(clean_db, 1, scheme="stripe", prefix="older")  # as before migration 0005
 
     event = WebhookEvent.objects.using(database_alias()).get(event_id="evt_named")
     assert (event.endpoint, event.route, event.headers) == ("stripe-eu", "stripe-eu", {"user-agent": "Stripe/1.0"})

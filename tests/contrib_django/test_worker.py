@@ -18,7 +18,7 @@ from webhook_server.errors import EXIT_CONFIG
 def test_orm_handlers_get_a_fresh_connection_per_handler_as_in_a_request(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
-    ids = insert_events(shop_db, 20, provider="orm")
+    ids = insert_events(shop_db, 20, scheme="orm")
     start_django_worker(WEBHOOK_WORKER_CONCURRENCY="1")  # CONN_MAX_AGE = 0, Django's default
 
     wait_for(lambda: count_status(shop_db, "done") == 20, 30, "every event done")
@@ -31,8 +31,8 @@ def test_orm_handlers_get_a_fresh_connection_per_handler_as_in_a_request(
 def test_a_transaction_a_handler_leaves_open_is_rolled_back_not_inherited_by_the_next(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
-    insert_events(shop_db, 1, provider="orm", prefix="careless", leave_open=True)
-    following = insert_events(shop_db, 5, provider="orm", prefix="following")
+    insert_events(shop_db, 1, scheme="orm", prefix="careless", leave_open=True)
+    following = insert_events(shop_db, 5, scheme="orm", prefix="following")
     start_django_worker(WEBHOOK_WORKER_CONCURRENCY="1", SHOP_CONN_MAX_AGE="none")  # persistent connections
 
     wait_for(lambda: count_status(shop_db, "done") == 6, 30, "every event done")
@@ -45,7 +45,7 @@ def test_a_transaction_a_handler_leaves_open_is_rolled_back_not_inherited_by_the
 def test_a_timed_out_handlers_connection_stays_with_its_abandoned_thread(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
-    insert_events(shop_db, 1, provider="orm", sleep=2, sleep_attempts=1)
+    insert_events(shop_db, 1, scheme="orm", sleep=2, sleep_attempts=1)
     start_django_worker(
         WEBHOOK_WORKER_CONCURRENCY="1",
         WEBHOOK_HANDLER_TIMEOUT="1",
@@ -62,7 +62,7 @@ def test_a_timed_out_handlers_connection_stays_with_its_abandoned_thread(
 def test_transactional_orm_handlers_under_kill_9_leave_exactly_one_effect_per_event(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
-    ids = insert_events(shop_db, 300, provider="shop", sleep=0.01)
+    ids = insert_events(shop_db, 300, scheme="shop", sleep=0.01)
     kills = run_under_kills(
         shop_db, start_django_worker, len(ids), WEBHOOK_WORKER_CONCURRENCY="8", SHOP_CONN_MAX_AGE="none"
     )
@@ -76,7 +76,7 @@ def test_transactional_orm_handlers_under_kill_9_leave_exactly_one_effect_per_ev
 def test_a_timed_out_atomic_handler_keeps_none_of_its_writes(
     shop_db: str, start_django_worker: Callable[..., WorkerProcess]
 ) -> None:
-    (event_id,) = insert_events(shop_db, 1, provider="shop", sleep=3, sleep_attempts=1)
+    (event_id,) = insert_events(shop_db, 1, scheme="shop", sleep=3, sleep_attempts=1)
     start_django_worker(WEBHOOK_HANDLER_TIMEOUT="1", WEBHOOK_WORKER_POLL="0.05")
 
     wait_for(lambda: count_status(shop_db, "done") == 1, 20, "the event done on its retry")

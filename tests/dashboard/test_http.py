@@ -142,13 +142,13 @@ def test_sign_in_returns_to_the_page_asked_for_on_this_site_only(
 def test_the_overview_counts_charts_and_names_what_needs_attention(dashboard: DashboardServer, clean_db: str) -> None:
     store(clean_db, "evt_dead_new", status="dead", attempts=3, last_error="boom\nTraceback")
     store(clean_db, "evt_ok", status="done")
-    store(clean_db, "evt_unhandled", provider="github", event_type="push", status="skipped")
+    store(clean_db, "evt_unhandled", scheme="github", event_type="push", status="skipped")
     store(clean_db, "evt_waiting")
     page = dashboard.sign_in().get(dashboard.url("/"), timeout=10).text
     assert "4 events, 1 of them failed or dead now" in page
     assert page.count('<rect class="all"') == 24  # a bar for every hour of the day
     assert "evt_dead_new" in page and "boom" in page and "Traceback" not in page  # the newest dead, first line
-    assert "/events?status=skipped&amp;provider=github&amp;type=push" in page  # the skipped type, one click away
+    assert "/events?status=skipped&amp;scheme=github&amp;type=push" in page  # the skipped type, one click away
     assert 'id="oldest-pending">due for 0m' in page
 
 
@@ -182,3 +182,20 @@ def test_events_filter_by_endpoint_and_the_overview_links_to_each_endpoint(
     assert 'name="endpoint" value="stripe-eu"' in page  # the form keeps what was typed
     overview = session.get(dashboard.url("/"), timeout=10).text
     assert "/events?status=pending&amp;endpoint=stripe-eu" in overview
+
+
+def test_a_link_saved_with_the_filters_old_name_for_the_scheme_still_filters(
+    dashboard: DashboardServer, clean_db: str
+) -> None:
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        insert_events(
+            conn,
+            [
+                IncomingEvent("stripe", "evt_old_link", "invoice.paid", '{"id": "evt_old_link"}'),
+                IncomingEvent("github", "gh_old_link", "push", "{}"),
+            ],
+        )
+    session = dashboard.sign_in()
+    page = session.get(dashboard.url("/events"), params={"provider": "github"}, timeout=10).text
+    assert "gh_old_link" in page and "evt_old_link" not in page
+    assert 'name="scheme" value="github"' in page

@@ -65,7 +65,7 @@ class Outcome:
 
     stream: bytes  # everything received, ``Date`` lines removed
     end: str  # "eof" (the server's FIN), "reset", or "open" (nothing more within QUIET_SECONDS)
-    rows: tuple[tuple, ...] = ()  # (provider, event_id, body, status), sorted
+    rows: tuple[tuple, ...] = ()  # (scheme, event_id, body, status), sorted
     worker_exited: bool = False
 
     @property

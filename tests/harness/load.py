@@ -137,7 +137,7 @@ def _error_code(response: requests.Response) -> str | None:
 
 
 def stored_rows(database_url: str) -> list[tuple]:
-    """(provider, event_id, event_type, status, attempts) of every stored event."""
+    """(scheme, event_id, event_type, status, attempts) of every stored event."""
     with psycopg.connect(database_url) as conn:
         return conn.execute(
             "SELECT provider, event_id, event_type, status, attempts FROM webhook_events ORDER BY id"

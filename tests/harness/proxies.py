@@ -27,8 +27,8 @@ from pathlib import Path
 import requests
 
 from tests.harness.gunicorn import start_logged
-from webhook_server.deploy.haproxy import RuntimeAPI
 from webhook_server.dev.localdb import free_port
+from webhook_server.rollout.haproxy import RuntimeAPI
 
 NGINX = "/usr/sbin/nginx"
 HAPROXY = "/usr/sbin/haproxy"

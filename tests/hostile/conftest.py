@@ -1,7 +1,7 @@
 """One real gunicorn for the whole hostile suite, and the ledger every test writes to.
 
 Booting gunicorn per case would cost more than the cases, so the package shares one server
-with every provider configured. The ledger knows each valid event sent; after every test the
+with every scheme configured. The ledger knows each valid event sent; after every test the
 table must hold only those (no bad request stored anything) and a fresh valid delivery must
 still be answered 200. A canary thread delivers valid events during the whole suite.
 """
@@ -41,7 +41,7 @@ class Target:
     workers: set[int]  # their pids at the start: any change means one died
     valid_ids: set[str] = field(default_factory=set)
     acknowledged: set[str] = field(default_factory=set)
-    # (provider, reason) of every refusal the app answered, to compare with /metrics.
+    # (scheme, reason) of every refusal the app answered, to compare with /metrics.
     rejections: Counter[tuple[str, str]] = field(default_factory=Counter)
     bad_requests: int = 0
     canary: list[tuple[int | None, float]] = field(default_factory=list)
@@ -51,18 +51,18 @@ class Target:
     def port(self) -> int:
         return self.server.port
 
-    def send_bad(self, data: bytes, provider: str | None, *, end_stream: bool = True) -> Answer:
-        """Send one bad request; count it, and the refusal if the app answered it for ``provider``."""
+    def send_bad(self, data: bytes, scheme: str | None, *, end_stream: bool = True) -> Answer:
+        """Send one bad request; count it, and the refusal if the app answered it for ``scheme``."""
         answer = exchange(self.port, data, end_stream=end_stream)
-        self.record_bad(answer, provider)
+        self.record_bad(answer, scheme)
         return answer
 
-    def record_bad(self, answer: Answer, provider: str | None) -> None:
+    def record_bad(self, answer: Answer, scheme: str | None) -> None:
         with self._lock:
             self.bad_requests += 1
-            # 404 and 405 never reach a provider: webhook_http_requests_total counts them by route.
-            if provider and answer.from_app and answer.status in REJECTION_STATUSES:
-                self.rejections[(provider, answer.error or "")] += 1
+            # 404 and 405 never reach a scheme: webhook_http_requests_total counts them by route.
+            if scheme and answer.from_app and answer.status in REJECTION_STATUSES:
+                self.rejections[(scheme, answer.error or "")] += 1
 
     def deliver_valid(self, scheme: Scheme) -> Answer:
         event_id, body, headers = valid_delivery(scheme)

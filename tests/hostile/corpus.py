@@ -29,7 +29,7 @@ DEEP = 30_000
 class Case:
     name: str
     build: Callable[[], bytes]  # the request's bytes, signed now
-    provider: str | None  # whose route it targets, for the rejection count
+    scheme: str | None  # whose route it targets, for the rejection count
     reason: str | None = None
     status: int | None = None
     may_close: bool = False
@@ -162,7 +162,7 @@ def _scheme_cases(scheme: Scheme) -> Iterator[Case]:
         for variant, value in {"missing": None, "empty": "", "long": "e" * 300}.items():
             yield case(f"id-header-{variant}", tampered(scheme.id_header, lambda _, value=value: value), body)
 
-    # Another provider's valid delivery, replayed here.
+    # Another scheme's valid delivery, replayed here.
     for other in SCHEMES:
         if other.name != scheme.name:
             other_id, other_document = bad_document(other)
@@ -254,7 +254,7 @@ def _framing_cases(scheme: Scheme) -> Iterator[Case]:
     yield line("get", b"GET " + path.encode() + b" HTTP/1.1", status=405)
     yield line("put", b"PUT " + path.encode() + b" HTTP/1.1", status=405)
     yield line("delete", b"DELETE " + path.encode() + b" HTTP/1.1", status=405)
-    yield line("unknown-provider", b"POST /webhooks/nobody HTTP/1.1", status=404)
+    yield line("unknown-scheme", b"POST /webhooks/nobody HTTP/1.1", status=404)
     yield line("nested-path", b"POST " + path.encode() + b"/x/y HTTP/1.1", status=404)
     yield line("traversal", b"POST /webhooks/../../etc/passwd HTTP/1.1", status=404)
     yield line("percent-junk", b"POST /webhooks/%ff%00%2F HTTP/1.1", status=404)

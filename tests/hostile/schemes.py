@@ -1,7 +1,7 @@
 """Each sender's signature scheme, signed with tests/signers.py (the one way tests sign), never
-with the server's code, so a mistake in a provider module cannot hide by being made twice.
+with the server's code, so a mistake in a scheme module cannot hide by being made twice.
 Every scheme answers the same few questions; the corpus and the generated cases are built from
-them alone, whatever the provider.
+them alone, whatever the scheme.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def new_id(prefix: str) -> str:
 
 
 class Scheme(Protocol):
-    name: str  # the route's and the metrics' provider name
+    name: str  # the route's and the metrics' scheme name
     secret: str  # configured on the server
     env: dict[str, str]  # the environment that configures it
     endpoint: str  # its table in WEBHOOK_ENDPOINTS_FILE, for a generic endpoint ("" for the others)

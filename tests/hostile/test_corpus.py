@@ -17,7 +17,7 @@ CASES = cases()  # how to build each request: nothing is signed before a case ru
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_refused(target: Target, case: Case) -> None:
-    answer = target.send_bad(case.build(), case.provider)
+    answer = target.send_bad(case.build(), case.scheme)
     assert_refused(answer, may_close=case.may_close)
     if case.status is not None:
         assert answer.status == case.status, answer

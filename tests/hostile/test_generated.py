@@ -2,7 +2,7 @@
 
 Derandomized and without an example database, so CI runs the same cases every time and
 nothing is written into the checkout. The numbers of examples are split across the schemes
-so the suite's runtime does not grow with each provider added.
+so the suite's runtime does not grow with each scheme added.
 """
 
 from __future__ import annotations

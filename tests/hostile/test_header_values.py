@@ -1,4 +1,4 @@
-"""Hostile header values (hypothesis) against the real server, per provider: never a 5xx.
+"""Hostile header values (hypothesis) against the real server, per scheme: never a 5xx.
 
 Each case is a correctly signed delivery with one piece of one header replaced by a drawn
 value: digit strings of any length (a timestamp of 320 nines overflowed a float once), numbers

@@ -41,7 +41,7 @@ def timed_delivery(target: Target, scheme: Scheme) -> tuple[int | None, float]:
 
 
 def test_slow_clients_cannot_starve_valid_deliveries(target: Target) -> None:
-    """Once, not per scheme: slow clients are cut off before any provider sees the request."""
+    """Once, not per scheme: slow clients are cut off before any scheme sees the request."""
     scheme = SCHEMES[0]
     results: list[tuple[int | None, float]] = []
     with Slowloris(target.port, scheme, SLOW_CONNECTIONS) as attack:

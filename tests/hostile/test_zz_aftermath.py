@@ -39,7 +39,7 @@ def send_corpus(target: Target, rounds: int) -> None:
     def sender(part: list) -> None:
         try:
             for case in part:
-                assert_refused(target.send_bad(case.build(), case.provider), may_close=case.may_close)
+                assert_refused(target.send_bad(case.build(), case.scheme), may_close=case.may_close)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
@@ -66,21 +66,21 @@ def test_worker_memory_stays_bounded_and_no_worker_dies(target: Target) -> None:
     assert max(end[pid] - middle[pid] for pid in pids) < SECOND_HALF_BOUND_KIB, (middle, end)
 
 
-def test_rejections_are_counted_by_provider_and_reason(target: Target) -> None:
+def test_rejections_are_counted_by_scheme_and_reason(target: Target) -> None:
     send_corpus(target, 1)
     text = requests.get(target.server.url("/metrics"), timeout=10).text
     counted = {
-        (provider, reason): float(value)
-        for provider, reason, value in re.findall(
-            r'^webhook_rejections_total\{provider="([^"]*)",reason="([^"]*)"\} (\S+)$', text, re.MULTILINE
+        (endpoint, reason): float(value)
+        for endpoint, reason, value in re.findall(
+            r'^webhook_rejections_total\{endpoint="([^"]*)",provider="\1",reason="([^"]*)"\} (\S+)$', text, re.MULTILINE
         )
     }
     for key, refused in target.rejections.items():
         assert counted.get(key, 0) >= refused, (key, refused, counted)
     for scheme in SCHEMES:
-        reasons = {reason for provider, reason in counted if provider == scheme.name}
+        reasons = {reason for endpoint, reason in counted if endpoint == scheme.name}
         assert {"signature_invalid", "request_entity_too_large", "body_not_json"} <= reasons, reasons
-    framing_target = {reason for provider, reason in counted if provider == SCHEMES[0].name}
+    framing_target = {reason for endpoint, reason in counted if endpoint == SCHEMES[0].name}
     assert {"body_malformed", "body_incomplete"} <= framing_target, framing_target
 
 

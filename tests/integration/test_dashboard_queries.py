@@ -37,15 +37,15 @@ def test_keyset_pages_walk_every_match_once_newest_first(clean_db: str) -> None:
 
 
 def test_bulk_replay_counts_then_replays_only_the_dead_and_failed_matches(clean_db: str) -> None:
-    for event_id, status, provider in [
+    for event_id, status, scheme in [
         ("evt_dead", "dead", "stripe"),
         ("evt_failed", "failed", "stripe"),
         ("evt_done", "done", "stripe"),
         ("evt_skipped", "skipped", "stripe"),
         ("gh_dead", "dead", "github"),
     ]:
-        store(clean_db, event_id, provider=provider, status=status, attempts=3)
-    stripe = queries.EventFilter(provider="stripe")
+        store(clean_db, event_id, scheme=scheme, status=status, attempts=3)
+    stripe = queries.EventFilter(scheme="stripe")
     with queries.connect(clean_db) as conn:
         assert queries.count_replayable(conn, stripe, queries.BULK_REPLAY_STATUSES) == 2
         assert queries.count_replayable(conn, queries.EventFilter(status="dead"), queries.BULK_REPLAY_STATUSES) == 2
@@ -95,7 +95,7 @@ def test_the_bulk_replay_count_honours_the_endpoint_filter(clean_db: str) -> Non
     """The confirmation said "25 events would go back" and the replay then replayed 4."""
     store(clean_db, "evt_eu_dead", status="dead", endpoint="stripe-eu")
     store(clean_db, "evt_eu_failed", status="failed", endpoint="stripe-eu")
-    store(clean_db, "evt_dead", status="dead")  # the provider's own endpoint
+    store(clean_db, "evt_dead", status="dead")  # the scheme's own endpoint
     eu = queries.EventFilter(endpoint="stripe-eu")
     own = queries.EventFilter(endpoint="stripe")
     with queries.connect(clean_db) as conn:

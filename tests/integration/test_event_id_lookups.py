@@ -1,6 +1,6 @@
 """Operator lookups read an index on every supported Postgres, not the whole table.
 
-Postgres 18 can skip-scan the (provider, event_id) unique index; 13 to 17 cannot, and without
+Postgres 18 can skip-scan the (scheme, event_id) unique index; 13 to 17 cannot, and without
 webhook_events_event_id_idx each `events show ID` or `replay ID` read every row. scripts/test runs
 this file on the embedded Postgres 18 and again on Debian's (WEBHOOK_POSTGRES_BIN).
 """
@@ -37,15 +37,15 @@ def many_events(clean_db: str) -> str:
 
 
 QUERIES = {
-    "find_events": {"event_id": ONE_ID, "row_id": None, "provider": None},
-    "find_events by row id too": {"event_id": "12345", "row_id": 12345, "provider": None},
-    "leased_events": {"event_ids": [ONE_ID, "evt_lookup_0000007"], "provider": None},
+    "find_events": {"event_id": ONE_ID, "row_id": None, "scheme": None},
+    "find_events by row id too": {"event_id": "12345", "row_id": 12345, "scheme": None},
+    "leased_events": {"event_ids": [ONE_ID, "evt_lookup_0000007"], "scheme": None},
     "replay_events": {
         "event_ids": [ONE_ID],
         "row_ids": None,
         "status": None,
         "statuses": None,
-        "provider": None,
+        "scheme": None,
         "event_type": None,
         "since": None,
         "until": None,
@@ -53,11 +53,11 @@ QUERIES = {
         "endpoint": None,
         "replayed_by": "a test",
     },
-    "stored_event_ids": {"provider": "github", "event_ids": [ONE_ID]},
+    "stored_event_ids": {"scheme": "github", "event_ids": [ONE_ID]},
     # `events list`: the primary key read backwards (arrival order), never a sort of the table.
     "list_events": {
         "status": None,
-        "provider": None,
+        "scheme": None,
         "event_type": None,
         "since": None,
         "until": None,

@@ -147,7 +147,7 @@ def test_get_is_405_with_a_json_error(client: FlaskClient) -> None:
     assert response.get_json()["error"] == "method_not_allowed"
 
 
-def test_an_unconfigured_provider_is_404_naming_no_configured_one(client: FlaskClient) -> None:
+def test_an_unconfigured_scheme_is_404_naming_no_configured_one(client: FlaskClient) -> None:
     response = client.post("/webhooks/paypal", data=b"{}")
     assert response.status_code == 404
     assert response.get_json() == {"error": "not_found", "message": "no such webhook endpoint"}

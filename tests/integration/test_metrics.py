@@ -22,13 +22,20 @@ def deliver(client: FlaskClient, event: dict, secret: str = STRIPE_SECRET, **kwa
 
 
 def test_stored_duplicate_and_refused_deliveries_are_counted(client: FlaskClient) -> None:
+    # Per-endpoint series also carry the endpoint as ``provider``, the label's old name, until 0.2.0.
     names = {
-        "stored": ("webhook_events_total", {"provider": "stripe", "outcome": "stored"}),
-        "duplicate": ("webhook_events_total", {"provider": "stripe", "outcome": "duplicate"}),
-        "forged": ("webhook_rejections_total", {"provider": "stripe", "reason": "signature_invalid"}),
-        "stale": ("webhook_rejections_total", {"provider": "stripe", "reason": "signature_expired"}),
-        "ok": ("webhook_http_requests_total", {"route": "/webhooks/<provider_name>", "status": "200"}),
-        "timed": ("webhook_ingest_duration_seconds_count", {"provider": "stripe"}),
+        "stored": ("webhook_events_total", {"endpoint": "stripe", "provider": "stripe", "outcome": "stored"}),
+        "duplicate": ("webhook_events_total", {"endpoint": "stripe", "provider": "stripe", "outcome": "duplicate"}),
+        "forged": (
+            "webhook_rejections_total",
+            {"endpoint": "stripe", "provider": "stripe", "reason": "signature_invalid"},
+        ),
+        "stale": (
+            "webhook_rejections_total",
+            {"endpoint": "stripe", "provider": "stripe", "reason": "signature_expired"},
+        ),
+        "ok": ("webhook_http_requests_total", {"route": "/webhooks/<endpoint_name>", "status": "200"}),
+        "timed": ("webhook_ingest_duration_seconds_count", {"endpoint": "stripe", "provider": "stripe"}),
     }
     before = {key: value(name, **labels) for key, (name, labels) in names.items()}
     event = stripe_event()

@@ -1,7 +1,7 @@
 """Named endpoints of any scheme and the headers stored with events, through a real gunicorn.
 
 Two Stripe accounts and a Shopify app, each at its own /webhooks/<name> with its own secret:
-every row records its endpoint and its scheme as provider, the headers that carry meaning are
+every row records its endpoint and its scheme (the provider column), the headers that carry meaning are
 stored, signatures never are, and one endpoint's secret does not open another's route.
 """
 
@@ -112,8 +112,8 @@ def test_shopify_shop_and_version_are_stored_and_event_id_dedupes(
     # X-Shopify-Event-Id as Shopify's "Ignore duplicate webhooks" page says.
     assert deliver(str(uuid.uuid4())).json()["duplicate"] is True
 
-    provider, endpoint, event_type, headers = rows(clean_db)[event_id]
-    assert (provider, endpoint, event_type) == ("shopify", "shops", "orders/create")
+    scheme, endpoint, event_type, headers = rows(clean_db)[event_id]
+    assert (scheme, endpoint, event_type) == ("shopify", "shops", "orders/create")
     assert headers == {
         "x-shopify-shop-domain": "north.myshopify.com",
         "x-shopify-api-version": "2025-10",

@@ -15,15 +15,15 @@ from webhook_server.inbox import IncomingEvent, insert_events
 from webhook_server.operator import queries
 
 
-def store(database_url: str, event_id: str, *, provider: str = "stripe", event_type: str = "invoice.paid", **columns):
+def store(database_url: str, event_id: str, *, scheme: str = "stripe", event_type: str = "invoice.paid", **columns):
     """Insert one event the way ingest does, then set the columns a worker would have set."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         payload = f'{{"id": "{event_id}", "type": "{event_type}"}}'
-        insert_events(conn, [IncomingEvent(provider, event_id, event_type, payload)])
+        insert_events(conn, [IncomingEvent(scheme, event_id, event_type, payload)])
         for column, value in columns.items():
             conn.execute(
                 f"UPDATE webhook_events SET {column} = %s WHERE provider = %s AND event_id = %s",
-                (value, provider, event_id),
+                (value, scheme, event_id),
             )
 
 
@@ -99,7 +99,7 @@ def test_list_filters_and_orders_newest_first(clean_db: str) -> None:
     store(clean_db, "evt_a", status="dead", received_at=now() - timedelta(hours=2))
     store(clean_db, "evt_b", status="dead", event_type="charge.failed", received_at=now() - timedelta(hours=1))
     store(clean_db, "evt_c", status="done")
-    store(clean_db, "msg_d", provider="standard", status="dead")
+    store(clean_db, "msg_d", scheme="standard", status="dead")
     with queries.connect(clean_db) as conn:
 
         def ids(limit: int = 50, **where) -> list[str]:
@@ -107,7 +107,7 @@ def test_list_filters_and_orders_newest_first(clean_db: str) -> None:
 
         assert ids() == ["msg_d", "evt_c", "evt_b", "evt_a"]
         assert ids(status="dead") == ["msg_d", "evt_b", "evt_a"]
-        assert ids(status="dead", provider="stripe") == ["evt_b", "evt_a"]
+        assert ids(status="dead", scheme="stripe") == ["evt_b", "evt_a"]
         assert ids(event_type="charge.failed") == ["evt_b"]
         assert ids(since=now() - timedelta(minutes=90)) == ["msg_d", "evt_c", "evt_b"]
         assert ids(limit=2) == ["msg_d", "evt_c"]
@@ -115,11 +115,11 @@ def test_list_filters_and_orders_newest_first(clean_db: str) -> None:
 
 def test_show_finds_by_event_id_or_row_id_and_reports_ambiguity(clean_db: str) -> None:
     store(clean_db, "evt_x", last_error="boom")
-    store(clean_db, "evt_x", provider="standard")
+    store(clean_db, "evt_x", scheme="standard")
     with queries.connect(clean_db) as conn:
         both = queries.find_events(conn, "evt_x")
-        assert sorted(e.provider for e in both) == ["standard", "stripe"]
-        (stripe_event,) = queries.find_events(conn, "evt_x", provider="stripe")
+        assert sorted(e.scheme for e in both) == ["standard", "stripe"]
+        (stripe_event,) = queries.find_events(conn, "evt_x", scheme="stripe")
         assert stripe_event.payload == {"id": "evt_x", "type": "invoice.paid"}
         assert stripe_event.last_error == "boom"
         (by_row,) = queries.find_events(conn, str(stripe_event.id))
@@ -131,7 +131,7 @@ def test_show_finds_by_event_id_or_row_id_and_reports_ambiguity(clean_db: str) -
 def test_stats_counts_ages_and_rates(clean_db: str) -> None:
     store(clean_db, "evt_p1", next_attempt_at=now() - timedelta(minutes=10))
     store(clean_db, "evt_p2")
-    store(clean_db, "msg_p3", provider="standard")
+    store(clean_db, "msg_p3", scheme="standard")
     store(clean_db, "evt_f", status="failed", attempts=1, next_attempt_at=now() - timedelta(minutes=30))
     store(clean_db, "evt_d1", status="done", processed_at=now() - timedelta(seconds=10))
     store(clean_db, "evt_d2", status="done", processed_at=now() - timedelta(minutes=30))
@@ -151,11 +151,11 @@ def test_stats_counts_ages_and_rates(clean_db: str) -> None:
 def test_stats_lists_the_skipped_types_most_frequent_first(clean_db: str) -> None:
     for number in range(3):
         store(clean_db, f"evt_s{number}", event_type="invoice.created", status="skipped")
-    store(clean_db, "msg_s", provider="standard", event_type="user.deleted", status="skipped")
+    store(clean_db, "msg_s", scheme="standard", event_type="user.deleted", status="skipped")
     store(clean_db, "evt_done", event_type="invoice.paid", status="done")
     with queries.connect(clean_db) as conn:
         found = queries.stats(conn)
-    assert [(s.provider, s.event_type, s.events) for s in found.skipped_types] == [
+    assert [(s.scheme, s.event_type, s.events) for s in found.skipped_types] == [
         ("stripe", "invoice.created", 3),
         ("standard", "user.deleted", 1),
     ]
@@ -186,7 +186,7 @@ def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: st
     url = fresh_database(database_url, "admin_unmigrated")
     expected = (
         r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention, "
-        r"0007_replay_marks: "
+        r"0007_replay_marks, 0008_scheme_column: "
         r"run `webhook-server migrate`"
     )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):

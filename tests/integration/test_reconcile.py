@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.conftest import STRIPE_SECRET, stored_rows
 from tests.fake_stripe import API_KEY, FakeStripe
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.operator import queries, reconcile
+from webhook_server.operator import queries, reconcile_stripe
 
 DAY = 86400
 
@@ -37,9 +37,9 @@ def deliver(client: FlaskClient, event: dict) -> dict:
 
 
 def run(database_url: str, fake: FakeStripe, *, since: timedelta = timedelta(days=3), **kwargs):
-    client = reconcile.stripe_client(API_KEY, api_base=fake.url)
+    client = reconcile_stripe.stripe_client(API_KEY, api_base=fake.url)
     with queries.connect(database_url) as conn:
-        return reconcile.reconcile_stripe(conn, client, since=datetime.now(UTC) - since, **kwargs)
+        return reconcile_stripe.reconcile_stripe(conn, client, since=datetime.now(UTC) - since, **kwargs)
 
 
 def test_reconcile_inserts_only_the_missing_events_and_is_idempotent(
@@ -53,7 +53,7 @@ def test_reconcile_inserts_only_the_missing_events_and_is_idempotent(
     assert (first.found, first.inserted, first.already_present) == (250, 245, 5)
     rows = stored_rows(clean_db)
     assert sorted(event_id for _, event_id, *_ in rows) == sorted(e["id"] for e in events)
-    assert {(provider, status, attempts) for provider, _, _, status, attempts in rows} == {("stripe", "pending", 0)}
+    assert {(scheme, status, attempts) for scheme, _, _, status, attempts in rows} == {("stripe", "pending", 0)}
 
     second = run(clean_db, fake_stripe)
     assert (second.found, second.inserted, second.already_present) == (250, 0, 250)

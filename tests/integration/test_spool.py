@@ -182,7 +182,7 @@ def test_metrics_show_the_backlog_and_what_was_spooled_and_drained(
     during = requests.get(server.url("/metrics"), timeout=10).text
     assert metric(during, "webhook_spool_events") == 3
     assert metric(during, "webhook_spool_oldest_age_seconds") > 0
-    assert metric(during, 'webhook_events_total{outcome="spooled",provider="stripe"}') == 3
+    assert metric(during, 'webhook_events_total{endpoint="stripe",outcome="spooled",provider="stripe"}') == 3
     assert requests.get(server.url("/health"), timeout=10).status_code == 200  # never asks Postgres
     own_postgres.start()
     wait_drained(spool_dir)

@@ -76,9 +76,9 @@ def test_metrics_and_access_log_count_the_main_loops_answers(
                 session.post(server.url("/webhooks/stripe/"), data=body, headers=headers, timeout=10).status_code == 200
             )
     text = requests.get(server.url("/metrics"), timeout=5).text
-    assert metric(text, "webhook_http_requests_total", route="/webhooks/<provider_name>/", status="200") == 10
-    assert metric(text, "webhook_events_total", outcome="stored", provider="stripe") == 10
-    assert metric(text, "webhook_ingest_duration_seconds_count", provider="stripe") == 10
+    assert metric(text, "webhook_http_requests_total", route="/webhooks/<endpoint_name>/", status="200") == 10
+    assert metric(text, "webhook_events_total", outcome="stored", endpoint="stripe", provider="stripe") == 10
+    assert metric(text, "webhook_ingest_duration_seconds_count", endpoint="stripe", provider="stripe") == 10
     lines = [
         json.loads(line) for line in server.log_path.read_text().splitlines() if '"path": "/webhooks/stripe/"' in line
     ]

@@ -76,7 +76,7 @@ def test_metrics_add_up_every_worker(start_server: Callable[..., GunicornServer]
     server = start_server(WEBHOOK_WORKERS="2")
     for _ in range(20):
         assert server.deliver().status_code == 200
-    line = 'webhook_events_total{outcome="stored",provider="stripe"} 20.0'
+    line = 'webhook_events_total{endpoint="stripe",outcome="stored",provider="stripe"} 20.0'
     for _ in range(8):  # a new connection each time: the workers take turns accepting
         text = requests.get(server.url("/metrics"), headers={"Connection": "close"}, timeout=5).text
         assert line in text, text

@@ -8,9 +8,9 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server import providers
+from webhook_server.endpoints import configured
 from webhook_server.errors import ConfigError
-from webhook_server.providers import Rejected
+from webhook_server.schemes import Rejected
 from webhook_server.settings import Settings
 
 FILE = """
@@ -34,10 +34,10 @@ def settings_of(tmp_path: Path, text: str = FILE, **environ: str) -> Settings:
 
 
 def test_a_stripe_endpoint_verifies_with_its_own_secret_and_stores_as_stripe(tmp_path: Path) -> None:
-    endpoints = providers.configured(settings_of(tmp_path))
+    endpoints = configured(settings_of(tmp_path))
     eu = endpoints["stripe-eu"]
-    assert (eu.name, eu.provider) == ("stripe-eu", "stripe")
-    assert endpoints["acme"].provider == "acme"  # a generic endpoint stays a sender of its own
+    assert (eu.name, eu.scheme) == ("stripe-eu", "stripe")
+    assert endpoints["acme"].scheme == "acme"  # a generic endpoint stays a sender of its own
     event = stripe_event("invoice.paid")
     body, headers = signed_stripe_request(event, "whsec_eu")
     assert eu.verifier.verify(body, Headers(headers)).event_id == event["id"]
@@ -70,9 +70,7 @@ def test_settings_that_do_not_fit_the_scheme_stop_the_start(tmp_path: Path, tabl
 
 
 def test_stored_headers_are_the_schemes_and_the_configured_never_a_credential(tmp_path: Path) -> None:
-    endpoints = providers.configured(
-        settings_of(tmp_path, SHOPIFY_WEBHOOK_SECRET="shp", WEBHOOK_STORE_HEADERS="X-Trace")
-    )
+    endpoints = configured(settings_of(tmp_path, SHOPIFY_WEBHOOK_SECRET="shp", WEBHOOK_STORE_HEADERS="X-Trace"))
     request = Headers(
         {
             "X-Shopify-Shop-Domain": "north.myshopify.com",

@@ -15,8 +15,8 @@ from tests import signers
 from webhook_server import endpoints_file
 from webhook_server.dev import samples
 from webhook_server.errors import ConfigError
-from webhook_server.providers import Rejected
-from webhook_server.providers.generic import GenericProvider
+from webhook_server.schemes import Rejected
+from webhook_server.schemes.generic import GenericVerifier, Source
 from webhook_server.settings import SECRET_VARIABLES, Settings
 
 ACME = """
@@ -43,9 +43,9 @@ def load(text: str, tmp_path: Path, **environ: str) -> tuple[endpoints_file.Endp
 
 
 @pytest.fixture
-def endpoints(tmp_path: Path) -> dict[str, GenericProvider]:
+def endpoints(tmp_path: Path) -> dict[str, GenericVerifier]:
     specs = load(ACME, tmp_path, ACME_SECRET="acme-old, acme-new", PLAIN_SECRET="plain")
-    return {spec.name: GenericProvider(spec) for spec in specs}
+    return {spec.name: GenericVerifier(spec) for spec in specs}
 
 
 def acme_headers(body: bytes, secret: str = "acme-new") -> Headers:
@@ -60,8 +60,8 @@ def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> 
     assert (acme.name, acme.algorithm, acme.encoding, acme.prefix) == ("acme", "sha512", "base64", "v1=")
     assert acme.secrets == ("hidden-1", "hidden-2")
     assert (acme.event_id, acme.event_type) == (
-        (endpoints_file.Source("json", "data.id"),),
-        (endpoints_file.Source("header", "X-Acme-Event"),),
+        (Source("json", "data.id"),),
+        (Source("header", "X-Acme-Event"),),
     )
     assert (plain.algorithm, plain.encoding, plain.prefix, plain.event_id, plain.event_type) == (
         "sha256",
@@ -73,12 +73,12 @@ def test_the_file_gives_each_endpoint_its_scheme_and_secrets(tmp_path: Path) -> 
     assert "hidden" not in repr(acme)
 
 
-def test_id_from_a_json_path_and_type_from_a_header(endpoints: dict[str, GenericProvider]) -> None:
+def test_id_from_a_json_path_and_type_from_a_header(endpoints: dict[str, GenericVerifier]) -> None:
     verified = endpoints["acme"].verify(BODY, acme_headers(BODY))
     assert (verified.event_id, verified.event_type, verified.payload) == ("4711", "payment.done", BODY.decode())
 
 
-def test_both_secrets_verify_during_a_rotation(endpoints: dict[str, GenericProvider]) -> None:
+def test_both_secrets_verify_during_a_rotation(endpoints: dict[str, GenericVerifier]) -> None:
     assert endpoints["acme"].verify(BODY, acme_headers(BODY, "acme-old")).event_id == "4711"
     with pytest.raises(Rejected) as caught:
         endpoints["acme"].verify(BODY, acme_headers(BODY, "acme-other"))
@@ -86,7 +86,7 @@ def test_both_secrets_verify_during_a_rotation(endpoints: dict[str, GenericProvi
     assert "ACME_SECRET" in str(caught.value)
 
 
-def test_without_an_id_source_the_body_hash_is_the_id(endpoints: dict[str, GenericProvider]) -> None:
+def test_without_an_id_source_the_body_hash_is_the_id(endpoints: dict[str, GenericVerifier]) -> None:
     headers = Headers(signers.generic(BODY, "plain", header="X-Signature"))
     verified = endpoints["plain"].verify(BODY, headers)
     assert verified.event_id == "sha256:" + hashlib.sha256(BODY).hexdigest()
@@ -103,7 +103,7 @@ def test_without_an_id_source_the_body_hash_is_the_id(endpoints: dict[str, Gener
     ],
 )
 def test_a_missing_id_at_the_json_path_is_malformed(
-    endpoints: dict[str, GenericProvider], body: bytes, expected: str
+    endpoints: dict[str, GenericVerifier], body: bytes, expected: str
 ) -> None:
     with pytest.raises(Rejected) as caught:
         endpoints["acme"].verify(body, acme_headers(body))
@@ -121,7 +121,7 @@ def test_a_missing_id_at_the_json_path_is_malformed(
     ],
 )
 def test_bad_signature_headers_say_what_is_wrong(
-    endpoints: dict[str, GenericProvider], value: str | None, expected: str
+    endpoints: dict[str, GenericVerifier], value: str | None, expected: str
 ) -> None:
     headers = acme_headers(BODY)
     del headers["X-Acme-Signature"]
@@ -138,7 +138,7 @@ def test_bad_signature_headers_say_what_is_wrong(
         ("[endpoints.acme]\nsecret_env = 'S'\nheader = 'X-Sig'\nalgorithm = 'md5'\n", "unknown algorithm 'md5'"),
         ("[endpoints.acme]\nsecret_env = 'S'\nheader = 'X-Sig'\nencoding = 'base32'\n", "unknown encoding"),
         ("[endpoints.acme]\nsecret_env = 'UNSET'\nheader = 'X-Sig'\n", "UNSET is not set"),
-        ("[endpoints.github]\nsecret_env = 'S'\nheader = 'X-Sig'\n", "built-in provider"),
+        ("[endpoints.github]\nsecret_env = 'S'\nheader = 'X-Sig'\n", "built-in endpoint"),
         ("[endpoints.Bad_Name]\nsecret_env = 'S'\nheader = 'X-Sig'\n", "lowercase"),
         ("[endpoints.acme]\nsecret_env = 'S'\nheader = 'X Sig'\n", "not a valid HTTP header name"),
         ("[endpoints.acme]\nsecret_env = 'S'\n", "header must be a non-empty string"),
@@ -170,7 +170,7 @@ def test_settings_read_the_file_and_it_alone_is_enough(tmp_path: Path) -> None:
     }
     settings = Settings.from_env(env)
     assert [spec.name for spec in settings.endpoints] == ["acme", "plain"]
-    assert not any(settings.provider_secrets.values())
+    assert not any(settings.builtin_secrets.values())
 
 
 def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
@@ -188,9 +188,9 @@ event_type = ["header:X-Acme-Event", "json:type"]
 """
 
 
-def cross_checked(tmp_path: Path) -> GenericProvider:
+def cross_checked(tmp_path: Path) -> GenericVerifier:
     (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
-    return GenericProvider(spec)
+    return GenericVerifier(spec)
 
 
 def signed(body: bytes, **headers: str) -> Headers:
@@ -199,9 +199,9 @@ def signed(body: bytes, **headers: str) -> Headers:
 
 
 def test_a_header_listed_with_the_body_must_agree_with_it(tmp_path: Path) -> None:
-    provider = cross_checked(tmp_path)
+    verifier = cross_checked(tmp_path)
     body = json.dumps({"id": "evt_1", "type": "order.created"}).encode()
-    verified = provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+    verified = verifier.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
     assert (verified.event_id, verified.event_type) == ("evt_1", "order.created")
 
     # A captured body replayed under another type, or another id to slip past deduplication.
@@ -210,20 +210,20 @@ def test_a_header_listed_with_the_body_must_agree_with_it(tmp_path: Path) -> Non
         signed(body, X_Acme_Delivery="evt_2", X_Acme_Event="order.created"),
     ):
         with pytest.raises(Rejected) as caught:
-            provider.verify(body, replayed)
+            verifier.verify(body, replayed)
         assert caught.value.reason == "event_mismatch"
         assert "the signature does not cover headers" in str(caught.value)
     with pytest.raises(
         Rejected, match=re.escape("'order.paid' by the X-Acme-Event header but 'order.created' by the body's 'type'")
     ):
-        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"))
+        verifier.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.paid"))
 
 
 def test_a_cross_checked_source_that_is_missing_is_refused(tmp_path: Path) -> None:
-    provider = cross_checked(tmp_path)
+    verifier = cross_checked(tmp_path)
     body = json.dumps({"id": "evt_1"}).encode()
     with pytest.raises(Rejected) as caught:
-        provider.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
+        verifier.verify(body, signed(body, X_Acme_Delivery="evt_1", X_Acme_Event="order.created"))
     assert caught.value.reason == "event_malformed"
 
 
@@ -236,7 +236,7 @@ def test_a_list_of_sources_is_checked_like_one(tmp_path: Path) -> None:
 def test_send_fills_every_cross_checked_source(tmp_path: Path) -> None:
     (spec,) = load(CROSS_CHECKED, tmp_path, ACME_SECRET="acme")
     sample = samples.signed_generic_sample(spec, "acme", "order.created", "evt_9")
-    verified = GenericProvider(spec).verify(sample.body, Headers(sample.headers))
+    verified = GenericVerifier(spec).verify(sample.body, Headers(sample.headers))
     assert (
         (verified.event_id, verified.event_type) == (sample.event_id, sample.event_type) == ("evt_9", "order.created")
     )

@@ -8,8 +8,8 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from tests import signers
-from webhook_server.providers import Rejected
-from webhook_server.providers.github import GitHubProvider
+from webhook_server.schemes import Rejected
+from webhook_server.schemes.github import GitHubVerifier
 
 SECRET = "It's a Secret to Everybody"
 BODY = json.dumps({"action": "opened", "issue": {"number": 1}}).encode()
@@ -21,7 +21,7 @@ def signed(body: bytes = BODY, secret: str = SECRET, **extra: str) -> Headers:
 
 
 def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
-    return GitHubProvider(secrets).verify(body, headers)
+    return GitHubVerifier(secrets).verify(body, headers)
 
 
 def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:

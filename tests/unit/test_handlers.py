@@ -11,7 +11,7 @@ def event(payload: dict) -> Event:
     return Event("stripe", "evt_1", "invoice.paid", payload, 1, datetime(2026, 1, 1, tzinfo=UTC), "stripe", {})
 
 
-def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
+def test_an_exact_handler_wins_over_the_catch_all_of_its_scheme() -> None:
     registry = Registry()
 
     @registry.handles("stripe", "invoice.paid")
@@ -25,7 +25,7 @@ def test_an_exact_handler_wins_over_the_catch_all_of_its_provider() -> None:
     assert registry.lookup("github", "push") is None  # skipped, not failed
 
 
-def test_a_provider_handler_covers_every_endpoint_and_an_endpoint_handler_narrows_it() -> None:
+def test_a_scheme_handler_covers_every_endpoint_and_an_endpoint_handler_narrows_it() -> None:
     registry = Registry()
 
     @registry.handles("stripe", "invoice.paid")
@@ -96,3 +96,9 @@ def test_created_is_the_senders_clock_when_the_payload_has_it() -> None:
     assert event({"created": 1700000000}).created == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     assert event({}).created is None
     assert event({"created": "yesterday"}).created is None
+
+
+def test_a_handler_reading_the_old_name_of_the_scheme_gets_it_with_a_deprecation_warning() -> None:
+    event = Event("stripe", "evt_1", "invoice.paid", {}, 1, datetime.now(UTC), "stripe", {})
+    with pytest.warns(DeprecationWarning, match="use Event.scheme"):
+        assert event.provider == "stripe"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from webhook_server.deploy.rolling import INHERITED_VARIABLES, read_env_file
+from webhook_server.rollout.rolling import INHERITED_VARIABLES, read_env_file
 
 
 def test_the_shipped_example_reads_as_its_variables_and_nothing_of_this_shell(monkeypatch: pytest.MonkeyPatch) -> None:

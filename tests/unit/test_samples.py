@@ -7,7 +7,7 @@ from werkzeug.datastructures import Headers
 
 from webhook_server.dev import samples
 from webhook_server.dev.workspace import new_secret
-from webhook_server.providers import BUILT_IN
+from webhook_server.endpoints import BUILT_IN
 
 STRIPE_TYPES = {
     "payment_intent.succeeded": "payment_intent",

@@ -9,8 +9,8 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from tests import signers
-from webhook_server.providers import Rejected
-from webhook_server.providers.shopify import ShopifyProvider
+from webhook_server.schemes import Rejected
+from webhook_server.schemes.shopify import ShopifyVerifier
 
 SECRET = "shpss_0123456789abcdef"
 BODY = json.dumps({"id": 820982911946154508, "email": "jon@example.com"}).encode()
@@ -23,20 +23,20 @@ def signed(body: bytes = BODY, secret: str = SECRET) -> Headers:
 
 def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:
     with pytest.raises(Rejected) as caught:
-        ShopifyProvider(secrets).verify(body, headers)
+        ShopifyVerifier(secrets).verify(body, headers)
     return caught.value.reason
 
 
 def test_a_signed_delivery_yields_the_webhook_id_the_topic_and_the_exact_text() -> None:
-    verified = ShopifyProvider((SECRET,)).verify(BODY, signed())
+    verified = ShopifyVerifier((SECRET,)).verify(BODY, signed())
     assert (verified.event_id, verified.event_type) == ("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "orders/create")
     assert verified.payload == BODY.decode()
 
 
 def test_any_configured_secret_verifies_during_a_rotation() -> None:
-    provider = ShopifyProvider(("old", "new"))
-    assert provider.verify(BODY, signed(secret="old")).event_id
-    assert provider.verify(BODY, signed(secret="new")).event_id
+    verifier = ShopifyVerifier(("old", "new"))
+    assert verifier.verify(BODY, signed(secret="old")).event_id
+    assert verifier.verify(BODY, signed(secret="new")).event_id
     assert reason(BODY, signed(secret="other"), ("old", "new")) == "signature_invalid"
 
 

@@ -9,8 +9,8 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from tests import signers
-from webhook_server.providers import Handshake, Rejected
-from webhook_server.providers.slack import SlackProvider
+from webhook_server.schemes import Handshake, Rejected
+from webhook_server.schemes.slack import SlackVerifier
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 EVENT = {
@@ -27,7 +27,7 @@ def signed(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> H
 
 
 def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
-    return SlackProvider(secrets).verify(body, headers)
+    return SlackVerifier(secrets).verify(body, headers)
 
 
 def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:

@@ -187,7 +187,7 @@ def test_operators_read_it_without_creating_a_file(spool: Spool, tmp_path: Path)
 class _Richer:
     """What IncomingEvent may become: raw bytes and headers added by other changes."""
 
-    provider: str
+    scheme: str
     event_id: str
     raw: bytes
     headers: tuple[tuple[str, str], ...]
@@ -216,3 +216,15 @@ def test_an_events_endpoint_and_stored_headers_survive_the_spool(spool: Spool) -
     spool.put(sent)
     _, batch = spool.claim(10, lease=60)
     assert [item.event for item in batch] == [sent]
+
+
+def test_an_event_spooled_by_the_release_before_the_scheme_rename_is_read(spool: Spool, tmp_path: Path) -> None:
+    spool.put(event(1))  # creates the file
+    with sqlite3.connect(tmp_path / FILE_NAME) as conn:  # as 0.1.0's predecessor wrote it
+        old_fields = '{"provider":"github","event_id":"d-1","event_type":"push","payload":"{}"}'
+        conn.execute(
+            "INSERT INTO spooled_events (provider, event_id, fields, spooled_at) VALUES ('github', 'd-1', ?, 0)",
+            (old_fields,),
+        )
+    _, batch = spool.claim(10, lease=60)
+    assert IncomingEvent("github", "d-1", "push", "{}") in [item.event for item in batch]

@@ -11,8 +11,8 @@ from standardwebhooks import Webhook
 from werkzeug.datastructures import Headers
 
 from tests import signers
-from webhook_server.providers import Rejected
-from webhook_server.providers.standard import StandardWebhooksProvider
+from webhook_server.schemes import Rejected
+from webhook_server.schemes.standard import StandardWebhooksVerifier
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BODY = json.dumps({"type": "invoice.paid", "timestamp": "2026-11-23T18:00:00Z", "data": {"id": "inv_1"}}).encode()
@@ -25,7 +25,7 @@ def signed(
 
 
 def verify(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)):
-    return StandardWebhooksProvider(secrets).verify(body, headers)
+    return StandardWebhooksVerifier(secrets).verify(body, headers)
 
 
 def reason(body: bytes, headers: Headers, secrets: tuple[str, ...] = (SECRET,)) -> str:

@@ -9,14 +9,14 @@ import pytest
 
 from tests import signers
 from tests.signers import signed_stripe_request, stripe_event
-from webhook_server.providers import Rejected
-from webhook_server.providers.stripe import StripeProvider
+from webhook_server.schemes import Rejected
+from webhook_server.schemes.stripe import StripeVerifier
 
 SECRET = "whsec_unit"
 
 
 def verify(body: bytes, headers: dict[str, str], secrets: tuple[str, ...] = (SECRET,)):
-    return StripeProvider(secrets).verify(body, headers)
+    return StripeVerifier(secrets).verify(body, headers)
 
 
 def test_a_signed_event_yields_its_id_type_and_exact_text() -> None:

@@ -10,7 +10,7 @@ from webhook_server.settings import WorkerSettings
 BASE = {"DATABASE_URL": "postgresql://db/webhooks", "WEBHOOK_HANDLER_MODULES": "app.handlers, app.more_handlers"}
 
 
-def test_the_worker_needs_no_provider_secret_and_reads_its_modules() -> None:
+def test_the_worker_needs_no_scheme_secret_and_reads_its_modules() -> None:
     settings = WorkerSettings.from_env(BASE)
     assert settings.handler_modules == ("app.handlers", "app.more_handlers")
     assert (settings.max_attempts, settings.lease_seconds, settings.shutdown_cap) == (10, 60, 10)

@@ -104,7 +104,7 @@ def start_worker(worker_db: str, tmp_path: Path) -> Iterator[Callable[..., Worke
 
 
 def insert_events(
-    database_url: str, count: int, *, provider: str = "test", prefix: str = "evt", **behaviour: Any
+    database_url: str, count: int, *, scheme: str = "test", prefix: str = "evt", **behaviour: Any
 ) -> list[str]:
     """Store ``count`` events in one transaction (one NOTIFY); return their ids."""
     ids = [f"{prefix}_{number:05d}" for number in range(count)]
@@ -113,7 +113,7 @@ def insert_events(
         conn.execute(
             "INSERT INTO webhook_events (provider, event_id, event_type, payload) "
             "SELECT %s, id, 'test.event', payload::jsonb FROM unnest(%s::text[], %s::text[]) AS t (id, payload)",
-            (provider, ids, payloads),
+            (scheme, ids, payloads),
         )
     return ids
 

@@ -3,7 +3,7 @@
 The payload each run got is recorded too, as ``json.dumps`` writes it. What a handler does
 comes from the event's payload, under ``"test"``: ``sleep`` seconds,
 ``fail_attempts`` (raise while the attempt number is at most this), ``fail_with`` (raise, with
-this text in the exception's message, as handlers put a customer's input in theirs). Provider ``other`` has no
+this text in the exception's message, as handlers put a customer's input in theirs). Scheme ``other`` has no
 handler, so its events are skipped.
 """
 

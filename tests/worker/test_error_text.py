@@ -16,7 +16,7 @@ from webhook_server import inbox
 from webhook_server.handlers import Registry
 from webhook_server.inbox import IncomingEvent
 from webhook_server.settings import WorkerSettings
-from webhook_server.worker.dispatcher import Worker
+from webhook_server.worker.dispatcher import Dispatcher
 from webhook_server.worker.statements import Outcome
 
 # What the title was, and what last_error shows of it.
@@ -93,7 +93,7 @@ def test_an_outcome_postgres_refuses_is_recorded_with_a_stand_in_and_holds_back_
     (a future path, a refusal of another kind), the batch is written one by one."""
     for event_id in ("cus_before", "cus_nul", "cus_surrogate", "cus_after"):
         store(worker_db, event_id)
-    worker = Worker(WorkerSettings(database_url=worker_db, handler_modules=()), Registry(), lambda name: None)
+    worker = Dispatcher(WorkerSettings(database_url=worker_db, handler_modules=()), Registry(), lambda name: None)
     rows = dict(
         query(
             worker_db,

@@ -46,7 +46,7 @@ def test_each_attempt_is_recorded_and_a_replay_adds_to_the_history(
     worker_db: str, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     (event_id,) = insert_events(worker_db, 1, prefix="flaky", fail_attempts=2)
-    insert_events(worker_db, 1, provider="other", prefix="unhandled")
+    insert_events(worker_db, 1, scheme="other", prefix="unhandled")
     worker = start_worker(WEBHOOK_WORKER_POLL="0.05")
     wait_for(lambda: count_status(worker_db, "done", "skipped") == 2, 20, "both events finished")
     name = worker_name(worker)

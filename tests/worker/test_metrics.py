@@ -24,12 +24,13 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def outcome(provider: str, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return ("webhook_worker_events_total", (("outcome", name), ("provider", provider)))
+# Each series also carries its scheme as ``provider``, the label's old name, until 0.2.0.
+def outcome(scheme: str, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("webhook_worker_events_total", (("outcome", name), ("provider", scheme), ("scheme", scheme)))
 
 
-def skipped(provider: str, event_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return ("webhook_worker_skipped_total", (("provider", provider), ("type", event_type)))
+def skipped(scheme: str, event_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("webhook_worker_skipped_total", (("provider", scheme), ("scheme", scheme), ("type", event_type)))
 
 
 HEARTBEAT = ("webhook_worker_heartbeat_timestamp_seconds", ())
@@ -53,7 +54,7 @@ def test_the_worker_reports_outcomes_skipped_types_and_a_heartbeat(
     port = free_port()
     worker = start_worker(WEBHOOK_WORKER_METRICS_BIND=f"127.0.0.1:{port}")
     before = scrape(port)
-    # Providers with a handler start at 0, so that an alert on increase() sees the first dead event.
+    # Schemes with a handler start at 0, so that an alert on increase() sees the first dead event.
     assert before[outcome("test", "dead")] == 0
 
     insert_events(worker_db, 5)

@@ -25,7 +25,7 @@ def test_each_event_runs_its_handler_once_and_events_without_one_are_skipped(
     worker_db: str, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     handled = insert_events(worker_db, 300)
-    insert_events(worker_db, 20, provider="other", prefix="unhandled")
+    insert_events(worker_db, 20, scheme="other", prefix="unhandled")
     start_worker(WEBHOOK_WORKER_CONCURRENCY="4", WEBHOOK_WORKER_BATCH="50")
 
     wait_for(lambda: count_status(worker_db, "done", "skipped") == 320, 30, "every event done or skipped")

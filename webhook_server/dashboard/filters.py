@@ -1,6 +1,6 @@
 """The event filters of the list and the bulk replay, read from a query string or a form.
 
-The same names everywhere (``status``, ``provider``, ``endpoint``, ``type``, ``since``, ``until``,
+The same names everywhere (``status``, ``scheme``, ``endpoint``, ``type``, ``since``, ``until``,
 ``event_id``), so a link, a filter form and a replay form carry them alike. Times take what
 ``--since`` takes on the command line: a duration back from now (``3d``) or ISO 8601 (UTC unless
 it says otherwise). A bad value is a 400 that names the field.
@@ -17,17 +17,23 @@ from flask import abort, url_for
 from webhook_server.durations import parse_since
 from webhook_server.operator.queries import STATUSES, EventFilter
 
-FIELDS = ("status", "provider", "endpoint", "type", "since", "until", "event_id")
+FIELDS = ("status", "scheme", "endpoint", "type", "since", "until", "event_id")
+# Fields read under an earlier name too, so that links saved before 0.1.0 keep their filter.
+OLD_NAMES = {"scheme": "provider"}
+
+
+def _typed(args: Mapping[str, str], name: str) -> str:
+    return (args.get(name) or args.get(OLD_NAMES.get(name, ""), "")).strip()
 
 
 def from_args(args: Mapping[str, str]) -> EventFilter:
     """An EventFilter from the request's values; empty fields match everything."""
-    values = {name: args.get(name, "").strip() or None for name in FIELDS}
+    values = {name: _typed(args, name) or None for name in FIELDS}
     if values["status"] is not None and values["status"] not in STATUSES:
         abort(400, f"status must be one of {', '.join(STATUSES)}")
     return EventFilter(
         status=values["status"],
-        provider=values["provider"],
+        scheme=values["scheme"],
         endpoint=values["endpoint"],
         event_type=values["type"],
         since=_moment("since", values["since"]),
@@ -38,7 +44,7 @@ def from_args(args: Mapping[str, str]) -> EventFilter:
 
 def as_args(args: Mapping[str, str]) -> dict[str, str]:
     """The filter fields given in ``args``, as they were typed, for links and hidden inputs."""
-    return {name: args[name].strip() for name in FIELDS if args.get(name, "").strip()}
+    return {name: _typed(args, name) for name in FIELDS if _typed(args, name)}
 
 
 def filtered_url(view: str, fields: Mapping[str, object]) -> str:

@@ -29,9 +29,9 @@ def overview() -> str:
         stats = queries.stats(conn)
         hourly = chart.hourly(queries.events_per_hour(conn))
         dead = queries.list_events(conn, queries.EventFilter(status="dead"), limit=NEWEST_DEAD)
-    providers = sorted(stats.counts)
+    schemes = sorted(stats.counts)
     return render_template(
-        "overview.html", stats=stats, providers=providers, statuses=queries.STATUSES, chart=hourly, dead=dead
+        "overview.html", stats=stats, schemes=schemes, statuses=queries.STATUSES, chart=hourly, dead=dead
     )
 
 
@@ -73,7 +73,7 @@ def payload(row_id: int) -> Response:
         found = queries.event_by_row(conn, row_id)
     if found is None:
         abort(404, f"no event in row {row_id}")
-    filename = f"{found.provider}-{row_id}.json"
+    filename = f"{found.scheme}-{row_id}.json"
     return Response(
         found.body if found.body is not None else json.dumps(found.payload, ensure_ascii=False),
         mimetype="application/json",

@@ -1,5 +1,5 @@
 """The handlers `webhook-server dev` runs when WEBHOOK_HANDLER_MODULES is not set: each event of
-every built-in provider is logged, so a new user sees the whole path, from the signed request
+every built-in endpoint is logged, so a new user sees the whole path, from the signed request
 to the 200 to the handler, in one terminal. Replace them with a module of your own."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def log_event(event: Event) -> None:
     waited_ms = (datetime.now(UTC) - event.received_at).total_seconds() * 1000
     logger.info(
         "handled %s %s %s (attempt %s, %.0f ms after it was stored)",
-        event.provider,
+        event.scheme,
         event.type,
         event.event_id,
         event.attempt,
@@ -25,5 +25,5 @@ def log_event(event: Event) -> None:
     )
 
 
-for _provider in SECRET_VARIABLES:
-    handles(_provider, ANY_TYPE)(log_event)
+for _scheme in SECRET_VARIABLES:
+    handles(_scheme, ANY_TYPE)(log_event)

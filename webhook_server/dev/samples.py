@@ -16,14 +16,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import stripe
 
-from webhook_server.providers.base import body_digest
-
-if TYPE_CHECKING:
-    from webhook_server.endpoints_file import EndpointSpec, Source
+from webhook_server.endpoints_file import EndpointSpec
+from webhook_server.schemes.base import body_digest
+from webhook_server.schemes.generic import Source
 
 API_VERSION = "2025-10-29.clover"
 T = TypeVar("T")
@@ -257,9 +256,9 @@ DEFAULT_TYPES = {
 JSON = {"Content-Type": "application/json"}
 
 
-def signed_sample(provider: str, secret: str, event_type: str, event_id: str | None = None) -> SignedSample:
-    """A realistic delivery of a built-in provider, signed the way that sender signs."""
-    return _SIGNERS[provider](secret, event_type, event_id)
+def signed_sample(scheme: str, secret: str, event_type: str, event_id: str | None = None) -> SignedSample:
+    """A realistic delivery of a built-in endpoint, signed the way that sender signs."""
+    return _SIGNERS[scheme](secret, event_type, event_id)
 
 
 def _stripe(secret: str, event_type: str, event_id: str | None) -> SignedSample:

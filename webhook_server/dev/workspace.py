@@ -3,7 +3,7 @@
 - ``pgdata/``: the local Postgres cluster, with ``postgres-password`` (generated once; the
   server asks for it on every connection) and ``postgres-port`` (chosen free on the first run,
   then kept, so ``DATABASE_URL`` stays the same from one day to the next);
-- ``<provider>-webhook-secret``: the dev server's signing secret of each built-in provider,
+- ``<scheme>-webhook-secret``: the dev server's signing secret of each built-in endpoint,
   which `send` signs with;
 - ``env``: ``export DATABASE_URL=…`` and ``WEBHOOK_DEV_DIR=…``, for ``source .webhook-dev/env``;
 - ``spool/``: the dev server's spool, where deliveries wait while the local Postgres is stopped.
@@ -26,15 +26,15 @@ DEFAULT_DIR = ".webhook-dev"
 DIR_VARIABLE = "WEBHOOK_DEV_DIR"
 
 
-def secret_file(provider: str) -> str:
-    return f"{provider}-webhook-secret"
+def secret_file(scheme: str) -> str:
+    return f"{scheme}-webhook-secret"
 
 
-def new_secret(provider: str) -> str:
-    """A secret in the form the provider's settings check: Stripe's whsec_, Standard Webhooks' base64."""
-    if provider == "stripe":
+def new_secret(scheme: str) -> str:
+    """A secret in the form the scheme's settings check: Stripe's whsec_, Standard Webhooks' base64."""
+    if scheme == "stripe":
         return f"whsec_dev_{secrets.token_hex(16)}"
-    if provider == "standard":
+    if scheme == "standard":
         return f"whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}"
     return secrets.token_hex(16)
 
@@ -72,11 +72,11 @@ class Workspace:
         port = self._read("postgres-port") or self._write("postgres-port", str(free_port()))
         return LocalPostgres(data_dir, port=int(port), password=password)
 
-    def signing_secret(self, provider: str, *, create: bool = False) -> str | None:
-        """The dev server's secret for a built-in provider; made on first use when ``create``."""
-        found = self._read(secret_file(provider))
+    def signing_secret(self, scheme: str, *, create: bool = False) -> str | None:
+        """The dev server's secret for a built-in endpoint; made on first use when ``create``."""
+        found = self._read(secret_file(scheme))
         if found is None and create:
-            found = self._write(secret_file(provider), new_secret(provider))
+            found = self._write(secret_file(scheme), new_secret(scheme))
         return found
 
     def spool_directory(self) -> Path:

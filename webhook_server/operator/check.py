@@ -1,7 +1,7 @@
 """``webhook-server check``: can this environment serve? Run it with a release's environment
 before deploying it (scripts/rolling-deploy does).
 
-Exit 0 when the settings are valid (at least one provider among them), the database is
+Exit 0 when the settings are valid (at least one endpoint among them), the database is
 reachable with DATABASE_URL, its schema is current and commits there are durable
 (``synchronous_commit`` on in the server's sessions, ``fsync`` on at the server). Otherwise
 one line per problem on stderr, each naming the variable and the fix, and exit 1.
@@ -36,7 +36,7 @@ _PLACEHOLDER_URL = "postgresql://placeholder/check"
 def check(timeout: float) -> None:
     """Exit 0 if this environment can serve; else print each problem with its fix and exit 1.
 
-    Checks the settings (DATABASE_URL, the providers' secrets, WEBHOOK_*), that DATABASE_URL
+    Checks the settings (DATABASE_URL, the schemes' secrets, WEBHOOK_*), that DATABASE_URL
     reaches Postgres, that the schema is current and that commits there are durable.
     """
     problems = settings_problems(dict(os.environ))

@@ -6,6 +6,7 @@ waits a bounded time for the database, and says which command fixes a missing sc
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 import psycopg
@@ -28,11 +29,11 @@ from webhook_server import endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.environment import secret_text
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
-from webhook_server.operator import output, queries, reconcile, reconcile_github
+from webhook_server.operator import output, queries, reconcile_github, reconcile_stripe
 from webhook_server.operator.check import check
-from webhook_server.providers.stripe import StripeProvider
 from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
 from webhook_server.safe_text import printable
+from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.spool.store import Summary, read_summary
 
@@ -103,6 +104,23 @@ def endpoint_option(command: F) -> F:
     )(command)
 
 
+def scheme_option(help_text: str) -> Callable[[F], F]:
+    """``--scheme``, and ``--provider``: its name before 0.1.0, hidden, working until 0.2.0 (CHANGELOG)."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def run(*args: Any, provider: str | None, **kwargs: Any) -> Any:
+            if provider is not None:
+                click.echo("webhook-server: --provider is deprecated and goes in 0.2.0: use --scheme", err=True)
+                kwargs["scheme"] = kwargs["scheme"] or provider
+            return command(*args, **kwargs)
+
+        run = click.option("--provider", hidden=True, help="Deprecated: use --scheme.")(run)
+        return cast(F, click.option("--scheme", help=help_text)(run))
+
+    return decorate
+
+
 def json_option(command: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document, for scripts.")(command)
 
@@ -135,7 +153,7 @@ def events() -> None:
 
 @events.command("list")
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
-@click.option("--provider", help="Only events from this provider (stripe, every Stripe endpoint; …).")
+@scheme_option("Only events of this scheme (stripe: every Stripe endpoint; …).")
 @endpoint_option
 @click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
@@ -144,7 +162,7 @@ def events() -> None:
 @database_url_option
 def list_events(
     status: str | None,
-    provider: str | None,
+    scheme: str | None,
     endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
@@ -153,7 +171,7 @@ def list_events(
     database_url: str,
 ) -> None:
     """List events, newest first."""
-    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
+    where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
@@ -162,11 +180,11 @@ def list_events(
     if not found:
         click.echo("no events match")
         return
-    headers = ("ID", "PROVIDER", "ENDPOINT", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
+    headers = ("ID", "SCHEME", "ENDPOINT", "EVENT ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR")
     rows = [
         (
             e.id,
-            e.provider,
+            e.scheme,
             e.endpoint,
             e.event_id,
             e.event_type,
@@ -182,23 +200,23 @@ def list_events(
 
 @events.command("show")
 @click.argument("ident", metavar="ID")
-@click.option("--provider", help="The provider, when the same event id exists under two.")
+@scheme_option("The scheme, when the same event id exists under two.")
 @click.option("--raw", is_flag=True, help="Print only the request body, byte for byte as it was signed.")
 @json_option
 @database_url_option
-def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, database_url: str) -> None:
+def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, database_url: str) -> None:
     """Show one event: status, attempts, last error, the history of every attempt, and payload.
 
-    ID is the provider's event id (evt_… for Stripe: the EVENT ID column of `events list`);
+    ID is the sender's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
     with database(database_url) as conn:
-        found = queries.find_events(conn, ident, provider=provider)
+        found = queries.find_events(conn, ident, scheme=scheme)
         if not found:
             raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
         if len(found) > 1:
-            matches = ", ".join(f"{e.provider} {e.event_id} (row {e.id})" for e in found)
-            raise click.ClickException(f"{ident!r} matches {matches}: pass --provider, or the row id")
+            matches = ", ".join(f"{e.scheme} {e.event_id} (row {e.id})" for e in found)
+            raise click.ClickException(f"{ident!r} matches {matches}: pass --scheme, or the row id")
         event = found[0]
         attempts = queries.history(conn, event.id)
     if raw:
@@ -210,7 +228,7 @@ def show_event(ident: str, provider: str | None, raw: bool, as_json: bool, datab
         return
     fields = [
         ("row id", event.id),
-        ("provider", event.provider),
+        ("scheme", event.scheme),
         ("endpoint", event.endpoint),
         ("event id", event.event_id),
         ("type", event.event_type),
@@ -267,7 +285,7 @@ def _echo_body(event: queries.EventDetail) -> None:
     type=click.Choice(queries.REPLAYABLE_STATUSES),
     help="Replay every event in this status (with EVENT_IDs: only those of them in it).",
 )
-@click.option("--provider", help="Only events from this provider.")
+@scheme_option("Only events of this scheme.")
 @endpoint_option
 @click.option("--type", "event_type", help="Only events of this type.")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
@@ -276,7 +294,7 @@ def _echo_body(event: queries.EventDetail) -> None:
 def replay(
     event_ids: tuple[str, ...],
     status: str | None,
-    provider: str | None,
+    scheme: str | None,
     endpoint: str | None,
     event_type: str | None,
     since: datetime | None,
@@ -285,14 +303,14 @@ def replay(
 ) -> None:
     """Put events back to pending with attempts reset, and wake the workers.
 
-    EVENT_ID is the provider's event id (evt_… for Stripe), in any status; or select by
+    EVENT_ID is the sender's event id (evt_… for Stripe), in any status; or select by
     `--status dead` (failed, skipped), optionally `--since 3d`. An event a worker is processing
     right now is left alone. Its last error stays visible until the next attempt replaces it.
     Exits 1 if a listed id was not replayed.
     """
     if not event_ids and status is None:
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
-    where = queries.EventFilter(status, provider, event_type, since, endpoint=endpoint)
+    where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
         result = queries.replay(conn, by=_operator(), event_ids=event_ids, where=where)
     if as_json:
@@ -398,8 +416,8 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
     if found.skipped_types:
         since = "" if found.skipped_since is None else f" (received since {output.utc(found.skipped_since)})"
         click.echo(f"skipped, no handler{since}:")
-        rows = [(s.provider, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
-        click.echo(output.table(("PROVIDER", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
+        rows = [(s.scheme, s.event_type, s.events, output.utc(s.last_received_at)) for s in found.skipped_types]
+        click.echo(output.table(("SCHEME", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
     if spool is not None:
         click.echo(_spool_line(spool_dir, spool))
 
@@ -431,11 +449,12 @@ def reconcile_group() -> None:
     "--type",
     "types",
     multiple=True,
-    help=f"Only events of this type; repeat for more (at most {reconcile.MAX_TYPES}), e.g. the endpoint's events.",
+    help=f"Only events of this type; repeat for more (at most {reconcile_stripe.MAX_TYPES}), e.g. the endpoint's "
+    "events.",
 )
 @click.option(
     "--endpoint",
-    default=StripeProvider.name,
+    default=StripeVerifier.name,
     show_default=True,
     help="The Stripe endpoint whose account is listed and which the events are stored under: with a name of "
     "WEBHOOK_ENDPOINTS_FILE, the API key is read from its api_key_env.",
@@ -455,7 +474,7 @@ def reconcile_group() -> None:
 )
 @json_option
 @database_url_option
-def reconcile_stripe(
+def reconcile_stripe_command(
     since: datetime,
     undelivered_only: bool,
     types: tuple[str, ...],
@@ -473,16 +492,18 @@ def reconcile_stripe(
     """
     variable = API_KEY_VARIABLE
     explicit = click.get_current_context().get_parameter_source("api_key") == ParameterSource.COMMANDLINE
-    if endpoint != StripeProvider.name and not explicit:
+    if endpoint != StripeVerifier.name and not explicit:
         variable = _api_key_variable(endpoint)
         api_key = read_secret(variable)
     if not api_key:
         raise click.UsageError(
             f"no Stripe API key: set {variable} (a restricted key with read access to Events is enough)"
         )
-    if len(types) > reconcile.MAX_TYPES:
-        raise click.UsageError(f"Stripe filters on at most {reconcile.MAX_TYPES} event types at once; run it in parts")
-    oldest = datetime.now(UTC) - reconcile.STRIPE_RETENTION
+    if len(types) > reconcile_stripe.MAX_TYPES:
+        raise click.UsageError(
+            f"Stripe filters on at most {reconcile_stripe.MAX_TYPES} event types at once; run it in parts"
+        )
+    oldest = datetime.now(UTC) - reconcile_stripe.STRIPE_RETENTION
     if since < oldest:
         click.echo(
             f"note: Stripe keeps events for 30 days; listing from {output.utc(oldest)}, "
@@ -490,10 +511,10 @@ def reconcile_stripe(
             err=True,
         )
         since = oldest
-    client = reconcile.stripe_client(api_key, api_base=api_base)
+    client = reconcile_stripe.stripe_client(api_key, api_base=api_base)
     with database(database_url) as conn:
         try:
-            result = reconcile.reconcile_stripe(
+            result = reconcile_stripe.reconcile_stripe(
                 conn, client, since=since, undelivered_only=undelivered_only, types=types, endpoint=endpoint
             )
         except stripe.AuthenticationError as exc:
@@ -649,7 +670,7 @@ def _api_key_variable(endpoint: str) -> str:
             f"no endpoint {endpoint!r} in {endpoints_file.VARIABLE}; "
             f"its Stripe endpoints: {', '.join(s.name for s in specs if s.scheme == 'stripe') or 'none'}"
         )
-    if spec.scheme != StripeProvider.name:
+    if spec.scheme != StripeVerifier.name:
         raise click.UsageError(f"endpoint {endpoint!r} has scheme {spec.scheme!r}; reconcile stripe needs a Stripe one")
     if spec.api_key_variable is None:
         raise click.UsageError(

@@ -50,7 +50,7 @@ class EventSummary:
     """One row of ``events list``."""
 
     id: int
-    provider: str
+    scheme: str
     endpoint: str
     event_id: str
     event_type: str
@@ -90,11 +90,11 @@ class Attempt:
 class EventFilter:
     """The filters ``events list``, ``replay`` and the dashboard share; None matches everything.
 
-    ``until`` is exclusive; ``event_id`` is the provider's event id, matched exactly.
+    ``until`` is exclusive; ``event_id`` is the sender's event id, matched exactly.
     """
 
     status: str | None = None
-    provider: str | None = None
+    scheme: str | None = None
     event_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -104,7 +104,7 @@ class EventFilter:
     def params(self) -> dict[str, Any]:
         return {
             "status": self.status,
-            "provider": self.provider,
+            "scheme": self.scheme,
             "event_type": self.event_type,
             "since": self.since,
             "until": self.until,
@@ -115,7 +115,7 @@ class EventFilter:
 
 @dataclass(frozen=True)
 class LeasedEvent:
-    provider: str
+    scheme: str
     event_id: str
     locked_by: str | None
     locked_until: datetime
@@ -130,9 +130,9 @@ class ReplayResult:
 
 @dataclass(frozen=True)
 class SkippedType:
-    """Events of one provider's type that no handler took."""
+    """Events of one scheme's type that no handler took."""
 
-    provider: str
+    scheme: str
     event_type: str
     events: int
     last_received_at: datetime
@@ -195,13 +195,19 @@ def count_replayable(conn: psycopg.Connection, where: EventFilter, statuses: Seq
     return count
 
 
-def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = None) -> list[EventDetail]:
-    """Events whose provider event id is ``ident``, or whose row id is, when ``ident`` is a number.
+def stored_event_ids(conn: psycopg.Connection, scheme: str, event_ids: list[str]) -> set[str]:
+    """Which of ``event_ids`` are stored under ``scheme`` (``reconcile github``: what not to redeliver)."""
+    rows = conn.execute(sql.query("stored_event_ids"), {"scheme": scheme, "event_ids": event_ids})
+    return {event_id for (event_id,) in rows}
 
-    More than one means ``ident`` is ambiguous: the caller asks for a provider.
+
+def find_events(conn: psycopg.Connection, ident: str, *, scheme: str | None = None) -> list[EventDetail]:
+    """Events whose sender's event id is ``ident``, or whose row id is, when ``ident`` is a number.
+
+    More than one means ``ident`` is ambiguous: the caller asks for a scheme.
     """
     row_id = int(ident) if ident.isdigit() and len(ident) < 19 else None  # a bigint has at most 19 digits
-    params = {"event_id": ident, "row_id": row_id, "provider": provider}
+    params = {"event_id": ident, "row_id": row_id, "scheme": scheme}
     with conn.cursor(row_factory=class_row(EventDetail)) as cur:
         return [_as_signed(event) for event in cur.execute(sql.query("find_events"), params).fetchall()]
 
@@ -209,7 +215,7 @@ def find_events(conn: psycopg.Connection, ident: str, *, provider: str | None = 
 def event_by_row(conn: psycopg.Connection, row_id: int) -> EventDetail | None:
     """The event stored in row ``row_id``, if any."""
     with conn.cursor(row_factory=class_row(EventDetail)) as cur:
-        found = cur.execute(sql.query("find_events"), {"event_id": None, "row_id": row_id, "provider": None}).fetchone()
+        found = cur.execute(sql.query("find_events"), {"event_id": None, "row_id": row_id, "scheme": None}).fetchone()
     return _as_signed(found) if found else None
 
 
@@ -258,14 +264,12 @@ def replay(
     leased: list[LeasedEvent] = []
     with conn.transaction():
         rows = conn.execute(sql.query("replay_events"), params).fetchall()
-        replayed = [(provider, event_id) for provider, event_id in rows]
+        replayed = [(scheme, event_id) for scheme, event_id in rows]
         if ids is not None:
             # Before the commit: once the NOTIFY is delivered, a worker may claim a replayed
             # event at once, and it would then read as one that was held and left alone.
             with conn.cursor(row_factory=class_row(LeasedEvent)) as cur:
-                leased = cur.execute(
-                    sql.query("leased_events"), {"event_ids": ids, "provider": where.provider}
-                ).fetchall()
+                leased = cur.execute(sql.query("leased_events"), {"event_ids": ids, "scheme": where.scheme}).fetchall()
         if replayed:
             conn.execute(sql.query("notify_workers"))
     if ids is None:

@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 import requests
 
-from webhook_server import sql
+from webhook_server.operator import queries
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ HTTP_TIMEOUT_SECONDS = 30
 # The longest rate-limit wait taken in stride; a longer one is reported instead.
 DEFAULT_MAX_WAIT_SECONDS = 60.0
 API_VERSION = "2022-11-28"
-PROVIDER = "github"
+SCHEME = "github"
 
 
 class GitHubError(Exception):
@@ -165,12 +165,12 @@ def reconcile_github(
             if current is None or delivery["id"] > current["id"]:
                 newest[delivery["guid"]] = delivery
         result.found = len(newest)
-        stored = _stored(conn, list(newest))
+        stored = queries.stored_event_ids(conn, SCHEME, list(newest))
         result.missing = [guid for guid in newest if guid not in stored]
         if dry_run:
             return result
         # Read again: a delivery (or another run's redelivery) may have arrived while listing.
-        arrived = _stored(conn, result.missing)
+        arrived = queries.stored_event_ids(conn, SCHEME, result.missing)
         for guid in [guid for guid in result.missing if guid not in arrived]:
             client.redeliver(hook, newest[guid]["id"])
             result.requested.append(guid)
@@ -185,11 +185,6 @@ def _deliveries_since(client: GitHubClient, hook: Hook, since: datetime) -> Iter
             if datetime.fromisoformat(delivery["delivered_at"]) < since:
                 return  # newest first: the rest is older still
             yield delivery
-
-
-def _stored(conn: psycopg.Connection, guids: list[str]) -> set[str]:
-    rows = conn.execute(sql.query("stored_event_ids"), {"provider": PROVIDER, "event_ids": guids})
-    return {event_id for (event_id,) in rows}
 
 
 def _rate_limit_wait(response: requests.Response) -> float | None:

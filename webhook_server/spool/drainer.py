@@ -135,7 +135,7 @@ class Drainer:
             except pg_errors.DataError as exc:
                 logger.error(
                     "spool: Postgres refused %s %s (%s); it stays in the spool and is tried again in %.0f s",
-                    item.event.provider,
+                    item.event.scheme,
                     item.event.event_id,
                     first_line(exc),
                     REFUSED_RETRY_SECONDS,

@@ -5,7 +5,8 @@ a number, a bool, None, bytes, or tuples and dicts of those: bytes become BLOBs 
 (``spooled_bytes``), everything else one JSON object. JSON has no tuples, so lists come back
 as tuples, the type a frozen dataclass holds. A field added later needs a default: rows spooled
 by an older release lack it (without one, ``from_rows`` raises TypeError and the drainer keeps
-such rows, logging why, until a release that can read them).
+such rows, logging why, until a release that can read them). A field renamed since is read
+under its new name (``RENAMED``), so an upgrade drains what the release before it spooled.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from webhook_server.inbox import IncomingEvent
+
+# Fields spooled under an earlier name, by that name: 0.1.0 calls the scheme ``scheme``.
+RENAMED = {"provider": "scheme"}
 
 
 def to_rows(event: IncomingEvent) -> tuple[str, dict[str, bytes]]:
@@ -33,7 +37,7 @@ def to_rows(event: IncomingEvent) -> tuple[str, dict[str, bytes]]:
 
 def from_rows(fields: str, blobs: Iterable[tuple[str, bytes]]) -> IncomingEvent:
     """The event ``to_rows`` was given; raises TypeError if the dataclass gained a field with no default."""
-    values = {name: _tuples(value) for name, value in json.loads(fields).items()}
+    values = {RENAMED.get(name, name): _tuples(value) for name, value in json.loads(fields).items()}
     values.update(blobs)
     return IncomingEvent(**values)
 

@@ -67,7 +67,7 @@ class _Put:
     def __init__(self, event: IncomingEvent) -> None:
         fields, self.blobs = record.to_rows(event)
         self.params = {
-            "provider": event.provider,
+            "scheme": event.scheme,
             "event_id": event.event_id,
             "fields": fields,
             "spooled_at": time.time(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhook_server import providers
+from webhook_server import endpoints
 from webhook_server.inbox import Inbox
 from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             probe_interval=settings.db_probe_interval,
             on_circuit_change=metrics.database_circuit_changed,
         ),
-        providers=providers.configured(settings),
+        endpoints=endpoints.configured(settings),
         spool=spool,
         drainer=drainer,
     )

@@ -2,7 +2,7 @@
 
 Bodies go to whoever sent the request, so they say what the sender can act on and nothing about
 this server: a 503 says "retry later" (Postgres' own text, with host, role and database names,
-goes to the log), a 404 names no configured provider or endpoint.
+goes to the log), a 404 names no configured scheme or endpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from webhook_server.errors import DatabaseUnavailable
-from webhook_server.providers import Rejected
+from webhook_server.schemes import Rejected
 from webhook_server.web import metrics
 from webhook_server.web.ingest import PREFIX
 from webhook_server.web.receiver import receiver_of
@@ -35,17 +35,17 @@ def _error(status: int, code: str, message: str) -> tuple[Response, int]:
 
 
 def _refused(reason: str, message: str) -> tuple[Response, int]:
-    """A delivery refused for good: counted by provider and reason; the body is never logged."""
+    """A delivery refused for good: counted by endpoint and reason; the body is never logged."""
     _count_rejection(reason)
     return _error(400, reason, message)
 
 
 def _count_rejection(reason: str) -> None:
-    """Count a refused delivery to a configured provider; other paths are anyone's text, and a
-    label per made-up provider name would grow without bound (they show in the requests metric)."""
-    provider = (request.view_args or {}).get("provider_name")
-    if provider in receiver_of(current_app).providers:
-        metrics.REJECTIONS.labels(provider, reason).inc()
+    """Count a refused delivery to a configured endpoint; other paths are anyone's text, and a
+    label per made-up endpoint name would grow without bound (they show in the requests metric)."""
+    endpoint = (request.view_args or {}).get("endpoint_name")
+    if endpoint in receiver_of(current_app).endpoints:
+        metrics.of_endpoint(metrics.REJECTIONS, endpoint, reason).inc()
 
 
 def init_app(app: Flask) -> None:
@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException) -> BaseResponse:
         response = exc.get_response()  # keeps the status and headers such as Allow on a 405
         code = (exc.name or "error").lower().replace(" ", "_")
-        if response.status_code < 500:  # e.g. 413, refused before any provider saw the request
+        if response.status_code < 500:  # e.g. 413, refused before any verifier saw the request
             _count_rejection(code)
         unrouted = isinstance(exc, NotFound) and exc is request.routing_exception
         message = NO_ROUTE_MESSAGE if unrouted else exc.description or exc.name

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from webhook_server.endpoints import Endpoint
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import IncomingEvent, Pending
-from webhook_server.providers import Endpoint, Handshake, VerifiedEvent
+from webhook_server.schemes import Handshake, VerifiedEvent
 from webhook_server.web import metrics
 from webhook_server.web.raw_http import json_payload
 from webhook_server.web.receiver import Receiver
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 # The delivery routes: /webhooks/<endpoint's name>, with or without a trailing slash (a redirect
 # would be a failed delivery to Stripe). As Flask's rules, the metrics' route labels.
 PREFIX = "/webhooks/"
-ROUTE = PREFIX + "<provider_name>"
+ROUTE = PREFIX + "<endpoint_name>"
 ROUTE_SLASH = ROUTE + "/"
 
 
@@ -44,7 +45,7 @@ class Delivery:
 
 
 class DirectIngest:
-    """The plain 200 of a ``POST /webhooks/<provider>`` whose whole body is at hand, without Flask.
+    """The plain 200 of a ``POST /webhooks/<endpoint>`` whose whole body is at hand, without Flask.
 
     The worker's main loop reads the request, ``take`` verifies it, ``submit`` hands the event to
     the inbox's writer, and once the writer has settled it ``answer`` gives the 200's body. When
@@ -63,7 +64,7 @@ class DirectIngest:
             return None
         name = path[len(PREFIX) :]
         route = ROUTE_SLASH if name.endswith("/") else ROUTE
-        endpoint = self.receiver.providers.get(name.removesuffix("/"))
+        endpoint = self.receiver.endpoints.get(name.removesuffix("/"))
         if endpoint is None or len(body) > self.receiver.settings.max_body_bytes:
             return None
         started = time.perf_counter()
@@ -89,11 +90,11 @@ class DirectIngest:
         pending = delivery.pending
         assert pending is not None and pending.settled
         name = delivery.endpoint.name
-        metrics.child(metrics.INGEST_SECONDS, name).observe(time.perf_counter() - delivery.started)
+        metrics.of_endpoint(metrics.INGEST_SECONDS, name).observe(time.perf_counter() - delivery.started)
         if pending.error is not None:
             self.receiver.inbox.remember_failure(pending)
             return None
-        metrics.child(metrics.EVENTS, name, "duplicate" if pending.duplicate else "stored").inc()
+        metrics.of_endpoint(metrics.EVENTS, name, "duplicate" if pending.duplicate else "stored").inc()
         metrics.child(metrics.REQUESTS, delivery.route, "200").inc()
         return STORED_REPLIES[pending.duplicate]
 
@@ -101,7 +102,7 @@ class DirectIngest:
 def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, str]) -> IncomingEvent:
     """The row a verified delivery becomes, for the view and the main loop (DirectIngest) alike."""
     return IncomingEvent(
-        endpoint.provider,
+        endpoint.scheme,
         verified.event_id,
         verified.event_type,
         verified.payload,
@@ -116,16 +117,16 @@ STORED_REPLIES = {duplicate: json_payload({"received": True, "duplicate": duplic
 
 def store(receiver: Receiver, event: IncomingEvent) -> dict[str, bool]:
     """Commit to Postgres, or else to the spool; a DatabaseUnavailable left over is a 503.
-    Metrics are labelled with the endpoint's name (the provider's own route for built-ins)."""
-    label = event.endpoint or event.provider
+    Metrics are labelled with the endpoint's name (the scheme's own route for built-ins)."""
+    label = event.endpoint or event.scheme
     try:
         duplicate = receiver.inbox.store(event)
     except DatabaseUnavailable as exc:
         if receiver.spool is None:
             raise
         duplicate = receiver.spool.put(event)  # durable before the 200
-        logger.info("spooled %s %s: %s", event.provider, event.event_id, exc)
-        metrics.child(metrics.EVENTS, label, "spooled").inc()
+        logger.info("spooled %s %s: %s", event.scheme, event.event_id, exc)
+        metrics.of_endpoint(metrics.EVENTS, label, "spooled").inc()
         return {"received": True, "duplicate": duplicate, "spooled": True}
-    metrics.child(metrics.EVENTS, label, "duplicate" if duplicate else "stored").inc()
+    metrics.of_endpoint(metrics.EVENTS, label, "duplicate" if duplicate else "stored").inc()
     return {"received": True, "duplicate": duplicate}

@@ -20,15 +20,22 @@ from prometheus_client.multiprocess import mark_process_dead
 from webhook_server.circuit import CircuitState
 from webhook_server.web.metrics_dir import MULTIPROC_ENV
 
+# Per-endpoint series carry the endpoint's name twice: as ``endpoint``, and as ``provider``, the
+# label's name before 0.1.0, kept for one release so that queries and alert rules written for it
+# keep working (CHANGELOG: deprecated, removed in 0.2.0). It adds no series.
+ENDPOINT_LABELS = ["endpoint", "provider"]
+
 REQUESTS = Counter("webhook_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"])
 INGEST_SECONDS = Histogram(
     "webhook_ingest_duration_seconds",
     "Time from reading a webhook's body to its answer (verify and commit included)",
-    ["provider"],
+    ENDPOINT_LABELS,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", ["provider", "outcome"])
-REJECTIONS = Counter("webhook_rejections_total", "Deliveries refused with a 4xx, by reason", ["provider", "reason"])
+EVENTS = Counter("webhook_events_total", "Verified events, by whether they were new", [*ENDPOINT_LABELS, "outcome"])
+REJECTIONS = Counter(
+    "webhook_rejections_total", "Deliveries refused with a 4xx, by reason", [*ENDPOINT_LABELS, "reason"]
+)
 SPOOL_DRAINED = Counter(
     "webhook_spool_drained_total", "Spooled events this server's drainers committed to Postgres and removed"
 )
@@ -53,8 +60,13 @@ SLOW_CLIENTS = Counter(
 def child(metric: MetricWrapperBase, *values: str) -> Any:
     """``metric.labels(*values)``, looked up once per process and label set: ``labels()`` takes a
     lock and checks its values on every call, a cost each delivery paid three times. The label
-    sets are bounded (routes, statuses, providers, outcomes), and so is this cache."""
+    sets are bounded (routes, statuses, endpoints, outcomes), and so is this cache."""
     return metric.labels(*values)
+
+
+def of_endpoint(metric: MetricWrapperBase, endpoint: str, *values: str) -> Any:
+    """The child of one endpoint's series (``child``), its name in both ENDPOINT_LABELS."""
+    return child(metric, endpoint, endpoint, *values)
 
 
 def database_circuit_changed(state: CircuitState) -> None:

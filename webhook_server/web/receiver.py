@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from webhook_server.endpoints import Endpoint
 from webhook_server.inbox import Inbox
-from webhook_server.providers import Endpoint
 from webhook_server.settings import Settings
 from webhook_server.spool.drainer import Drainer
 from webhook_server.spool.store import Spool
@@ -23,7 +23,7 @@ class Receiver:
 
     settings: Settings
     inbox: Inbox
-    providers: dict[str, Endpoint]
+    endpoints: dict[str, Endpoint]
     # With WEBHOOK_SPOOL_DIR: where events go when the inbox cannot commit, and its drainer.
     spool: Spool | None = None
     drainer: Drainer | None = None

@@ -1,4 +1,4 @@
-"""``POST /webhooks/<provider>``: read the raw body → verify → commit → 200 (or answer a handshake).
+"""``POST /webhooks/<endpoint>``: read the raw body → verify → commit → 200 (or answer a handshake).
 
 When the commit cannot happen in time and ``WEBHOOK_SPOOL_DIR`` is set, the event is written to
 the local spool instead, and the 200 says ``"spooled": true`` (webhook_server.spool).
@@ -21,7 +21,7 @@ from flask import Blueprint, abort, current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
-from webhook_server.providers import Handshake, Rejected
+from webhook_server.schemes import Handshake, Rejected
 from webhook_server.web import metrics
 from webhook_server.web.ingest import ROUTE, ROUTE_SLASH, incoming, store
 from webhook_server.web.receiver import receiver_of
@@ -33,19 +33,19 @@ bp = Blueprint("webhooks", __name__)
 
 @bp.post(ROUTE)
 @bp.post(ROUTE_SLASH)
-def receive(provider_name: str) -> dict[str, bool] | dict[str, str]:
-    """``provider_name`` is the endpoint's name: a built-in provider's, or one of WEBHOOK_ENDPOINTS_FILE;
-    metrics are labelled with it, the row records both it and the provider (its scheme)."""
+def receive(endpoint_name: str) -> dict[str, bool] | dict[str, str]:
+    """``endpoint_name`` is the endpoint's name: a built-in endpoint's, or one of WEBHOOK_ENDPOINTS_FILE;
+    metrics are labelled with it, the row records both it and its scheme."""
     receiver = receiver_of(current_app)
-    endpoint = receiver.providers.get(provider_name)
+    endpoint = receiver.endpoints.get(endpoint_name)
     if endpoint is None:
         abort(404, "no such webhook endpoint")  # listing the configured ones would tell a stranger
     # werkzeug's headers read as a Mapping does (get, [], in, any case), though not declared one.
     headers = cast(Mapping[str, str], request.headers)
-    with metrics.child(metrics.INGEST_SECONDS, endpoint.name).time():
+    with metrics.of_endpoint(metrics.INGEST_SECONDS, endpoint.name).time():
         verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), headers)
         if isinstance(verified, Handshake):
-            metrics.child(metrics.EVENTS, endpoint.name, "handshake").inc()
+            metrics.of_endpoint(metrics.EVENTS, endpoint.name, "handshake").inc()
             return verified.reply
         return store(receiver, incoming(endpoint, verified, headers))
 
@@ -56,7 +56,7 @@ def read_body(limit: int) -> bytes:
     werkzeug stops a chunked body at ``MAX_CONTENT_LENGTH`` without an error; that is one byte
     over ``limit`` (create_app), so a chunked body of exactly ``limit`` bytes is served and a
     longer one is refused. A body that ends early (the client left, or was too slow:
-    gthread_worker) or whose chunked framing is broken is refused here, before a provider would
+    gthread_worker) or whose chunked framing is broken is refused here, before a verifier would
     call it a bad signature.
     """
     if request.content_length is not None and request.content_length > limit:

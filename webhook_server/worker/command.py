@@ -10,7 +10,7 @@ import click
 from webhook_server.errors import EXIT_CONFIG, ConfigError
 from webhook_server.handlers import load_modules, registry
 from webhook_server.settings import WorkerSettings
-from webhook_server.worker.dispatcher import Worker
+from webhook_server.worker.dispatcher import Dispatcher
 from webhook_server.worker.runtime import load_runtime
 
 
@@ -24,7 +24,7 @@ def worker() -> None:
     WEBHOOK_RETRY_BASE, WEBHOOK_RETRY_CAP, WEBHOOK_HANDLER_TIMEOUT, WEBHOOK_LEASE_SECONDS,
     WEBHOOK_SHUTDOWN_CAP, WEBHOOK_DB_TIMEOUT, WEBHOOK_WORKER_METRICS_BIND (host:port of its
     Prometheus /metrics) and WEBHOOK_RETENTION (finished events older than that, 30d by default,
-    are deleted every hour; `off` keeps them). No provider secret. With DJANGO_SETTINGS_MODULE set,
+    are deleted every hour; `off` keeps them). No signing secret. With DJANGO_SETTINGS_MODULE set,
     Django is set up first and handlers use its ORM (webhook_server.contrib.django). Run as many as
     you like, on any hosts.
     """
@@ -35,7 +35,7 @@ def worker() -> None:
         settings = WorkerSettings.from_env()
         runtime = load_runtime(settings)  # django.setup() first when DJANGO_SETTINGS_MODULE is set
         load_modules(settings.handler_modules)
-        worker = Worker(settings, registry, runtime)
+        worker = Dispatcher(settings, registry, runtime)
         worker.serve_metrics()
     except ConfigError as exc:
         click.echo(f"webhook-server worker: {exc}", err=True)

@@ -73,7 +73,7 @@ class _Refused(Exception):
     so retrying the same values would fail forever."""
 
 
-class Worker:
+class Dispatcher:
     """One worker process: a dispatcher, its handler threads and a NOTIFY listener."""
 
     def __init__(self, settings: WorkerSettings, registry: Registry, runtime: RuntimeFactory) -> None:
@@ -99,7 +99,7 @@ class Worker:
         self._next_poll = 0.0
         self._next_renewal = 0.0
         self._stop_deadline: float | None = None
-        self.metrics = metrics.WorkerMetrics(registry.providers())
+        self.metrics = metrics.WorkerMetrics(registry.schemes())
         self._next_backlog_check: float | None = None  # None: no metrics endpoint, nobody reads it
 
     def serve_metrics(self) -> None:
@@ -214,7 +214,7 @@ class Worker:
         if finished.error is None:
             if not job.transactional:  # a transactional handler's thread committed done with its writes
                 self._outcomes.append(Outcome(job.id, job.attempt, "done", "done"))
-            self.metrics.outcome(job.event.provider, "done")
+            self.metrics.outcome(job.event.scheme, "done")
         elif isinstance(finished.error, LeaseLost):
             logger.warning("%s", finished.error)
         else:
@@ -234,19 +234,19 @@ class Worker:
         if job.attempt >= self.settings.max_attempts:
             logger.error(
                 "%s event %s (%s) is dead after %s attempts: %s",
-                event.provider,
+                event.scheme,
                 event.event_id,
                 event.type,
                 job.attempt,
                 error.splitlines()[0],
             )
             self._outcomes.append(Outcome(job.id, job.attempt, "dead", result, error))
-            self.metrics.outcome(event.provider, "dead")
+            self.metrics.outcome(event.scheme, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
         logger.warning(
             "%s event %s (%s) failed attempt %s of %s, retrying in %.1f s: %s",
-            event.provider,
+            event.scheme,
             event.event_id,
             event.type,
             job.attempt,
@@ -255,7 +255,7 @@ class Worker:
             error.splitlines()[0],
         )
         self._outcomes.append(Outcome(job.id, job.attempt, "failed", result, error, delay))
-        self.metrics.outcome(event.provider, "failed")
+        self.metrics.outcome(event.scheme, "failed")
 
     def _flush(self) -> None:
         """Write every outcome gathered so far in one statement; keep them if the database is down.
@@ -356,37 +356,37 @@ class Worker:
         if not self._held:
             self._next_renewal = now + self.settings.lease_seconds / 3
         lookup = self.registry.lookup
-        for row_id, provider, event_id, event_type, body, attempt, received_at, status, endpoint, headers in rows:
+        for row_id, scheme, event_id, event_type, body, attempt, received_at, status, endpoint, headers in rows:
             if status == "dead":
                 logger.error(
                     "%s event %s (%s) is dead: its last attempt's worker died without an outcome",
-                    provider,
+                    scheme,
                     event_id,
                     event_type,
                 )
-                self.metrics.outcome(provider, "dead")
+                self.metrics.outcome(scheme, "dead")
                 continue
-            registered = lookup(provider, event_type, endpoint)
+            registered = lookup(scheme, event_type, endpoint)
             if registered is None:
                 self._outcomes.append(Outcome(row_id, attempt, "skipped", None))
-                self._skipped(provider, event_type)
+                self._skipped(scheme, event_type)
                 continue
-            event = Event(provider, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
+            event = Event(scheme, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
             job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
 
-    def _skipped(self, provider: str, event_type: str) -> None:
+    def _skipped(self, scheme: str, event_type: str) -> None:
         """Count it; log the first of each type, so that a worker that lacks a handler (an old
         version during a rollout, a module left out) says so once, not once per event."""
-        if self.metrics.skipped(provider, event_type):
+        if self.metrics.skipped(scheme, event_type):
             logger.warning(
                 "%s events of type %s are skipped: no handler in %s takes them "
                 "(an older worker during a rollout? `webhook-server replay --status skipped` runs them later)",
-                provider,
+                scheme,
                 event_type,
                 ", ".join(self.settings.handler_modules),
-                extra={"provider": provider, "event_type": event_type},
+                extra={"scheme": scheme, "event_type": event_type},
             )
 
     def _measure_backlog(self, now: float) -> None:

@@ -20,12 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from webhook_server.handlers import Event, Handler
-
-if TYPE_CHECKING:
-    from webhook_server.worker.runtime import Runtime
 
 
 @dataclass(slots=True, eq=False)
@@ -38,6 +35,19 @@ class Job:
     handler: Handler
     transactional: bool = False  # called as handler(event, conn); its outcome commits with its writes
     started: float | None = field(default=None)  # monotonic time the handler was called
+
+
+class Runtime(Protocol):
+    """What a handler thread needs to call handlers; one instance per thread, used only by it."""
+
+    def run(self, job: Job) -> None:
+        """Call the job's handler; raise what it raised, or LeaseLost when its transaction could not commit."""
+
+    def cancel(self) -> None:
+        """From the dispatcher, when the handler timed out: abort its running query, if any."""
+
+    def close(self) -> None:
+        """The thread is ending: close its connections."""
 
 
 @dataclass(slots=True, eq=False)

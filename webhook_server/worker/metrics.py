@@ -8,11 +8,15 @@ when ``PROMETHEUS_MULTIPROC_DIR`` happens to be in the worker's environment too.
 - ``webhook_worker_heartbeat_timestamp_seconds``: when the dispatcher last went round its loop
   (it does at least every ``WEBHOOK_WORKER_POLL`` seconds, or every database backoff of at most
   10 s); a value that stops moving, or none at all, means no worker is processing.
-- ``webhook_worker_events_total{provider,outcome}``: handler outcomes, ``done``, ``failed``
+- ``webhook_worker_events_total{scheme,outcome}``: handler outcomes, ``done``, ``failed``
   (retried later), ``dead`` and ``skipped``, counted when known (an outcome whose write came too
   late, after another worker took the event over, is counted here all the same).
-- ``webhook_worker_skipped_total{provider,type}``: events of a type no handler takes.
+- ``webhook_worker_skipped_total{scheme,type}``: events of a type no handler takes.
 - ``webhook_worker_oldest_due_seconds``: how long the longest-waiting due event has waited.
+
+The per-scheme series also carry the scheme as ``provider``, the label's name before 0.1.0, kept
+for one release so that queries and alert rules written for it keep working (deprecated, removed
+in 0.2.0; it adds no series).
 """
 
 from __future__ import annotations
@@ -31,11 +35,11 @@ OUTCOMES = ("done", "failed", "dead", "skipped")
 class WorkerMetrics:
     """Counts kept by the dispatcher thread; the HTTP thread reads a copy under the lock."""
 
-    def __init__(self, providers: Iterable[str]) -> None:
+    def __init__(self, schemes: Iterable[str]) -> None:
         self._lock = threading.Lock()
         self._heartbeat = time.time()
-        # Every provider with a handler starts at 0, so an alert on increase() sees the first one.
-        self._outcomes: Counter[tuple[str, str]] = Counter({(p, o): 0 for p in providers for o in OUTCOMES})
+        # Every scheme with a handler starts at 0, so an alert on increase() sees the first one.
+        self._outcomes: Counter[tuple[str, str]] = Counter({(p, o): 0 for p in schemes for o in OUTCOMES})
         self._skipped: Counter[tuple[str, str]] = Counter()
         self._oldest_due: float | None = None
 
@@ -43,16 +47,16 @@ class WorkerMetrics:
         with self._lock:
             self._heartbeat = time.time()
 
-    def outcome(self, provider: str, outcome: str) -> None:
+    def outcome(self, scheme: str, outcome: str) -> None:
         with self._lock:
-            self._outcomes[(provider, outcome)] += 1
+            self._outcomes[(scheme, outcome)] += 1
 
-    def skipped(self, provider: str, event_type: str) -> bool:
-        """Count a skipped event; True for the first of its provider and type in this process."""
+    def skipped(self, scheme: str, event_type: str) -> bool:
+        """Count a skipped event; True for the first of its scheme and type in this process."""
         with self._lock:
-            self._outcomes[(provider, "skipped")] += 1
-            self._skipped[(provider, event_type)] += 1
-            return self._skipped[(provider, event_type)] == 1
+            self._outcomes[(scheme, "skipped")] += 1
+            self._skipped[(scheme, event_type)] += 1
+            return self._skipped[(scheme, event_type)] == 1
 
     def oldest_due(self, seconds: float) -> None:
         with self._lock:
@@ -70,16 +74,18 @@ class WorkerMetrics:
         events = CounterMetricFamily(
             "webhook_worker_events",
             "Handler outcomes: done, failed (retried), dead, skipped",
-            labels=["provider", "outcome"],
+            labels=["scheme", "provider", "outcome"],
         )
-        for (provider, outcome), count in sorted(outcomes.items()):
-            events.add_metric([provider, outcome], count)
+        for (scheme, outcome), count in sorted(outcomes.items()):
+            events.add_metric([scheme, scheme, outcome], count)
         yield events
         skips = CounterMetricFamily(
-            "webhook_worker_skipped", "Events no handler takes, by provider and type", labels=["provider", "type"]
+            "webhook_worker_skipped",
+            "Events no handler takes, by scheme and type",
+            labels=["scheme", "provider", "type"],
         )
-        for (provider, event_type), count in sorted(skipped.items()):
-            skips.add_metric([provider, event_type], count)
+        for (scheme, event_type), count in sorted(skipped.items()):
+            skips.add_metric([scheme, scheme, event_type], count)
         yield skips
         if oldest_due is not None:
             yield GaugeMetricFamily(

@@ -23,14 +23,13 @@ import importlib
 import logging
 import os
 from collections.abc import Callable
-from typing import Protocol
 
 import psycopg
 
 from webhook_server import db
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker import statements
-from webhook_server.worker.handler_pool import Job
+from webhook_server.worker.handler_pool import Job, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +40,6 @@ CANCEL_TIMEOUT_SECONDS = 2.0
 
 class LeaseLost(Exception):
     """The claim of this attempt is no longer this worker's: the transaction was rolled back."""
-
-
-class Runtime(Protocol):
-    """What a handler thread needs to call handlers; one instance per thread, used only by it."""
-
-    def run(self, job: Job) -> None:
-        """Call the job's handler; raise what it raised, or LeaseLost when its transaction could not commit."""
-
-    def cancel(self) -> None:
-        """From the dispatcher, when the handler timed out: abort its running query, if any."""
-
-    def close(self) -> None:
-        """The thread is ending: close its connections."""
 
 
 # Called once per handler thread with the worker's name (the claims' locked_by).
@@ -82,7 +68,7 @@ def record_done(conn: psycopg.Connection, job: Job, worker: str) -> None:
         (recorded,) = cursor.execute(recording.text, recording.params).fetchone() or (0,)
     if not recorded:
         raise LeaseLost(
-            f"attempt {job.attempt} of {job.event.provider} event {job.event.event_id} is no longer this "
+            f"attempt {job.attempt} of {job.event.scheme} event {job.event.event_id} is no longer this "
             "worker's (timed out, or its lease ran out and another worker claimed it): its writes were rolled back"
         )
 

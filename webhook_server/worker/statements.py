@@ -2,7 +2,7 @@
 
 Each function says what its query needs and builds the parameters the ``.sql`` file binds (one
 array per column where a statement updates many rows at once); the dispatcher runs every one
-through the same path (``Worker._execute``: the connection, the backoff, the stop's limits).
+through the same path (``Dispatcher._execute``: the connection, the backoff, the stop's limits).
 So the SQL stays in files and the Python that calls it reads as calls, not dictionaries.
 """
 

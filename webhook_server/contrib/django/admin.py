@@ -44,7 +44,7 @@ class AttemptInline(_ReadOnly, admin.TabularInline):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = ("event_id", "route", "event_type", "status", "attempts", "received_at", "processed_at")
-    list_filter = ("status", "provider", "endpoint")
+    list_filter = ("status", "scheme", "endpoint")
     search_fields = ("=event_id", "event_type")
     show_full_result_count = False  # a count(*) of the whole table on every page is slow on a big one
     inlines = (AttemptInline,)

@@ -14,9 +14,10 @@ class WebhookEvent(models.Model):
     """One received event and where its processing stands."""
 
     id = models.BigAutoField(primary_key=True)
-    provider = models.TextField()
+    # The column keeps its pre-0.1.0 name (migration 0008).
+    scheme = models.TextField(db_column="provider")
     # The route /webhooks/<endpoint> it came to; None on rows stored before migration 0005,
-    # which came to the provider's own route (``route`` reads either).
+    # which came to the scheme's own route (``route`` reads either).
     endpoint = models.TextField(null=True)
     event_id = models.TextField()
     event_type = models.TextField()
@@ -41,12 +42,12 @@ class WebhookEvent(models.Model):
         ordering = ("-id",)  # arrival order, newest first, on the primary key
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.event_id} ({self.event_type})"
+        return f"{self.scheme} {self.event_id} ({self.event_type})"
 
     @property
     def route(self) -> str:
-        """The endpoint it came to, the provider's own for rows stored before endpoints were named."""
-        return self.endpoint or self.provider
+        """The endpoint it came to, the scheme's own for rows stored before endpoints were named."""
+        return self.endpoint or self.scheme
 
 
 class WebhookEventAttempt(models.Model):

@@ -5,7 +5,7 @@ SELECT count(*)
 FROM webhook_events
 WHERE status = ANY(%(statuses)s::text[])
   AND (%(status)s::text IS NULL OR status = %(status)s)
-  AND (%(provider)s::text IS NULL OR provider = %(provider)s)
+  AND (%(scheme)s::text IS NULL OR provider = %(scheme)s)
   AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
   AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
   AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)

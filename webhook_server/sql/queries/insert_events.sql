@@ -10,7 +10,7 @@ INSERT INTO webhook_events (provider, endpoint, event_id, event_type, body, payl
 SELECT batch.provider, batch.endpoint, batch.event_id, batch.event_type, convert_to(batch.payload, 'UTF8'),
        CASE WHEN %(as_jsonb)s THEN batch.payload::jsonb END, batch.headers::jsonb
 FROM unnest(
-    %(providers)b::text[], %(endpoints)b::text[], %(event_ids)b::text[], %(event_types)b::text[],
+    %(schemes)b::text[], %(endpoints)b::text[], %(event_ids)b::text[], %(event_types)b::text[],
     %(payloads)b::text[], %(headers)b::text[]
 ) AS batch (provider, endpoint, event_id, event_type, payload, headers)
 ON CONFLICT (provider, event_id) DO NOTHING

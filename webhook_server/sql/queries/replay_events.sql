@@ -13,7 +13,7 @@ WITH chosen AS (
       AND (%(row_ids)s::bigint[] IS NULL OR id = ANY(%(row_ids)s))
       AND (%(status)s::text IS NULL OR status = %(status)s)
       AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s))
-      AND (%(provider)s::text IS NULL OR provider = %(provider)s)
+      AND (%(scheme)s::text IS NULL OR provider = %(scheme)s)
       AND (%(endpoint)s::text IS NULL OR coalesce(endpoint, provider) = %(endpoint)s)
       AND (%(event_type)s::text IS NULL OR event_type = %(event_type)s)
       AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)

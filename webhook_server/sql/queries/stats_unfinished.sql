@@ -1,5 +1,5 @@
 -- `webhook-server stats`, exact part 1: the events that still need someone (pending, failed) or
--- wait for a replay (dead), by endpoint (the provider's own route for rows stored before
+-- wait for a replay (dead), by endpoint (the scheme's own route for rows stored before
 -- endpoints were recorded), read through webhook_events_status_received_idx: a cost that grows
 -- with the backlog, not with the table. Also how long the oldest pending event
 -- nobody holds has been due (since it arrived, was replayed, or its lease ran out; a held

@@ -2,7 +2,8 @@
 -- Postgres could not commit in time, kept until a drainer has committed them to webhook_events.
 -- An event is kept generically, so a field added to IncomingEvent needs no change here: its
 -- text, number and list fields as one JSON object in `fields`, each bytes field as a row of
--- spooled_bytes. provider and event_id are repeated as columns to recognise a redelivery.
+-- spooled_bytes. The scheme and event_id are repeated as columns to recognise a redelivery (the
+-- column keeps its first name, provider, so that a spool written before 0.1.0 still drains).
 CREATE TABLE IF NOT EXISTS spooled_events (
     id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,

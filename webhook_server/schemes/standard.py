@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from webhook_server.errors import ConfigError
-from webhook_server.providers.base import Rejected, VerifiedEvent, decode_utf8, parse_json_object, required_identifier
-from webhook_server.providers.signing import decode_signature, header, identifier_header, require_fresh, unix_time
+from webhook_server.schemes.base import Rejected, VerifiedEvent, decode_utf8, parse_json_object, required_identifier
+from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_fresh, unix_time
 
 SIGNATURE_HEADER = "webhook-signature"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -41,7 +41,7 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
             )
 
 
-class StandardWebhooksProvider:
+class StandardWebhooksVerifier:
     name = "standard"
 
     def __init__(self, secrets: tuple[str, ...], *, variable: str = "STANDARD_WEBHOOKS_SECRET") -> None:

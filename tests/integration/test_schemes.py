@@ -1,4 +1,4 @@
-"""Every provider end to end against a real gunicorn: signed by tests/signers.py
+"""Every scheme end to end against a real gunicorn: signed by tests/signers.py
 (the one way tests sign), stored once, redelivered as a duplicate, refused with a wrong
 secret, accepted with either secret during a rotation, and 404 when not configured."""
 
@@ -32,7 +32,7 @@ prefix = "v1="
 event_id = "json:id"
 event_type = "header:X-Acme-Event"
 """
-# Not the secret of any provider, and valid for all (Standard Webhooks keys are base64).
+# Not the secret of any scheme, and valid for all (Standard Webhooks keys are base64).
 WRONG_SECRET = "whsec_" + base64.b64encode(b"a key nobody configured").decode()
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 
@@ -46,7 +46,7 @@ def _acme(body: bytes, secret: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Case:
-    """One provider: its secret variable, two secrets for a rotation, and how it signs a delivery
+    """One scheme: its secret variable, two secrets for a rotation, and how it signs a delivery
     of event ``event_id`` (returning the body, the headers and the stored event type)."""
 
     variable: str
@@ -107,11 +107,11 @@ CASES = {
         lambda secret, event_id: (body := _json({"id": event_id, "amount": 5}), _acme(body, secret), "payment.done"),
     ),
 }
-ALL_PROVIDERS = ["stripe", *CASES]
+ALL_SCHEMES = ["stripe", *CASES]
 
 
 def only(name: str, tmp_path: Path) -> dict[str, str]:
-    """The environment of a server with this one provider configured, rotating old → new."""
+    """The environment of a server with this one scheme configured, rotating old → new."""
     case = CASES[name]
     env = {"STRIPE_WEBHOOK_SECRET": "", case.variable: f"{case.old},{case.new}"}
     if name == "acme":
@@ -126,7 +126,7 @@ def post(server: GunicornServer, name: str, body: bytes, headers: dict[str, str]
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_a_provider_end_to_end(name: str, start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path):
+def test_a_scheme_end_to_end(name: str, start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path):
     case = CASES[name]
     server = start_server(**only(name, tmp_path))
     event_id = f"evt-{uuid.uuid4()}"
@@ -150,12 +150,12 @@ def test_a_provider_end_to_end(name: str, start_server: Callable[..., GunicornSe
     assert case.variable in forged.json()["message"]
     assert len(stored_rows(clean_db)) == 2
 
-    for other in ALL_PROVIDERS:
+    for other in ALL_SCHEMES:
         if other != name:
             assert post(server, other, b"{}", {}).status_code == 404, other
 
     exposed = requests.get(server.url("/metrics"), timeout=10).text + server.log()
-    assert f'webhook_rejections_total{{provider="{name}",reason="signature_invalid"}} 1.0' in exposed
+    assert f'webhook_rejections_total{{endpoint="{name}",provider="{name}",reason="signature_invalid"}} 1.0' in exposed
     for secret in (case.old, case.new):
         assert secret.removeprefix("whsec_") not in exposed
 
@@ -197,7 +197,7 @@ def test_slack_url_verification_is_answered_and_nothing_stored(
     assert stored_rows(clean_db) == []
 
 
-def test_without_any_provider_the_server_refuses_to_start(clean_db: str, tmp_path: Path) -> None:
+def test_without_any_scheme_the_server_refuses_to_start(clean_db: str, tmp_path: Path) -> None:
     server = GunicornServer(clean_db, tmp_path / "gunicorn.log", STRIPE_WEBHOOK_SECRET="")
     try:
         assert server.wait_exit(30) == 78
@@ -220,7 +220,7 @@ def _environ_without_secrets() -> dict[str, str]:
 def test_repeated_headers_are_a_precise_400_never_a_5xx(
     start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
 ) -> None:
-    """gunicorn joins a repeated header with a comma: every provider must name the problem."""
+    """gunicorn joins a repeated header with a comma: every scheme must name the problem."""
     env = {case.variable: case.new for case in CASES.values()}
     (tmp_path / "endpoints.toml").write_text(ENDPOINTS_FILE)
     server = start_server(**env, WEBHOOK_ENDPOINTS_FILE=str(tmp_path / "endpoints.toml"))

@@ -1,4 +1,4 @@
-"""What every provider module gives the request path: verify raw bytes, name the event."""
+"""What every scheme module gives the request path: verify raw bytes, name the event."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Rejected(Exception):
         self.reason = reason
 
 
-class Provider(Protocol):
+class Verifier(Protocol):
     """A sender's signature scheme. ``verify`` reads the body exactly as received and returns
     the event to store, or the handshake to answer; anything else raises Rejected."""
 

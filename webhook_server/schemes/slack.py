@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.providers.base import (
+from webhook_server.schemes.base import (
     Handshake,
     VerifiedEvent,
     body_digest,
@@ -19,7 +19,7 @@ from webhook_server.providers.base import (
     json_body,
     required_identifier,
 )
-from webhook_server.providers.signing import (
+from webhook_server.schemes.signing import (
     decode_signature,
     header,
     refuse_form_encoded,
@@ -34,7 +34,7 @@ SIGNATURE_HEADER = "X-Slack-Signature"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 
 
-class SlackProvider:
+class SlackVerifier:
     name = "slack"
 
     def __init__(self, secrets: tuple[str, ...], *, variable: str = "SLACK_SIGNING_SECRET") -> None:

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from webhook_server.deploy.haproxy import HAProxyError, RuntimeAPI
 from webhook_server.errors import EXIT_FAILURE, EXIT_OK
+from webhook_server.rollout.haproxy import HAProxyError, RuntimeAPI
 
 POLL_SECONDS = 0.2
 READY_PATH = "/ready"

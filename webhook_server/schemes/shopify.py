@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.providers.base import VerifiedEvent, json_body
-from webhook_server.providers.signing import decode_signature, header, identifier_header, require_match, utf8_keys
+from webhook_server.schemes.base import VerifiedEvent, json_body
+from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_match, utf8_keys
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 EVENT_ID_HEADER = "X-Shopify-Event-Id"
 
 
-class ShopifyProvider:
+class ShopifyVerifier:
     name = "shopify"
 
     def __init__(self, secrets: tuple[str, ...], *, variable: str = "SHOPIFY_WEBHOOK_SECRET") -> None:

@@ -23,7 +23,7 @@ import stripe
 from stripe.params import EventListParams
 
 from webhook_server.inbox import IncomingEvent, insert_events
-from webhook_server.providers.stripe import StripeProvider
+from webhook_server.schemes.stripe import StripeVerifier
 
 # Stripe keeps events for 30 days; asking for older ones finds nothing.
 STRIPE_RETENTION = timedelta(days=30)
@@ -90,7 +90,7 @@ def reconcile_stripe(
     since: datetime,
     undelivered_only: bool = False,
     types: Sequence[str] = (),
-    endpoint: str = StripeProvider.name,
+    endpoint: str = StripeVerifier.name,
 ) -> ReconcileResult:
     """Insert every event Stripe lists since ``since`` that the inbox lacks; one statement a page.
 
@@ -99,7 +99,7 @@ def reconcile_stripe(
     result = ReconcileResult()
     for page in stripe_event_pages(client, since=since, undelivered_only=undelivered_only, types=types):
         events = [
-            IncomingEvent(StripeProvider.name, e["id"], e["type"], json.dumps(e), endpoint=endpoint) for e in page
+            IncomingEvent(StripeVerifier.name, e["id"], e["type"], json.dumps(e), endpoint=endpoint) for e in page
         ]
         result.found += len(events)
         result.inserted += len(insert_events(conn, events))

@@ -3,7 +3,7 @@
 Verification uses the stripe SDK itself, against every configured secret (two during a
 rotation), with an explicit tolerance: the SDK's ``verify_header`` checks no timestamp at
 all unless given one, and never rejects timestamps from the future, which we do too. The
-header is parsed and checked here first (the shared strict parsers of providers.signing):
+header is parsed and checked here first (the shared strict parsers of schemes.signing):
 the SDK is not written for hostile input.
 """
 
@@ -14,15 +14,15 @@ from collections.abc import Mapping
 import stripe
 
 from webhook_server.errors import ConfigError
-from webhook_server.providers import signing
-from webhook_server.providers.base import (
+from webhook_server.schemes import signing
+from webhook_server.schemes.base import (
     Rejected,
     VerifiedEvent,
     decode_utf8,
     parse_json_object,
     required_identifier,
 )
-from webhook_server.providers.signing import TOLERANCE_SECONDS, require_fresh
+from webhook_server.schemes.signing import TOLERANCE_SECONDS, require_fresh
 
 SIGNATURE_HEADER = "Stripe-Signature"
 # The signature scheme Stripe signs live and test events with (v0 entries are ignored).
@@ -41,7 +41,7 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
             )
 
 
-class StripeProvider:
+class StripeVerifier:
     name = "stripe"
 
     def __init__(self, secrets: tuple[str, ...], *, variable: str = "STRIPE_WEBHOOK_SECRET") -> None:

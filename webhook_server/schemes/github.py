@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.providers.base import VerifiedEvent, json_body
-from webhook_server.providers.signing import (
+from webhook_server.schemes.base import VerifiedEvent, json_body
+from webhook_server.schemes.signing import (
     decode_signature,
     header,
     identifier_header,
@@ -22,7 +22,7 @@ from webhook_server.providers.signing import (
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
-class GitHubProvider:
+class GitHubVerifier:
     name = "github"
 
     def __init__(self, secrets: tuple[str, ...], *, variable: str = "GITHUB_WEBHOOK_SECRET") -> None:

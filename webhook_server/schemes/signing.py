@@ -1,7 +1,7 @@
 """What the HMAC schemes share: reading their headers, decoding signatures, comparing them in
 constant time against every configured secret, and checking a signed timestamp's age.
 
-Every failure is a Rejected with a stable reason code shared by all providers:
+Every failure is a Rejected with a stable reason code shared by all schemes:
 ``signature_missing``, ``signature_malformed``, ``signature_invalid``, ``signature_expired``,
 ``header_missing``, ``header_malformed``. Messages name headers, never a secret.
 """
@@ -15,7 +15,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from webhook_server.providers.base import Rejected, identifier
+from webhook_server.schemes.base import Rejected, identifier
 
 # The senders' replay window: Stripe, Slack and Standard Webhooks all document 5 minutes.
 TOLERANCE_SECONDS = 300

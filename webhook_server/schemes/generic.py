@@ -11,10 +11,11 @@ refused (``event_mismatch``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from webhook_server.providers.base import Rejected, VerifiedEvent, body_digest, identifier, json_body
-from webhook_server.providers.signing import (
+from webhook_server.schemes.base import Rejected, VerifiedEvent, body_digest, identifier, json_body
+from webhook_server.schemes.signing import (
     decode_signature,
     header,
     identifier_header,
@@ -23,12 +24,40 @@ from webhook_server.providers.signing import (
     without_prefix,
 )
 
-if TYPE_CHECKING:
-    from webhook_server.endpoints_file import EndpointSpec, Source
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value is read: ``kind`` "header" (a header name) or "json" (a dotted path)."""
+
+    kind: str
+    location: str
 
 
-class GenericProvider:
-    def __init__(self, spec: EndpointSpec) -> None:
+class GenericSpec(Protocol):
+    """What the verifier reads of an endpoint (``endpoints_file.EndpointSpec`` has it all)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+    @property
+    def secret_variable(self) -> str: ...
+    @property
+    def header(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def event_id(self) -> tuple[Source, ...] | None: ...
+    @property
+    def event_type(self) -> tuple[Source, ...] | None: ...
+
+
+class GenericVerifier:
+    def __init__(self, spec: GenericSpec) -> None:
         self.name = spec.name
         self._spec = spec
         self._keys = utf8_keys(spec.secrets)
