@@ -115,3 +115,12 @@ def test_the_secret_never_appears_in_a_rejection() -> None:
         verify(BODY, signed(secret="wrong"))
     assert SECRET not in str(caught.value)
     assert "GITHUB_WEBHOOK_SECRET" in str(caught.value)
+
+
+def test_a_number_too_long_to_read_is_refused_in_words_a_sender_understands() -> None:
+    body = b'{"zen": "x", "hook_id": ' + b"9" * 5000 + b"}"
+    with pytest.raises(Rejected) as caught:
+        verify(body, signed(body))
+    assert caught.value.reason == "body_not_json"
+    assert "a number has 5000 digits" in str(caught.value)
+    assert "sys." not in str(caught.value)  # not Python's advice to raise the interpreter's limit

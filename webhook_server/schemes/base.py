@@ -68,7 +68,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
     Strict JSON: Python's parser also takes ``NaN`` and ``Infinity``, which no JSON sender writes.
     """
     try:
-        document = json.loads(text, parse_constant=_not_json)
+        document = json.loads(text, parse_constant=_not_json, parse_int=_integer)
     except (ValueError, RecursionError) as exc:
         raise Rejected("body_not_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
@@ -78,6 +78,15 @@ def parse_json_object(text: str) -> dict[str, Any]:
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
+
+
+def _integer(digits: str) -> int:
+    """A JSON integer; one too long for Python's int() (over 4,300 digits) is refused with a reason
+    a sender understands, not Python's advice to raise the interpreter's limit."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise ValueError(f"a number has {len(digits.lstrip('-'))} digits, more than any sender writes") from None
 
 
 def required_identifier(document: Mapping[str, Any], field: str) -> str:
