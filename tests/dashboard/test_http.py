@@ -199,3 +199,17 @@ def test_a_link_saved_with_the_filters_old_name_for_the_scheme_still_filters(
     page = session.get(dashboard.url("/events"), params={"provider": "github"}, timeout=10).text
     assert "gh_old_link" in page and "evt_old_link" not in page
     assert 'name="scheme" value="github"' in page
+
+
+# As sent in the query string: NUL, a lone surrogate and a byte that is no UTF-8, an escape sequence.
+HOSTILE_VALUES = ["%00", "a%00b", "%ED%A0%80", "%FF", "%1B%5B2J", "9" * 5000, "x" * 200_000]
+
+
+def test_hostile_filter_values_are_answered_never_a_5xx(dashboard: DashboardServer) -> None:
+    session = dashboard.sign_in()
+    for field in ("scheme", "provider", "endpoint", "type", "event_id"):
+        for value in HOSTILE_VALUES:
+            answer = session.get(dashboard.url(f"/events?{field}={value}"), timeout=10)
+            assert answer.status_code < 500, (field, value[:20], answer.status_code, answer.text[:300])
+            if "%00" in value or "%1B" in value:
+                assert answer.status_code == 400 and "control characters" in answer.text, (field, value)

@@ -29,6 +29,9 @@ def _typed(args: Mapping[str, str], name: str) -> str:
 def from_args(args: Mapping[str, str]) -> EventFilter:
     """An EventFilter from the request's values; empty fields match everything."""
     values = {name: _typed(args, name) or None for name in FIELDS}
+    for name, value in values.items():
+        if value is not None and not value.isprintable():  # Postgres text cannot even hold a NUL
+            abort(400, f"{name} matches no event: remove its control characters")
     if values["status"] is not None and values["status"] not in STATUSES:
         abort(400, f"status must be one of {', '.join(STATUSES)}")
     return EventFilter(
