@@ -62,6 +62,23 @@ class Since(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class Name(click.ParamType):
+    """A scheme, endpoint, type or event id to look for: stored ones are printable text, so a
+    value with control characters, or bytes that are not UTF-8 (argv carries them as surrogates),
+    matches nothing; it is refused here rather than failing in the database driver."""
+
+    name = "TEXT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if not text.isprintable():
+            self.fail(f"'{printable(text)}' matches no event: it holds control characters or bytes that are not UTF-8")
+        return text
+
+
+NAME = Name()
+
+
 def read_secret(variable: str) -> str | None:
     """A secret from ``NAME``, ``NAME_FILE`` or the systemd credential ``NAME`` (webhook_server.environment)."""
     try:
@@ -100,6 +117,7 @@ def database_url_option(command: F) -> F:
 def endpoint_option(command: F) -> F:
     return click.option(
         "--endpoint",
+        type=NAME,
         help="Only events that came to this endpoint (/webhooks/<endpoint>: stripe, or a WEBHOOK_ENDPOINTS_FILE name).",
     )(command)
 
@@ -115,8 +133,8 @@ def scheme_option(help_text: str) -> Callable[[F], F]:
                 kwargs["scheme"] = kwargs["scheme"] or provider
             return command(*args, **kwargs)
 
-        run = click.option("--provider", hidden=True, help="Deprecated: use --scheme.")(run)
-        return cast(F, click.option("--scheme", help=help_text)(run))
+        run = click.option("--provider", type=NAME, hidden=True, help="Deprecated: use --scheme.")(run)
+        return cast(F, click.option("--scheme", type=NAME, help=help_text)(run))
 
     return decorate
 
@@ -155,7 +173,7 @@ def events() -> None:
 @click.option("--status", type=click.Choice(queries.STATUSES), help="Only events in this status.")
 @scheme_option("Only events of this scheme (stripe: every Stripe endpoint; …).")
 @endpoint_option
-@click.option("--type", "event_type", help="Only events of this type (invoice.paid, …).")
+@click.option("--type", "event_type", type=NAME, help="Only events of this type (invoice.paid, …).")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="At most this many, newest first.")
 @json_option
@@ -199,7 +217,7 @@ def list_events(
 
 
 @events.command("show")
-@click.argument("ident", metavar="ID")
+@click.argument("ident", metavar="ID", type=NAME)
 @scheme_option("The scheme, when the same event id exists under two.")
 @click.option("--raw", is_flag=True, help="Print only the request body, byte for byte as it was signed.")
 @json_option
@@ -279,7 +297,7 @@ def _echo_body(event: queries.EventDetail) -> None:
 
 
 @click.command()
-@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
+@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...", type=NAME)
 @click.option(
     "--status",
     type=click.Choice(queries.REPLAYABLE_STATUSES),
@@ -287,7 +305,7 @@ def _echo_body(event: queries.EventDetail) -> None:
 )
 @scheme_option("Only events of this scheme.")
 @endpoint_option
-@click.option("--type", "event_type", help="Only events of this type.")
+@click.option("--type", "event_type", type=NAME, help="Only events of this type.")
 @click.option("--since", type=Since(), help=f"Only events received since then: {SINCE_HELP}.")
 @json_option
 @database_url_option
@@ -449,6 +467,7 @@ def reconcile_group() -> None:
     "--type",
     "types",
     multiple=True,
+    type=NAME,
     help=f"Only events of this type; repeat for more (at most {reconcile_stripe.MAX_TYPES}), e.g. the endpoint's "
     "events.",
 )
