@@ -127,7 +127,7 @@ def environment_page() -> str:
         variables = [variable for variable in VARIABLES if variable.processes[0] == process]
         if not variables:
             continue
-        lines += [f"## Read by {title}", ""]
+        lines += [f"## {title}", ""]
         for variable in variables:
             default = f"`{variable.default}`" if variable.default else ""
             if variable.default_note:

@@ -14,14 +14,14 @@ from typing import Literal
 
 Process = Literal["server", "worker", "dashboard", "commands", "dev", "platform"]
 
-# The reference's sections, in this order: who reads the variables listed under each.
+# The reference's sections, in this order: a variable is listed under the first process that reads it.
 PROCESSES: dict[Process, str] = {
-    "server": "the web server (`webhook-server serve`)",
-    "worker": "the worker (`webhook-server worker`)",
-    "dashboard": "the dashboard (`webhook-server dashboard`)",
-    "commands": "the operator commands (`migrate`, `check`, `events`, `replay`, `stats`, `prune`, `reconcile`)",
-    "dev": "development (`webhook-server dev`, `send`, the tests and benchmarks)",
-    "platform": "set by systemd, Django or gunicorn, and read here",
+    "server": "The web server (`webhook-server serve`)",
+    "worker": "The worker (`webhook-server worker`)",
+    "dashboard": "The dashboard (`webhook-server dashboard`)",
+    "commands": "The operator commands (`migrate`, `check`, `events`, `replay`, `stats`, `prune`, `reconcile`)",
+    "dev": "Development (`webhook-server dev`, `send`, the tests and benchmarks)",
+    "platform": "Set by systemd, Django or gunicorn, and read here",
 }
 
 
@@ -93,7 +93,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WEBHOOK_SHUTDOWN_CAP",
         ("server", "worker"),
-        "Seconds from SIGTERM to exit, in every case (see [Shutdown](../explanation/shutdown.md)).",
+        "Seconds from SIGTERM to exit, in every case (see [Shutdown](../explanation/shutdown.md)); "
+        "under systemd at most `WEBHOOK_SYSTEMD_TIMEOUT_STOP` less 1 s.",
         default="10",
     ),
     Variable(
@@ -162,7 +163,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WEBHOOK_THREADS",
         ("server",),
-        "Threads per gunicorn worker, for what its main loop does not answer itself.",
+        "Threads per gunicorn worker, for what its main loop does not answer itself "
+        "([Performance](../explanation/performance.md)).",
         default="8",
     ),
     Variable(
@@ -176,7 +178,9 @@ VARIABLES: tuple[Variable, ...] = (
         "WEBHOOK_SPOOL_DIR",
         ("server", "commands"),
         "Directory of the [spool](../explanation/no-loss.md): verified events Postgres could not "
-        "commit are kept there and answered 200. Created 0700; refused if other users may enter it.",
+        "commit are kept there and answered 200. Created 0700 if missing (its file 0600, whatever the "
+        "umask); must be writable, and is refused if other users may enter it (the systemd units: "
+        "`/var/lib/webhook-server/spool`).",
         default_note="off: 503 while Postgres is down",
     ),
     Variable(
@@ -213,7 +217,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WEBHOOK_WORKER_METRICS_BIND",
         ("worker",),
-        "`host:port` of the worker's own Prometheus `/metrics`; one port per worker process on a host.",
+        "`host:port` of the worker's own Prometheus `/metrics`; one port per worker process on a host "
+        "(a taken port stops the start with exit 78).",
         default_note="no endpoint",
     ),
     Variable(
@@ -226,20 +231,22 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WEBHOOK_DASHBOARD_PASSWORD",
         ("dashboard",),
-        "The one operator password, 12 characters or more.",
+        "The one operator password, 12 characters or more; exit 78 without one, or with the example's.",
         default_note="required",
         secret=True,
     ),
     Variable(
         "WEBHOOK_DASHBOARD_STATE_DIR",
         ("dashboard",),
-        "A directory of the dashboard's own, kept across restarts: its session key is kept there.",
+        "A directory of the dashboard's own, kept across restarts: the file `session-key` (0600) is "
+        "made there; exit 78 without one, or if it cannot be written.",
         default_note="systemd's `STATE_DIRECTORY`; required",
     ),
     Variable(
         "WEBHOOK_DASHBOARD_BIND",
         ("dashboard",),
-        "Where the dashboard listens; refused when it is `WEBHOOK_BIND`.",
+        "Where the dashboard listens (clear of the example instances on 8001 and up); refused (exit "
+        "78) when it is `WEBHOOK_BIND`.",
         default="127.0.0.1:8100",
     ),
     Variable(

@@ -3,6 +3,7 @@ now; the schema page, which needs a Postgres, is checked in tests/acceptance/tes
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
 from scripts import docs_reference
@@ -24,3 +25,12 @@ def test_a_stale_page_is_reported(monkeypatch) -> None:
     stale = docs_reference.stale_pages(database_url=None)
     assert [path.name for path in stale] == ["exit-codes.md"]
     assert stale[docs_reference.REFERENCE / "exit-codes.md"].endswith("changed\n")
+
+
+def test_the_readme_s_links_reach_files_that_exist() -> None:
+    """The README is read on the forge, not built by mkdocs: its links into docs/ are checked here."""
+    root = docs_reference.ROOT
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (root / "README.md").read_text(encoding="utf-8"))
+    relative = [target for target in targets if "://" not in target]
+    assert relative, "the README links into the docs"
+    assert not [target for target in relative if not (root / target).exists()]
