@@ -374,7 +374,10 @@ SCHEMA_PAGE = "schema.md"
 
 
 def rendered(name: str, text: str) -> tuple[Path, str]:
-    return REFERENCE / name, HEADER + text.rstrip("\n") + "\n"
+    """The page's path and text: its title, the note that it is generated, then the rest
+    (the title first: MkDocs names the page in the nav after a leading heading)."""
+    title, _, rest = text.partition("\n")
+    return REFERENCE / name, f"{title}\n\n{HEADER}{rest.strip(chr(10))}\n"
 
 
 def stale_pages(database_url: str | None) -> dict[Path, str]:
