@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Exit codes, named so that systemd units and scripts can tell failures apart.
-EXIT_OK = 0
+EXIT_OK = 0  # done as asked.
 EXIT_CONFIG = 78  # EX_CONFIG from sysexits.h: fix the environment, do not restart blindly.
 EXIT_DATABASE = 69  # EX_UNAVAILABLE: the database could not be reached or migrated.
 EXIT_STUCK = 70  # EX_SOFTWARE: the worker's handler threads are stuck; a restart frees them.

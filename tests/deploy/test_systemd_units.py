@@ -127,7 +127,8 @@ def test_every_env_file_the_docs_name_is_one_a_unit_reads() -> None:
     """deploy/README.md once said a value in /etc/webhook-server/env overrides the spool
     directory; the server units read /etc/webhook-server/server.env."""
     read = {unit_settings(unit.name).get("EnvironmentFile") for unit in UNITS.glob("*.service")}
-    docs = [REPO_ROOT / "README.md", REPO_ROOT / "deploy" / "README.md", *UNITS.iterdir()]
+    pages = sorted((REPO_ROOT / "docs").rglob("*.md"))
+    docs = [REPO_ROOT / "README.md", *pages, REPO_ROOT / "deploy" / "README.md", *UNITS.iterdir()]
     for doc in docs:
         for named in re.findall(r"/etc/webhook-server/[\w.-]*env\b", doc.read_text()):
             assert named in read, f"{doc.relative_to(REPO_ROOT)} names {named}; the units read {sorted(read)}"

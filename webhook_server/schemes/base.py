@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 # Event ids and types longer than this are not from a real sender; refuse rather than store.
 MAX_IDENTIFIER_LENGTH = 255
@@ -31,10 +31,43 @@ class Handshake:
     reply: dict[str, str]
 
 
+# Why a delivery is refused: stable codes, the same for every scheme, in the 400's body as
+# "error" and in webhook_rejections_total{reason}. Senders' tooling and alerts match on them, so
+# one is added here, with its meaning, and never renamed (docs/reference/http.md lists them).
+Reason = Literal[
+    "signature_missing",
+    "signature_malformed",
+    "signature_invalid",
+    "signature_expired",
+    "header_missing",
+    "header_malformed",
+    "body_incomplete",
+    "body_malformed",
+    "body_not_utf8",
+    "body_not_json",
+    "event_malformed",
+    "event_mismatch",
+]
+REASONS: dict[Reason, str] = {
+    "signature_missing": "no signature header (or a scheme's timestamp header): is the request from this sender?",
+    "signature_malformed": "the signature header is not in the scheme's format",
+    "signature_invalid": "no configured secret gives this signature of these bytes",
+    "signature_expired": "the signed timestamp is more than 5 minutes away from this server's clock",
+    "header_missing": "a header that carries the event's id, type or timestamp is missing",
+    "header_malformed": "such a header is repeated, too long or holds control characters",
+    "body_incomplete": "the connection ended before the declared body did, or the client was too slow",
+    "body_malformed": "broken chunked framing",
+    "body_not_utf8": "the body is not UTF-8",
+    "body_not_json": "the body is not one JSON object (NaN and Infinity are not JSON)",
+    "event_malformed": "no usable event id or type (missing, not a string, too long, control characters)",
+    "event_mismatch": "a generic endpoint's sources of the id or type disagree",
+}
+
+
 class Rejected(Exception):
     """The request is refused with a 400; ``reason`` is a stable code, the message says why."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -97,7 +130,7 @@ def required_identifier(document: Mapping[str, Any], field: str) -> str:
     return identifier(value, f"the event's {field!r}", "event_malformed")
 
 
-def identifier(value: str, what: str, reason: str) -> str:
+def identifier(value: str, what: str, reason: Reason) -> str:
     """An event id or type as stored: bounded, and printable (Postgres text refuses NUL)."""
     if len(value) > MAX_IDENTIFIER_LENGTH:
         raise Rejected(reason, f"{what} is longer than {MAX_IDENTIFIER_LENGTH} characters")

@@ -15,7 +15,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-from webhook_server.schemes.base import Rejected, identifier
+from webhook_server.schemes.base import Reason, Rejected, identifier
 
 # The senders' replay window: Stripe, Slack and Standard Webhooks all document 5 minutes.
 TOLERANCE_SECONDS = 300
@@ -24,7 +24,7 @@ ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.
 ENCODINGS = ("hex", "base64")
 
 
-def header(headers: Mapping[str, str], name: str, *, reason: str = "header_missing", hint: str = "") -> str:
+def header(headers: Mapping[str, str], name: str, *, reason: Reason = "header_missing", hint: str = "") -> str:
     """A header that must be present and non-empty; ``hint`` says what to check if it is not."""
     value = (headers.get(name) or "").strip()
     if not value:
