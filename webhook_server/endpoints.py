@@ -9,13 +9,16 @@ from dataclasses import dataclass
 
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.base import Verifier
+from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
+from webhook_server.schemes.sendgrid import SendGridVerifier
 from webhook_server.schemes.shopify import ShopifyVerifier
 from webhook_server.schemes.slack import SlackVerifier
 from webhook_server.schemes.standard import StandardWebhooksVerifier
 from webhook_server.schemes.stripe import StripeVerifier
+from webhook_server.schemes.twilio import TwilioVerifier
 from webhook_server.settings import Settings
 
 # The sender schemes by name, each built from its secrets and the variable that holds them.
@@ -25,6 +28,13 @@ BUILT_IN: dict[str, Callable[..., Verifier]] = {
     "shopify": ShopifyVerifier,
     "slack": SlackVerifier,
     "standard": StandardWebhooksVerifier,
+}
+# Every scheme an endpoint of WEBHOOK_ENDPOINTS_FILE can name, but the generic "hmac".
+SCHEMES: dict[str, Callable[..., Verifier]] = {
+    **BUILT_IN,
+    "twilio": TwilioVerifier,
+    "discord": DiscordVerifier,
+    "sendgrid": SendGridVerifier,
 }
 
 
@@ -54,8 +64,8 @@ def configured(settings: Settings) -> dict[str, Endpoint]:
 
 
 def _from_spec(spec: EndpointSpec, extra_headers: tuple[str, ...]) -> Endpoint:
-    if spec.scheme in BUILT_IN:
-        verifier = BUILT_IN[spec.scheme](spec.secrets, variable=spec.secret_variable)
+    if spec.scheme in SCHEMES:
+        verifier = SCHEMES[spec.scheme](spec.secrets, variable=spec.secret_variable)
     else:
         verifier = GenericVerifier(spec)
     names = [*DEFAULTS[spec.scheme], *extra_headers, *spec.store_headers]

@@ -44,7 +44,9 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 HEADER_PATTERN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 PATH_PATTERN = re.compile(r"[^.]+(\.[^.]+)*")
 HMAC = "hmac"
-SCHEMES = ("stripe", "github", "shopify", "slack", "standard", HMAC)
+# The built-in schemes (each also a route of its own with its variable: settings.SECRET_VARIABLES),
+# then those an endpoint of this file names (webhook_server.endpoints has their verifiers).
+SCHEMES = ("stripe", "github", "shopify", "slack", "standard", "twilio", "discord", "sendgrid", HMAC)
 COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
 # What each scheme may set beside the common keys; the others would be ignored, so they are refused.
 SCHEME_KEYS = {

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from webhook_server.schemes.base import Rejected, VerifiedEvent, body_digest, identifier, json_body
+from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, body_digest, identifier, json_body
 from webhook_server.schemes.signing import (
     decode_signature,
     header,
@@ -62,7 +62,7 @@ class GenericVerifier:
         self._spec = spec
         self._keys = utf8_keys(spec.secrets)
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         spec = self._spec
         signed = without_prefix(header(headers, spec.header, reason="signature_missing"), spec.prefix, spec.header)
         signature = decode_signature(signed, spec.encoding, spec.header, algorithm=spec.algorithm)

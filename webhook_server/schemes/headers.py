@@ -33,6 +33,10 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     ),
     "slack": ("X-Slack-Retry-Num", "X-Slack-Retry-Reason"),
     "standard": (),
+    # The id Twilio keeps across retries (the event id) and the region that sent the webhook.
+    "twilio": ("I-Twilio-Idempotency-Token", "X-Home-Region"),
+    "discord": (),
+    "sendgrid": (),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from webhook_server.schemes.base import Rejected, identifier
 
@@ -75,20 +75,32 @@ def decode_signature(value: str, encoding: str, header_name: str, *, algorithm: 
 def require_match(
     keys: tuple[bytes, ...], message: bytes, signature: bytes, *, variable: str, algorithm: str = "sha256"
 ) -> None:
-    """Accept if any key (several during a rotation) signs ``message`` to ``signature``.
+    """Accept if any key (several during a rotation) signs ``message`` to ``signature``."""
+    require_any_match(
+        keys,
+        (message,),
+        signature,
+        algorithm=algorithm,
+        problem=f"the signature matches none of the configured secrets; check {variable} "
+        "against the secret the sender signs with",
+    )
 
-    Every key is tried, match or not, so the time taken says nothing about which one matched.
+
+def require_any_match(
+    keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str, problem: str
+) -> None:
+    """Accept if any key signs any of ``messages`` (the spellings a sender may have signed, such
+    as a URL with and without its port) to ``signature``; else Rejected saying ``problem``.
+
+    Every key and message is tried, match or not, so the time taken says nothing about which matched.
     """
     matched = False
     for key in keys:
-        expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
-        matched |= hmac.compare_digest(expected, signature)
+        for message in messages:
+            expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
+            matched |= hmac.compare_digest(expected, signature)
     if not matched:
-        raise Rejected(
-            "signature_invalid",
-            f"the signature matches none of the configured secrets; check {variable} "
-            "against the secret the sender signs with",
-        )
+        raise Rejected("signature_invalid", problem)
 
 
 def unix_time(value: str, header_name: str) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from webhook_server.schemes.base import (
     Handshake,
+    RequestUrl,
     VerifiedEvent,
     body_digest,
     identifier,
@@ -41,7 +42,9 @@ class SlackVerifier:
         self._keys = utf8_keys(secrets)
         self._variable = variable
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent | Handshake:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
+    ) -> VerifiedEvent | Handshake:
         hint = "; is this request from Slack?"
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)

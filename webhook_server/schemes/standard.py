@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from webhook_server.errors import ConfigError
-from webhook_server.schemes.base import Rejected, VerifiedEvent, decode_utf8, parse_json_object, required_identifier
+from webhook_server.schemes.base import (
+    Rejected,
+    RequestUrl,
+    VerifiedEvent,
+    decode_utf8,
+    parse_json_object,
+    required_identifier,
+)
 from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_fresh, unix_time
 
 SIGNATURE_HEADER = "webhook-signature"
@@ -48,7 +55,7 @@ class StandardWebhooksVerifier:
         self._webhooks = tuple(Webhook(secret) for secret in secrets)
         self._variable = variable
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         hint = "; is this request from a Standard Webhooks sender?"
         signatures = _v1_entries(header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint))
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)

@@ -17,6 +17,7 @@ from webhook_server.errors import ConfigError
 from webhook_server.schemes import signing
 from webhook_server.schemes.base import (
     Rejected,
+    RequestUrl,
     VerifiedEvent,
     decode_utf8,
     parse_json_object,
@@ -48,7 +49,7 @@ class StripeVerifier:
         self._secrets = secrets
         self._variable = variable
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         header = signing.header(
             headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Stripe?"
         )

@@ -75,7 +75,8 @@ class RequestHead:
     method: str
     path: str  # as the WSGI environ's PATH_INFO: percent-decoded, what Flask routes on
     query: str
-    target: str  # as sent, for the access log
+    target: str  # as sent, for the access log and the URL some senders sign
+    scheme: str  # http or https: gunicorn's reading, a trusted proxy's X-Forwarded-Proto included
     minor_version: int
     length: int  # bytes to consume from the socket for the head, its blank line included
     headers: Headers
@@ -111,6 +112,7 @@ def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
         path=unquote_to_wsgi_str(request.path),
         query=request.query,
         target=request.uri,
+        scheme=request.scheme,
         minor_version=request.version[1],
         length=len(data) - len(unreader.buf.getvalue()),
         headers=headers,
