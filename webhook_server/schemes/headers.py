@@ -33,8 +33,9 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     ),
     "slack": ("X-Slack-Retry-Num", "X-Slack-Retry-Reason"),
     "standard": (),
-    # The id Twilio keeps across retries (the event id) and the region that sent the webhook.
-    "twilio": ("I-Twilio-Idempotency-Token", "X-Home-Region"),
+    # The region that sent the webhook (I-Twilio-Idempotency-Token, the event id, has "token"
+    # in its name, so it is never stored as a header).
+    "twilio": ("X-Home-Region",),
     "discord": (),
     "sendgrid": (),
     "hmac": (),

@@ -1,0 +1,162 @@
+"""The schemes an endpoint of WEBHOOK_ENDPOINTS_FILE names (Twilio, Discord, SendGrid), through a
+real gunicorn into Postgres: what is stored, what is answered, and `send` against each.
+
+Twilio posts a form: the row keeps its bytes as ``body`` and the form as a JSON object in
+``payload``, the object the worker gives handlers (``bodies.as_object``). Its URL is part of
+the signature, so it is read from the request in both paths of the server: the main loop's
+(a whole delivery) and the Flask view's (WEBHOOK_MAIN_LOOP=off).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from tests.harness.gunicorn import GunicornServer
+from webhook_server.dev.senders import discord, sendgrid, twilio
+from webhook_server.schemes.bodies import as_object
+
+CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
+TWILIO_TOKEN = "twilio-auth-token-0123456789abcdef"
+DISCORD_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+SENDGRID_KEY = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"
+ENDPOINTS = """
+[endpoints.sms]
+scheme = "twilio"
+secret_env = "SMS_AUTH_TOKEN"
+
+[endpoints.bot]
+scheme = "discord"
+secret_env = "BOT_PUBLIC_KEY"
+
+[endpoints.mail-events]
+scheme = "sendgrid"
+secret_env = "MAIL_VERIFICATION_KEY"
+"""
+ROWS = "SELECT provider, endpoint, event_id, event_type, body, payload, headers FROM webhook_events ORDER BY id"
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "endpoints.toml"
+    path.write_text(ENDPOINTS)
+    return {
+        "WEBHOOK_ENDPOINTS_FILE": str(path),
+        "SMS_AUTH_TOKEN": TWILIO_TOKEN,
+        "BOT_PUBLIC_KEY": discord.public_key_hex(DISCORD_SEED),
+        "MAIL_VERIFICATION_KEY": sendgrid.public_key(SENDGRID_KEY),
+    }
+
+
+def rows(database_url: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(ROWS).fetchall()
+
+
+def post(server: GunicornServer, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(server.url(path), data=body, headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("main_loop", ["on", "off"])
+def test_a_twilio_form_is_stored_as_sent_with_its_fields_as_payload(
+    main_loop: str, start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    server = start_server(**environment(tmp_path), WEBHOOK_MAIN_LOOP=main_loop)
+    path = "/webhooks/sms?tenant=acme&x=%2F1"  # Twilio signs the query string too
+    sample = twilio.sample(TWILIO_TOKEN, "message.received", None, server.url(path))
+    headers = sample.headers | {"X-Home-Region": "us1"}
+    assert post(server, path, sample.body, headers).json() == {"received": True, "duplicate": False}
+    assert post(server, path, sample.body, headers).json() == {"received": True, "duplicate": True}
+
+    [(scheme, endpoint, event_id, event_type, body, payload, stored_headers)] = rows(clean_db)
+    assert (scheme, endpoint, event_id, event_type) == ("twilio", "sms", sample.event_id, "message.received")
+    assert bytes(body) == sample.body
+    assert payload == as_object(bytes(body)) and payload["Body"] == "Hello from webhook-server ✓"
+    assert stored_headers == {"x-home-region": "us1"}
+
+    # Signed for another path, query or scheme: refused, nothing more stored.
+    for url in (server.url("/webhooks/sms?tenant=other&x=%2F1"), server.url(path).replace("http:", "https:")):
+        other = twilio.sample(TWILIO_TOKEN, "message.received", None, url)
+        refused = post(server, path, other.body, other.headers)
+        assert (refused.status_code, refused.json()["error"]) == (400, "signature_invalid")
+        assert "/webhooks/sms?tenant=acme&x=%2F1" in refused.json()["message"]  # the URL it checked
+    assert len(rows(clean_db)) == 1
+
+
+def test_discord_ping_is_answered_with_pong_and_interactions_with_a_deferral(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    server = start_server(**environment(tmp_path))
+    ping = json.dumps(discord.interaction(1)).encode()
+    answer = post(server, "/webhooks/bot", ping, discord.headers(ping, DISCORD_SEED))
+    assert (answer.status_code, answer.json()) == (200, {"type": 1})
+    assert rows(clean_db) == []
+
+    sample = discord.sample(DISCORD_SEED, "application_command", None, "")
+    for _ in range(2):  # a duplicate gets the deferral too: the interaction still wants an answer
+        answer = post(server, "/webhooks/bot", sample.body, sample.headers)
+        assert (answer.status_code, answer.json()) == (200, {"type": 5})
+    [(scheme, endpoint, event_id, event_type, body, payload, _)] = rows(clean_db)
+    assert (scheme, endpoint, event_id, event_type) == ("discord", "bot", sample.event_id, "application_command")
+    assert bytes(body) == sample.body and payload == json.loads(sample.body)
+
+    other_seed = "1" * 64
+    forged = post(server, "/webhooks/bot", sample.body, discord.headers(sample.body, other_seed))
+    assert (forged.status_code, forged.json()["error"]) == (400, "signature_invalid")
+    assert "BOT_PUBLIC_KEY" in forged.json()["message"]
+
+    webhook_ping = json.dumps({"version": 1, "application_id": discord.APPLICATION_ID, "type": 0}).encode()
+    answer = post(server, "/webhooks/bot", webhook_ping, discord.headers(webhook_ping, DISCORD_SEED))
+    assert (answer.status_code, answer.content) == (204, b"")
+    assert len(rows(clean_db)) == 1
+
+
+def test_a_sendgrid_batch_is_stored_once_with_its_events(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    server = start_server(**environment(tmp_path))
+    sample = sendgrid.sample(SENDGRID_KEY, "open", None, "")
+    assert post(server, "/webhooks/mail-events", sample.body, sample.headers).json()["duplicate"] is False
+    assert post(server, "/webhooks/mail-events", sample.body, sample.headers).json()["duplicate"] is True
+    [(scheme, endpoint, event_id, event_type, body, payload, _)] = rows(clean_db)
+    assert (scheme, endpoint, event_id, event_type) == ("sendgrid", "mail-events", sample.event_id, "open")
+    assert payload == {"events": json.loads(sample.body)} == as_object(bytes(body))
+
+    forged = sendgrid.headers(sample.body, sendgrid.new_private_key())
+    assert post(server, "/webhooks/mail-events", sample.body, forged).status_code == 400
+
+
+@pytest.mark.parametrize(("name", "secret"), [("sms", TWILIO_TOKEN), ("bot", DISCORD_SEED)])
+def test_send_posts_a_sample_each_endpoint_accepts(
+    name: str, secret: str, start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    env = environment(tmp_path)
+    server = start_server(**env)
+    command = [*CLI, "send", name, "--url", server.url(f"/webhooks/{name}?via=send"), "--id", "1234567890"]
+    command += ["--secret", secret] if name == "bot" else []
+    for duplicate in ("false", "true"):
+        result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # A Discord interaction's answer is its deferral, duplicate or not.
+        assert (f'"duplicate":{duplicate}' if name == "sms" else '{"type":5}') in result.stdout
+    assert [row[2] for row in rows(clean_db)] == ["1234567890"]
+
+
+def test_send_to_a_public_key_endpoint_without_the_private_key_says_what_to_pass(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    result = subprocess.run(
+        [*CLI, "send", "bot", "--url", "http://127.0.0.1:9/webhooks/bot"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "BOT_PUBLIC_KEY" in result.stderr and "--secret" in result.stderr
