@@ -13,7 +13,7 @@ import binascii
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -47,7 +47,7 @@ def keys_from(
     for secret in secrets:
         try:
             keys.append(load(secret))
-        except (ValueError, binascii.Error):
+        except (ValueError, UnsupportedAlgorithm):  # binascii.Error is a ValueError
             raise ConfigError(variable, f"a value is not {what}; copy the public key as the sender shows it") from None
     return tuple(keys)
 
