@@ -16,7 +16,7 @@ from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
 from webhook_server.schemes.sendgrid import SendGridVerifier
 from webhook_server.schemes.shopify import ShopifyVerifier
 from webhook_server.schemes.slack import SlackVerifier
-from webhook_server.schemes.standard import StandardWebhooksVerifier
+from webhook_server.schemes.standard import ClerkVerifier, ResendVerifier, StandardWebhooksVerifier
 from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.schemes.twilio import TwilioVerifier
 from webhook_server.settings import Settings
@@ -35,6 +35,8 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "twilio": TwilioVerifier,
     "discord": DiscordVerifier,
     "sendgrid": SendGridVerifier,
+    "clerk": ClerkVerifier,
+    "resend": ResendVerifier,
 }
 
 

@@ -164,6 +164,8 @@ def _default_announce(env: Env) -> float:
 CHECKS = {
     "stripe": stripe.check_secrets,
     "standard": standard.check_secrets,
+    "clerk": standard.check_secrets,
+    "resend": standard.check_secrets,
     "discord": discord.check_secrets,
     "sendgrid": sendgrid.check_secrets,
 }

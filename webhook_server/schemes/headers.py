@@ -38,6 +38,8 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "twilio": ("X-Home-Region",),
     "discord": (),
     "sendgrid": (),
+    "clerk": (),
+    "resend": (),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.
