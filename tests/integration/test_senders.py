@@ -160,3 +160,67 @@ def test_send_to_a_public_key_endpoint_without_the_private_key_says_what_to_pass
     )
     assert result.returncode != 0
     assert "BOT_PUBLIC_KEY" in result.stderr and "--secret" in result.stderr
+
+
+# Headers no signature covers: another value is another id (Twilio's token) or nothing at all.
+UNSIGNED = ("I-Twilio-Idempotency-Token", "Content-Type", "User-Agent")
+HOSTILE_VALUES = [
+    "9" * 5000,  # a 5,000-digit number
+    "-1",
+    "nan",
+    "\x1b[2J\x1b]0;pwned\x07",  # escape sequences for the operator's terminal
+    "\u00e9\u00ff" * 200,  # latin-1 on the wire
+    "v1,=" * 300,
+]
+
+
+def test_hostile_header_values_and_bodies_get_a_4xx_and_nothing_is_stored(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    server = start_server(**environment(tmp_path), WEBHOOK_MAX_BODY_BYTES="65536")
+    twilio_sample = twilio.sample(TWILIO_TOKEN, "message.received", None, server.url("/webhooks/sms"))
+    discord_sample = discord.sample(DISCORD_SEED, "application_command", None, "")
+    sendgrid_sample = sendgrid.sample(SENDGRID_KEY, "open", None, "")
+    deliveries = {
+        "/webhooks/sms": twilio_sample,
+        "/webhooks/bot": discord_sample,
+        "/webhooks/mail-events": sendgrid_sample,
+    }
+    for path, sample in deliveries.items():
+        for name in sample.headers:
+            for value in HOSTILE_VALUES:
+                headers = {**sample.headers, name: value}
+                encoded = {key: text.encode("latin-1", "replace") for key, text in headers.items()}
+                answer = requests.post(server.url(path), data=sample.body, headers=encoded, timeout=10)
+                if name in UNSIGNED:  # may be taken as they are: the signed content is the same
+                    assert answer.status_code == 200 or 400 <= answer.status_code < 500, (path, name)
+                else:
+                    assert 400 <= answer.status_code < 500, (path, name, value)
+        huge = requests.post(server.url(path), data=b"a=" + b"9" * 70_000, headers=sample.headers, timeout=10)
+        assert huge.status_code == 413
+    # Only the signed samples were stored (Twilio's maybe under tokens no signature covers).
+    genuine = {(path.removeprefix("/webhooks/"), sample.body) for path, sample in deliveries.items()}
+    assert {(row[1], bytes(row[4])) for row in rows(clean_db)} <= genuine
+    assert {row[2] for row in rows(clean_db) if row[1] != "sms"} <= {discord_sample.event_id, sendgrid_sample.event_id}
+
+
+def test_signed_content_jsonb_cannot_hold_is_stored_with_its_body(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    """A NUL or a lone surrogate in a signed body is a customer's text, stored as sent (payload NULL)."""
+    server = start_server(**environment(tmp_path))
+    url = server.url("/webhooks/sms")
+    fields = [("MessageSid", "SM1"), ("SmsStatus", "received"), ("Body", "nul \x00 here")]
+    form = twilio.urlencode(fields).encode()
+    form_headers = twilio.headers(url, fields, TWILIO_TOKEN, token="idem-nul")
+    assert post(server, "/webhooks/sms", form, form_headers).status_code == 200
+
+    batch = b'[{"event": "open", "email": "\\ud800", "sg_event_id": "x"}]'
+    assert post(server, "/webhooks/mail-events", batch, sendgrid.headers(batch, SENDGRID_KEY)).status_code == 200
+
+    interaction = json.dumps(discord.interaction(2, "99", {"name": "nul \x00"})).encode()
+    answer = post(server, "/webhooks/bot", interaction, discord.headers(interaction, DISCORD_SEED))
+    assert (answer.status_code, answer.json()) == (200, {"type": 5})
+
+    stored = {row[0]: (bytes(row[4]), row[5]) for row in rows(clean_db)}
+    assert stored == {"twilio": (form, None), "sendgrid": (batch, None), "discord": (interaction, None)}
