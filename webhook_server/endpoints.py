@@ -13,6 +13,7 @@ from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
+from webhook_server.schemes.hubspot import HubSpotVerifier
 from webhook_server.schemes.sendgrid import SendGridVerifier
 from webhook_server.schemes.shopify import ShopifyVerifier
 from webhook_server.schemes.slack import SlackVerifier
@@ -37,6 +38,7 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "sendgrid": SendGridVerifier,
     "clerk": ClerkVerifier,
     "resend": ResendVerifier,
+    "hubspot": HubSpotVerifier,
 }
 
 

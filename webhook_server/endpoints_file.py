@@ -46,7 +46,20 @@ PATH_PATTERN = re.compile(r"[^.]+(\.[^.]+)*")
 HMAC = "hmac"
 # The built-in schemes (each also a route of its own with its variable: settings.SECRET_VARIABLES),
 # then those an endpoint of this file names (webhook_server.endpoints has their verifiers).
-SCHEMES = ("stripe", "github", "shopify", "slack", "standard", "twilio", "discord", "sendgrid", "clerk", "resend", HMAC)
+SCHEMES = (
+    "stripe",
+    "github",
+    "shopify",
+    "slack",
+    "standard",
+    "twilio",
+    "discord",
+    "sendgrid",
+    "clerk",
+    "resend",
+    "hubspot",
+    HMAC,
+)
 COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
 # What each scheme may set beside the common keys; the others would be ignored, so they are refused.
 SCHEME_KEYS = {

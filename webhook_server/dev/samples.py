@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import stripe
 
-from webhook_server.dev.senders import clerk, discord, resend, sendgrid, twilio
+from webhook_server.dev.senders import clerk, discord, hubspot, resend, sendgrid, twilio
 from webhook_server.dev.signed import JSON, SignedSample
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.base import body_digest
@@ -245,7 +245,14 @@ DEFAULT_TYPES = {
     "standard": "invoice.paid",
 }
 # The senders an endpoint of WEBHOOK_ENDPOINTS_FILE names by scheme (dev/senders/), their defaults.
-SENDERS = {"twilio": twilio, "discord": discord, "sendgrid": sendgrid, "clerk": clerk, "resend": resend}
+SENDERS = {
+    "twilio": twilio,
+    "discord": discord,
+    "sendgrid": sendgrid,
+    "clerk": clerk,
+    "resend": resend,
+    "hubspot": hubspot,
+}
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.
 PRIVATE_KEYS = {

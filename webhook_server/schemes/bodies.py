@@ -19,7 +19,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from webhook_server.schemes.base import Rejected
+from webhook_server.schemes.base import Rejected, identifier
 
 # Far more fields than any sender's form (Twilio's have about 20): a bound on the parse's work.
 MAX_FORM_FIELDS = 1000
@@ -67,3 +67,13 @@ def stored_document(body: bytes) -> str:
     lone surrogate or a NUL stays an escape, which Postgres refuses as jsonb (the event is then
     stored with its body only, as a JSON body with one is) rather than text it cannot encode."""
     return json.dumps(as_object(body))
+
+
+def shared_value(events: list[dict[str, Any]], field: str) -> str:
+    """The type of a batch of events (SendGrid's, HubSpot's): the ``field`` they all have the same
+    non-empty string in (``delivered``, ``contact.creation``), else ``batch``."""
+    values = {event.get(field) for event in events}
+    value = values.pop() if len(values) == 1 else None
+    if isinstance(value, str) and value:
+        return identifier(value, f"the events' {field!r}", "event_malformed")
+    return "batch"

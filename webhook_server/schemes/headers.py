@@ -40,6 +40,7 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "sendgrid": (),
     "clerk": (),
     "resend": (),
+    "hubspot": (),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.

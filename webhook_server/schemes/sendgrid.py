@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from typing import Any
 
 from webhook_server.schemes.base import (
     Rejected,
@@ -25,10 +24,9 @@ from webhook_server.schemes.base import (
     VerifiedEvent,
     body_digest,
     decode_utf8,
-    identifier,
     parse_json,
 )
-from webhook_server.schemes.bodies import stored_document
+from webhook_server.schemes.bodies import shared_value, stored_document
 from webhook_server.schemes.keys import keys_from, p256_key, require_signed
 from webhook_server.schemes.signing import header, unix_time
 
@@ -72,13 +70,4 @@ class SendGridVerifier:
         events = parse_json(text)
         if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
             raise Rejected("body_not_json", "a SendGrid delivery is a JSON array of event objects")
-        return VerifiedEvent(body_digest(body), _batch_type(events), text, document=stored_document(body))
-
-
-def _batch_type(events: list[dict[str, Any]]) -> str:
-    """The ``event`` every event of the batch has (``delivered``), else ``batch``."""
-    kinds = {event.get("event") for event in events}
-    kind = kinds.pop() if len(kinds) == 1 else None
-    if isinstance(kind, str) and kind:
-        return identifier(kind, "the events' 'event'", "event_malformed")
-    return "batch"
+        return VerifiedEvent(body_digest(body), shared_value(events, "event"), text, document=stored_document(body))

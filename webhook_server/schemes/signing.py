@@ -103,10 +103,11 @@ def require_any_match(
         raise Rejected("signature_invalid", problem)
 
 
-def unix_time(value: str, header_name: str) -> int:
-    """A signed timestamp: whole seconds since the epoch, digits only."""
-    if not (value.isascii() and value.isdigit() and len(value) <= 12):
-        raise Rejected("signature_malformed", f"the {header_name} header is not a Unix time in seconds")
+def unix_time(value: str, header_name: str, *, milliseconds: bool = False) -> int:
+    """A signed timestamp: whole seconds (or milliseconds: HubSpot) since the epoch, digits only."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 12 + 3 * milliseconds):
+        unit = "milliseconds" if milliseconds else "seconds"
+        raise Rejected("signature_malformed", f"the {header_name} header is not a Unix time in {unit}")
     return int(value)
 
 
