@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from webhook_server.endpoints_file import EndpointSpec
+from webhook_server.schemes.adyen import AdyenVerifier
 from webhook_server.schemes.base import Verifier
 from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
@@ -39,6 +40,7 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "clerk": ClerkVerifier,
     "resend": ResendVerifier,
     "hubspot": HubSpotVerifier,
+    "adyen": AdyenVerifier,
 }
 
 

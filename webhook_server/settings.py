@@ -21,7 +21,7 @@ from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
 from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
-from webhook_server.schemes import discord, sendgrid, standard, stripe
+from webhook_server.schemes import adyen, discord, sendgrid, standard, stripe
 from webhook_server.schemes.headers import STORE_VARIABLE, refuse_credentials
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
@@ -167,6 +167,7 @@ CHECKS = {
     "clerk": standard.check_secrets,
     "resend": standard.check_secrets,
     "discord": discord.check_secrets,
+    "adyen": adyen.check_secrets,
     "sendgrid": sendgrid.check_secrets,
 }
 

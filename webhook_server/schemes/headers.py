@@ -41,6 +41,7 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "clerk": (),
     "resend": (),
     "hubspot": (),
+    "adyen": (),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.
