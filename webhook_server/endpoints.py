@@ -15,9 +15,11 @@ from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
 from webhook_server.schemes.hubspot import HubSpotVerifier
+from webhook_server.schemes.paddle import PaddleVerifier
 from webhook_server.schemes.sendgrid import SendGridVerifier
 from webhook_server.schemes.shopify import ShopifyVerifier
 from webhook_server.schemes.slack import SlackVerifier
+from webhook_server.schemes.square import SquareVerifier
 from webhook_server.schemes.standard import ClerkVerifier, ResendVerifier, StandardWebhooksVerifier
 from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.schemes.twilio import TwilioVerifier
@@ -41,6 +43,8 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "resend": ResendVerifier,
     "hubspot": HubSpotVerifier,
     "adyen": AdyenVerifier,
+    "square": SquareVerifier,
+    "paddle": PaddleVerifier,
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import stripe
 
-from webhook_server.dev.senders import adyen, clerk, discord, hubspot, resend, sendgrid, twilio
+from webhook_server.dev.senders import adyen, clerk, discord, hubspot, paddle, resend, sendgrid, square, twilio
 from webhook_server.dev.signed import JSON, SignedSample
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.base import body_digest
@@ -253,6 +253,8 @@ SENDERS = {
     "resend": resend,
     "hubspot": hubspot,
     "adyen": adyen,
+    "square": square,
+    "paddle": paddle,
 }
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.

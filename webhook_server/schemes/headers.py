@@ -42,6 +42,8 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "resend": (),
     "hubspot": (),
     "adyen": (),
+    "square": (),
+    "paddle": (),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.

@@ -94,13 +94,18 @@ def require_any_match(
 
     Every key and message is tried, match or not, so the time taken says nothing about which matched.
     """
+    if not hmac_matches(keys, messages, signature, algorithm=algorithm):
+        raise Rejected("signature_invalid", problem)
+
+
+def hmac_matches(keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str) -> bool:
+    """Whether any key signs any of ``messages`` to ``signature``; every pair is tried."""
     matched = False
     for key in keys:
         for message in messages:
             expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
             matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise Rejected("signature_invalid", problem)
+    return matched
 
 
 def unix_time(value: str, header_name: str, *, milliseconds: bool = False) -> int:
@@ -111,14 +116,15 @@ def unix_time(value: str, header_name: str, *, milliseconds: bool = False) -> in
     return int(value)
 
 
-def require_fresh(signed_at: float) -> None:
-    """Refuse signatures older or newer than the tolerance: a replay, or a clock to fix."""
+def require_fresh(signed_at: float, *, tolerance: float = TOLERANCE_SECONDS) -> None:
+    """Refuse signatures older or newer than the tolerance (the sender's documented window):
+    a replay, or a clock to fix."""
     age = time.time() - signed_at
-    if abs(age) > TOLERANCE_SECONDS:
+    if abs(age) > tolerance:
         raise Rejected(
             "signature_expired",
             f"the signature's timestamp is {age:+.0f} s off this server's clock "
-            f"(tolerance {TOLERANCE_SECONDS} s): a replay, or a clock to fix with NTP",
+            f"(tolerance {tolerance:g} s): a replay, or a clock to fix with NTP",
         )
 
 
