@@ -13,6 +13,7 @@ from webhook_server.schemes.base import Verifier
 from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
+from webhook_server.schemes.gitlab import GitLabVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
 from webhook_server.schemes.hubspot import HubSpotVerifier
 from webhook_server.schemes.paddle import PaddleVerifier
@@ -23,6 +24,8 @@ from webhook_server.schemes.square import SquareVerifier
 from webhook_server.schemes.standard import ClerkVerifier, ResendVerifier, StandardWebhooksVerifier
 from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.schemes.twilio import TwilioVerifier
+from webhook_server.schemes.twitch import TwitchVerifier
+from webhook_server.schemes.zoom import ZoomVerifier
 from webhook_server.settings import Settings
 
 # The sender schemes by name, each built from its secrets and the variable that holds them.
@@ -45,6 +48,9 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "adyen": AdyenVerifier,
     "square": SquareVerifier,
     "paddle": PaddleVerifier,
+    "zoom": ZoomVerifier,
+    "twitch": TwitchVerifier,
+    "gitlab": GitLabVerifier,
 }
 
 

@@ -47,7 +47,20 @@ HMAC = "hmac"
 # The built-in schemes (each also a route of its own with its variable: settings.SECRET_VARIABLES),
 # then those an endpoint of this file names (webhook_server.endpoints has their verifiers).
 BUILT_IN_SCHEMES = ("stripe", "github", "shopify", "slack", "standard")
-FILE_SCHEMES = ("twilio", "discord", "sendgrid", "clerk", "resend", "hubspot", "adyen", "square", "paddle")
+FILE_SCHEMES = (
+    "twilio",
+    "discord",
+    "sendgrid",
+    "clerk",
+    "resend",
+    "hubspot",
+    "adyen",
+    "square",
+    "paddle",
+    "zoom",
+    "twitch",
+    "gitlab",
+)
 SCHEMES = (*BUILT_IN_SCHEMES, *FILE_SCHEMES, HMAC)
 COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
 # What each scheme may set beside the common keys; the others would be ignored, so they are refused.

@@ -21,12 +21,14 @@ import pytest
 import requests
 
 from tests.harness.gunicorn import GunicornServer
-from webhook_server.dev.senders import discord, sendgrid, twilio
+from webhook_server.dev.senders import discord, sendgrid, twilio, twitch, zoom
 from webhook_server.schemes.bodies import as_object
 
 CLI = [sys.executable, "-c", "from webhook_server.cli import run; run()"]
 TWILIO_TOKEN = "twilio-auth-token-0123456789abcdef"
 DISCORD_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+ZOOM_SECRET = "zoom-secret-token"
+TWITCH_SECRET = "twitch-eventsub-secret"
 SENDGRID_KEY = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"
 ENDPOINTS = """
 [endpoints.sms]
@@ -40,6 +42,14 @@ secret_env = "BOT_PUBLIC_KEY"
 [endpoints.mail-events]
 scheme = "sendgrid"
 secret_env = "MAIL_VERIFICATION_KEY"
+
+[endpoints.meetings]
+scheme = "zoom"
+secret_env = "ZOOM_SECRET"
+
+[endpoints.streams]
+scheme = "twitch"
+secret_env = "TWITCH_SECRET"
 """
 ROWS = "SELECT provider, endpoint, event_id, event_type, body, payload, headers FROM webhook_events ORDER BY id"
 
@@ -52,6 +62,8 @@ def environment(tmp_path: Path) -> dict[str, str]:
         "SMS_AUTH_TOKEN": TWILIO_TOKEN,
         "BOT_PUBLIC_KEY": discord.public_key_hex(DISCORD_SEED),
         "MAIL_VERIFICATION_KEY": sendgrid.public_key(SENDGRID_KEY),
+        "ZOOM_SECRET": ZOOM_SECRET,
+        "TWITCH_SECRET": TWITCH_SECRET,
     }
 
 
@@ -224,3 +236,32 @@ def test_signed_content_jsonb_cannot_hold_is_stored_with_its_body(
 
     stored = {row[0]: (bytes(row[4]), row[5]) for row in rows(clean_db)}
     assert stored == {"twilio": (form, None), "sendgrid": (batch, None), "discord": (interaction, None)}
+
+
+def test_zoom_and_twitch_handshakes_are_answered_as_they_want_and_nothing_stored(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    server = start_server(**environment(tmp_path))
+    validation = json.dumps({"payload": {"plainToken": "plain-1"}, "event": "endpoint.url_validation"}).encode()
+    answer = post(server, "/webhooks/meetings", validation, zoom.headers(validation, ZOOM_SECRET))
+    assert answer.status_code == 200 and answer.json()["plainToken"] == "plain-1"
+    assert len(answer.json()["encryptedToken"]) == 64
+
+    challenge = json.dumps(twitch.document("stream.online", challenge="challenge-text-1")).encode()
+    headers = twitch.headers(
+        challenge, TWITCH_SECRET, message_id="m-1", subscription="stream.online", kind="webhook_callback_verification"
+    )
+    answer = post(server, "/webhooks/streams", challenge, headers)
+    assert (answer.status_code, answer.text, answer.headers["Content-Type"]) == (
+        200,
+        "challenge-text-1",
+        "text/plain; charset=utf-8",
+    )
+    assert rows(clean_db) == []
+
+    for path, sample in (
+        ("/webhooks/meetings", zoom.sample(ZOOM_SECRET, "meeting.ended", None, "")),
+        ("/webhooks/streams", twitch.sample(TWITCH_SECRET, "stream.online", None, "")),
+    ):
+        assert post(server, path, sample.body, sample.headers).json() == {"received": True, "duplicate": False}
+    assert [(row[0], row[3]) for row in rows(clean_db)] == [("zoom", "meeting.ended"), ("twitch", "stream.online")]

@@ -19,7 +19,20 @@ from typing import Any, TypeVar
 
 import stripe
 
-from webhook_server.dev.senders import adyen, clerk, discord, hubspot, paddle, resend, sendgrid, square, twilio
+from webhook_server.dev.senders import (
+    adyen,
+    clerk,
+    discord,
+    gitlab,
+    hubspot,
+    paddle,
+    resend,
+    sendgrid,
+    square,
+    twilio,
+    twitch,
+    zoom,
+)
 from webhook_server.dev.signed import JSON, SignedSample
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.base import body_digest
@@ -255,6 +268,9 @@ SENDERS = {
     "adyen": adyen,
     "square": square,
     "paddle": paddle,
+    "zoom": zoom,
+    "twitch": twitch,
+    "gitlab": gitlab,
 }
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.

@@ -30,10 +30,10 @@ class VerifiedEvent:
 @dataclass(frozen=True)
 class Handshake:
     """A verified request that is not an event: answered with ``reply`` as JSON, nothing stored
-    (Slack's ``url_verification`` challenge, sent when the endpoint's URL is saved); None is an
-    empty 204 (Discord's webhook-event PING)."""
+    (Slack's ``url_verification`` challenge, sent when the endpoint's URL is saved); a string is
+    answered as plain text (Twitch's challenge), None as an empty 204 (Discord's webhook PING)."""
 
-    reply: Mapping[str, object] | None
+    reply: Mapping[str, object] | str | None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "adyen": (),
     "square": (),
     "paddle": (),
+    "zoom": (),
+    # Which retry this is, and the subscription's version.
+    "twitch": ("Twitch-Eventsub-Message-Retry", "Twitch-Eventsub-Subscription-Version"),
+    # Which GitLab instance and which of its webhooks sent it.
+    "gitlab": ("X-Gitlab-Instance", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event"),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.

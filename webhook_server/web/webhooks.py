@@ -17,7 +17,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
@@ -34,7 +34,7 @@ bp = Blueprint("webhooks", __name__)
 
 @bp.post(ROUTE)
 @bp.post(ROUTE_SLASH)
-def receive(endpoint_name: str) -> Mapping[str, object] | tuple[str, int]:
+def receive(endpoint_name: str) -> Mapping[str, object] | Response:
     """``endpoint_name`` is the endpoint's name: a built-in endpoint's, or one of WEBHOOK_ENDPOINTS_FILE;
     metrics are labelled with it, the row records both it and its scheme."""
     receiver = receiver_of(current_app)
@@ -48,9 +48,18 @@ def receive(endpoint_name: str) -> Mapping[str, object] | tuple[str, int]:
         verified = endpoint.verifier.verify(body, headers, request_url(request.environ))
         if isinstance(verified, Handshake):
             metrics.of_endpoint(metrics.EVENTS, endpoint.name, "handshake").inc()
-            return ("", 204) if verified.reply is None else verified.reply
+            return handshake_answer(verified.reply)
         stored = store(receiver, incoming(endpoint, verified, headers))
         return stored if verified.reply is None else verified.reply
+
+
+def handshake_answer(reply: Mapping[str, object] | str | None) -> Mapping[str, object] | Response:
+    """A handshake's JSON, its text as text/plain (never Flask's default text/html), or a 204."""
+    if reply is None:
+        return Response(status=204)
+    if isinstance(reply, str):
+        return Response(reply, mimetype="text/plain")
+    return reply
 
 
 def request_url(environ: Mapping[str, Any]) -> RequestUrl:
