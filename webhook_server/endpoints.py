@@ -16,6 +16,7 @@ from webhook_server.schemes.github import GitHubVerifier
 from webhook_server.schemes.gitlab import GitLabVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
 from webhook_server.schemes.hubspot import HubSpotVerifier
+from webhook_server.schemes.mailgun import MailgunVerifier
 from webhook_server.schemes.paddle import PaddleVerifier
 from webhook_server.schemes.sendgrid import SendGridVerifier
 from webhook_server.schemes.shopify import ShopifyVerifier
@@ -51,6 +52,7 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "zoom": ZoomVerifier,
     "twitch": TwitchVerifier,
     "gitlab": GitLabVerifier,
+    "mailgun": MailgunVerifier,
 }
 
 

@@ -60,6 +60,7 @@ FILE_SCHEMES = (
     "zoom",
     "twitch",
     "gitlab",
+    "mailgun",
 )
 SCHEMES = (*BUILT_IN_SCHEMES, *FILE_SCHEMES, HMAC)
 COMMON_KEYS = {"scheme", "secret_env", "store_headers"}

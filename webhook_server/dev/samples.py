@@ -25,6 +25,7 @@ from webhook_server.dev.senders import (
     discord,
     gitlab,
     hubspot,
+    mailgun,
     paddle,
     resend,
     sendgrid,
@@ -271,6 +272,7 @@ SENDERS = {
     "zoom": zoom,
     "twitch": twitch,
     "gitlab": gitlab,
+    "mailgun": mailgun,
 }
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "square": (),
     "paddle": (),
     "zoom": (),
+    "mailgun": (),
     # Which retry this is, and the subscription's version.
     "twitch": ("Twitch-Eventsub-Message-Retry", "Twitch-Eventsub-Subscription-Version"),
     # Which GitLab instance and which of its webhooks sent it.
