@@ -9,13 +9,17 @@ from dataclasses import dataclass
 
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.adyen import AdyenVerifier
+from webhook_server.schemes.atlassian import BitbucketVerifier, JiraVerifier
 from webhook_server.schemes.base import Verifier
+from webhook_server.schemes.calendly import CalendlyVerifier
 from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
 from webhook_server.schemes.gitlab import GitLabVerifier
 from webhook_server.schemes.headers import DEFAULTS, StoredHeaders
 from webhook_server.schemes.hubspot import HubSpotVerifier
+from webhook_server.schemes.intercom import IntercomVerifier
+from webhook_server.schemes.linear import LinearVerifier
 from webhook_server.schemes.mailgun import MailgunVerifier
 from webhook_server.schemes.paddle import PaddleVerifier
 from webhook_server.schemes.sendgrid import SendGridVerifier
@@ -26,6 +30,9 @@ from webhook_server.schemes.standard import ClerkVerifier, ResendVerifier, Stand
 from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.schemes.twilio import TwilioVerifier
 from webhook_server.schemes.twitch import TwitchVerifier
+from webhook_server.schemes.typeform import TypeformVerifier
+from webhook_server.schemes.woocommerce import WooCommerceVerifier
+from webhook_server.schemes.zendesk import ZendeskVerifier
 from webhook_server.schemes.zoom import ZoomVerifier
 from webhook_server.settings import Settings
 
@@ -53,6 +60,14 @@ SCHEMES: dict[str, Callable[..., Verifier]] = {
     "twitch": TwitchVerifier,
     "gitlab": GitLabVerifier,
     "mailgun": MailgunVerifier,
+    "bitbucket": BitbucketVerifier,
+    "jira": JiraVerifier,
+    "intercom": IntercomVerifier,
+    "linear": LinearVerifier,
+    "typeform": TypeformVerifier,
+    "woocommerce": WooCommerceVerifier,
+    "calendly": CalendlyVerifier,
+    "zendesk": ZendeskVerifier,
 }
 
 

@@ -61,6 +61,14 @@ FILE_SCHEMES = (
     "twitch",
     "gitlab",
     "mailgun",
+    "bitbucket",
+    "jira",
+    "intercom",
+    "linear",
+    "typeform",
+    "woocommerce",
+    "calendly",
+    "zendesk",
 )
 SCHEMES = (*BUILT_IN_SCHEMES, *FILE_SCHEMES, HMAC)
 COMMON_KEYS = {"scheme", "secret_env", "store_headers"}

@@ -21,10 +21,15 @@ import stripe
 
 from webhook_server.dev.senders import (
     adyen,
+    bitbucket,
+    calendly,
     clerk,
     discord,
     gitlab,
     hubspot,
+    intercom,
+    jira,
+    linear,
     mailgun,
     paddle,
     resend,
@@ -32,6 +37,9 @@ from webhook_server.dev.senders import (
     square,
     twilio,
     twitch,
+    typeform,
+    woocommerce,
+    zendesk,
     zoom,
 )
 from webhook_server.dev.signed import JSON, SignedSample
@@ -273,6 +281,14 @@ SENDERS = {
     "twitch": twitch,
     "gitlab": gitlab,
     "mailgun": mailgun,
+    "bitbucket": bitbucket,
+    "jira": jira,
+    "intercom": intercom,
+    "linear": linear,
+    "typeform": typeform,
+    "woocommerce": woocommerce,
+    "calendly": calendly,
+    "zendesk": zendesk,
 }
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.

@@ -46,6 +46,14 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     "paddle": (),
     "zoom": (),
     "mailgun": (),
+    "bitbucket": ("X-Hook-UUID",),
+    "jira": ("X-Atlassian-Webhook-Retry",),
+    "intercom": (),
+    "linear": ("Linear-Event",),
+    "typeform": (),
+    "woocommerce": ("X-WC-Webhook-Source", "X-WC-Webhook-ID"),
+    "calendly": (),
+    "zendesk": ("X-Zendesk-Webhook-Id",),
     # Which retry this is, and the subscription's version.
     "twitch": ("Twitch-Eventsub-Message-Retry", "Twitch-Eventsub-Subscription-Version"),
     # Which GitLab instance and which of its webhooks sent it.
