@@ -17,7 +17,6 @@ Interactions are not retried, so a 5-minute window on the signed timestamp loses
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,8 +29,8 @@ from webhook_server.schemes.base import (
     json_body,
     required_identifier,
 )
-from webhook_server.schemes.keys import ed25519_key, keys_from, require_signed
-from webhook_server.schemes.signing import header, require_fresh, unix_time
+from webhook_server.schemes.keys import ed25519_key, keys_from, require_signed, signature_bytes
+from webhook_server.schemes.signing import require_fresh, signature_and_timestamp, unix_time
 
 SIGNATURE_HEADER = "X-Signature-Ed25519"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -60,16 +59,9 @@ class DiscordVerifier:
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
-        hint = "; is this request from Discord?"
-        signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
-        timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
+        signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Discord")
         require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
-        try:
-            signature = binascii.unhexlify(signed)
-        except (ValueError, binascii.Error):
-            raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header is not hex") from None
-        if len(signature) != 64:
-            raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header is not one 64-byte signature")
+        signature = signature_bytes(signed, "hex", SIGNATURE_HEADER, range(64, 65))
         require_signed(
             self._keys,
             timestamp.encode() + body,

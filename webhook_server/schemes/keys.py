@@ -52,6 +52,17 @@ def keys_from(
     return tuple(keys)
 
 
+def signature_bytes(value: str, encoding: str, header_name: str, sizes: range) -> bytes:
+    """A public-key signature as sent (hex or base64), of a length the algorithm can produce."""
+    try:
+        raw = binascii.unhexlify(value) if encoding == "hex" else base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        raise Rejected("signature_malformed", f"the {header_name} header is not {encoding}") from None
+    if len(raw) not in sizes:
+        raise Rejected("signature_malformed", f"the {header_name} header is not one signature")
+    return raw
+
+
 def require_signed(keys: Sequence[PublicKey], message: bytes, signature: bytes, *, problem: str) -> None:
     """Accept if any key verifies ``signature`` over ``message``; else Rejected with ``problem``."""
     verified = [_verifies(key, message, signature) for key in keys]  # all of them, always

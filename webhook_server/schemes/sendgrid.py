@@ -14,8 +14,6 @@ is signed anew, and a replay of a stored batch is a duplicate all the same.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping
 
 from webhook_server.schemes.base import (
@@ -27,8 +25,8 @@ from webhook_server.schemes.base import (
     parse_json,
 )
 from webhook_server.schemes.bodies import shared_value, stored_document
-from webhook_server.schemes.keys import keys_from, p256_key, require_signed
-from webhook_server.schemes.signing import header, unix_time
+from webhook_server.schemes.keys import keys_from, p256_key, require_signed, signature_bytes
+from webhook_server.schemes.signing import signature_and_timestamp, unix_time
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -49,16 +47,9 @@ class SendGridVerifier:
         self._variable = variable
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
-        hint = "; is signature verification on in SendGrid's Event Webhook settings?"
-        signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
-        timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
+        signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "SendGrid")
         unix_time(timestamp, TIMESTAMP_HEADER)
-        try:
-            signature = base64.b64decode(signed, validate=True)
-        except (ValueError, binascii.Error):
-            raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header is not base64") from None
-        if not 8 <= len(signature) <= MAX_SIGNATURE_BYTES:
-            raise Rejected("signature_malformed", f"the {SIGNATURE_HEADER} header is not one ECDSA signature")
+        signature = signature_bytes(signed, "base64", SIGNATURE_HEADER, range(8, MAX_SIGNATURE_BYTES + 1))
         require_signed(
             self._keys,
             timestamp.encode() + body,

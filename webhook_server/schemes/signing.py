@@ -41,6 +41,15 @@ def identifier_header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
+def signature_and_timestamp(headers: Mapping[str, str], signature: str, timestamp: str, sender: str) -> tuple[str, str]:
+    """The two headers of a timestamped scheme (Discord, SendGrid, Zoom), both required."""
+    hint = f"; is this request from {sender}?"
+    return (
+        header(headers, signature, reason="signature_missing", hint=hint),
+        header(headers, timestamp, reason="signature_missing", hint=hint),
+    )
+
+
 def refuse_form_encoded(headers: Mapping[str, str], message: str) -> None:
     """Deliveries are stored as jsonb: a form-encoded body (a sender set up for that) is refused."""
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):

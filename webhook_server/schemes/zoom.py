@@ -24,9 +24,9 @@ from webhook_server.schemes.base import (
 )
 from webhook_server.schemes.signing import (
     decode_signature,
-    header,
     hmac_matches,
     require_fresh,
+    signature_and_timestamp,
     unix_time,
     utf8_keys,
     without_prefix,
@@ -47,9 +47,7 @@ class ZoomVerifier:
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
-        hint = "; is this request from Zoom?"
-        signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
-        timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
+        signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Zoom")
         require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
         signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
         message = b"v0:%s:%s" % (timestamp.encode(), body)
