@@ -21,6 +21,8 @@ import pytest
 import requests
 
 from tests.harness.gunicorn import GunicornServer
+from webhook_server import endpoints_file
+from webhook_server.dev import samples
 from webhook_server.dev.senders import discord, sendgrid, twilio, twitch, zoom
 from webhook_server.schemes.bodies import as_object
 
@@ -265,3 +267,39 @@ def test_zoom_and_twitch_handshakes_are_answered_as_they_want_and_nothing_stored
     ):
         assert post(server, path, sample.body, sample.headers).json() == {"received": True, "duplicate": False}
     assert [(row[0], row[3]) for row in rows(clean_db)] == [("zoom", "meeting.ended"), ("twitch", "stream.online")]
+
+
+# A secret for each scheme an endpoint of the file can name (the public-key schemes: the key
+# the server holds, and the private key `send` signs with).
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+SVIX_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SIGNING = {
+    "discord": (discord.public_key_hex(DISCORD_SEED), DISCORD_SEED),
+    "sendgrid": (sendgrid.public_key(SENDGRID_KEY), SENDGRID_KEY),
+    "adyen": (ADYEN_KEY, ADYEN_KEY),
+    "clerk": (SVIX_SECRET, SVIX_SECRET),
+    "resend": (SVIX_SECRET, SVIX_SECRET),
+}
+
+
+def test_every_scheme_of_the_file_stores_its_send_sample(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    """One endpoint per scheme, each posted its `send` sample: registration, sample and verifier
+    agree for all of them, through a real gunicorn into Postgres."""
+    tables, env = [], {}
+    for scheme in endpoints_file.FILE_SCHEMES:
+        server_secret, _ = SIGNING.get(scheme, (f"{scheme}-secret-0123456789", ""))
+        tables.append(f'[endpoints.e-{scheme}]\nscheme = "{scheme}"\nsecret_env = "{scheme.upper()}_SECRET"\n')
+        env[f"{scheme.upper()}_SECRET"] = server_secret
+    (tmp_path / "all.toml").write_text("\n".join(tables))
+    server = start_server(WEBHOOK_ENDPOINTS_FILE=str(tmp_path / "all.toml"), **env)
+    expected = set()
+    for scheme in endpoints_file.FILE_SCHEMES:
+        _, signing_secret = SIGNING.get(scheme, ("", f"{scheme}-secret-0123456789"))
+        path = f"/webhooks/e-{scheme}"
+        sample = samples.signed_sample(scheme, signing_secret, samples.DEFAULT_TYPES[scheme], url=server.url(path))
+        answer = post(server, path, sample.body, sample.headers)
+        assert answer.status_code == 200, (scheme, answer.text)
+        expected.add((scheme, f"e-{scheme}", sample.event_id, sample.event_type))
+    assert {tuple(row[:4]) for row in rows(clean_db)} == expected
