@@ -41,7 +41,6 @@ from gunicorn.workers import gthread
 
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import Pending
-from webhook_server.schemes.base import RequestUrl
 from webhook_server.web import health, metrics, raw_http
 from webhook_server.web.drain import DRAINING
 from webhook_server.web.ingest import Delivery, DirectIngest
@@ -174,8 +173,7 @@ class MainLoopWorker(gthread.ThreadWorker):
         end = head.length + head.content_length
         if end > len(data):
             return None  # the body is still on its way: a thread waits for it, as gthread does
-        url = RequestUrl(head.scheme, head.headers.get("host", ""), head.target)
-        return self._direct.take(head.path, url, head.headers, data[head.length : end])
+        return self._direct.take(head.path, head.url, head.headers, data[head.length : end])
 
     def _submit(
         self, conn: gthread.TConn, head: raw_http.RequestHead, request: bytes, delivery: Delivery, started: float

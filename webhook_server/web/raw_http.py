@@ -30,6 +30,8 @@ from gunicorn.http.unreader import IterUnreader
 from gunicorn.util import http_date, unquote_to_wsgi_str
 from werkzeug.sansio.utils import get_host
 
+from webhook_server.schemes.base import RequestUrl
+
 # Room for the head and a body as large as most senders' (Stripe's events are a few KiB). A
 # larger one is read by a request thread, as before.
 MAX_PEEK_BYTES = 64 * 1024
@@ -82,6 +84,11 @@ class RequestHead:
     headers: Headers
     content_length: int  # 0 without a Content-Length header, as gunicorn reads it
     should_close: bool  # gunicorn's reading of Connection and the HTTP version
+
+    @property
+    def url(self) -> RequestUrl:
+        """The URL the client posted to, for the schemes that sign it (Twilio)."""
+        return RequestUrl(self.scheme, self.headers.get("host", ""), self.target)
 
 
 def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
