@@ -98,7 +98,8 @@ def configured(settings: Settings) -> dict[str, Endpoint]:
 
 def _from_spec(spec: EndpointSpec, extra_headers: tuple[str, ...]) -> Endpoint:
     if spec.scheme in SCHEMES:
-        verifier = SCHEMES[spec.scheme](spec.secrets, variable=spec.secret_variable)
+        window = {} if spec.tolerance is None else {"tolerance": spec.tolerance}
+        verifier = SCHEMES[spec.scheme](spec.secrets, variable=spec.secret_variable, **window)
     else:
         verifier = GenericVerifier(spec)
     names = [*DEFAULTS[spec.scheme], *extra_headers, *spec.store_headers]

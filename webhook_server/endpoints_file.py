@@ -77,6 +77,14 @@ SCHEME_KEYS = {
     HMAC: {"header", "algorithm", "encoding", "prefix", "event_id", "event_type"},
     "stripe": {"api_key_env"},
 }
+# The schemes that sign a time, whose window (each sender's documented one by default) an
+# endpoint may change with `tolerance = <seconds>`.
+WINDOWED = frozenset(
+    {"stripe", "slack", "standard", "clerk", "resend", "discord", "hubspot", "paddle", "zoom", "twitch"}
+    | {"mailgun", "linear", "calendly", "zendesk"}
+)
+# A window longer than a day would let a captured delivery be replayed for days.
+MAX_TOLERANCE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class EndpointSpec:
     # Stripe endpoints: the variable holding the API key `reconcile stripe --endpoint` uses.
     api_key_variable: str | None = None
     store_headers: tuple[str, ...] = ()
+    # The replay window in seconds, for the schemes that sign a time; None: the sender's own.
+    tolerance: float | None = None
 
     @property
     def stored_scheme(self) -> str:
@@ -156,7 +166,7 @@ def _endpoint(
     scheme = text("scheme", HMAC).lower()
     if scheme not in SCHEMES:
         raise problem(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
-    allowed = COMMON_KEYS | SCHEME_KEYS.get(scheme, set())
+    allowed = COMMON_KEYS | SCHEME_KEYS.get(scheme, set()) | ({"tolerance"} if scheme in WINDOWED else set())
     if unknown := sorted(set(table) - allowed):
         raise problem(
             f"unknown setting {', '.join(unknown)} for scheme {scheme!r}; its settings are {', '.join(sorted(allowed))}"
@@ -176,6 +186,7 @@ def _endpoint(
         scheme=scheme,
         api_key_variable=text("api_key_env") if "api_key_env" in table else None,
         store_headers=_header_names(problem, table.get("store_headers", [])),
+        tolerance=_tolerance(problem, table.get("tolerance")),
     )
     if scheme != HMAC:
         return spec
@@ -197,6 +208,14 @@ def _endpoint(
         event_id=_source(problem, "event_id", table.get("event_id")),
         event_type=_source(problem, "event_type", table.get("event_type")),
     )
+
+
+def _tolerance(problem: Callable[[str], ConfigError], value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TOLERANCE_SECONDS:
+        raise problem(f"tolerance must be a number of seconds above 0 and at most {MAX_TOLERANCE_SECONDS}")
+    return float(value)
 
 
 def _header_names(problem: Callable[[str], ConfigError], value: Any) -> tuple[str, ...]:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from webhook_server.schemes.base import Handshake, RequestUrl, VerifiedEvent, json_body
-from webhook_server.schemes.signing import decode_signature, header, require_match, utf8_keys, without_prefix
+from webhook_server.schemes.signing import (
+    TOLERANCE_SECONDS,
+    decode_signature,
+    header,
+    require_match,
+    utf8_keys,
+    without_prefix,
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,15 @@ class BodyHmacVerifier:
     name: str
     variable: str
     signature: Signature
+    # The sender's documented window, for those that sign a time (Linear, Calendly, Zendesk).
+    tolerance: float = TOLERANCE_SECONDS
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str | None = None) -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str | None = None, tolerance: float | None = None
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable or self.variable
+        self._tolerance = self.tolerance if tolerance is None else tolerance
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None

@@ -12,20 +12,19 @@ from webhook_server.schemes.base import Rejected, body_digest, required_identifi
 from webhook_server.schemes.body_hmac import BodyHmacVerifier, Signature
 from webhook_server.schemes.signing import require_fresh, unix_time
 
-TOLERANCE_SECONDS = 180
-
 
 class CalendlyVerifier(BodyHmacVerifier):
     name = "calendly"
     variable = "CALENDLY_WEBHOOK_SIGNING_KEY"
     signature = Signature("Calendly-Webhook-Signature")
+    tolerance = 180
 
     def signature_value(self, value: str) -> str:
         return _parts(value)[1]
 
     def signed(self, body: bytes, headers: Mapping[str, str], value: str) -> bytes:
         timestamp = _parts(value)[0]
-        require_fresh(unix_time(timestamp, self.signature.header), tolerance=TOLERANCE_SECONDS)
+        require_fresh(unix_time(timestamp, self.signature.header), tolerance=self._tolerance)
         return timestamp.encode() + b"." + body
 
     def identify(self, document: dict[str, Any], headers: Mapping[str, str], body: bytes) -> tuple[str, str]:

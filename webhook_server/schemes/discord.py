@@ -30,7 +30,7 @@ from webhook_server.schemes.base import (
     required_identifier,
 )
 from webhook_server.schemes.keys import ed25519_key, keys_from, require_signed, signature_bytes
-from webhook_server.schemes.signing import require_fresh, signature_and_timestamp, unix_time
+from webhook_server.schemes.signing import TOLERANCE_SECONDS, require_fresh, signature_and_timestamp, unix_time
 
 SIGNATURE_HEADER = "X-Signature-Ed25519"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -52,15 +52,18 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
 class DiscordVerifier:
     name = "discord"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "DISCORD_PUBLIC_KEY") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "DISCORD_PUBLIC_KEY", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._keys = keys_from(secrets, variable, ed25519_key, "an Ed25519 public key in hex")
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
         signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Discord")
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
+        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
         signature = signature_bytes(signed, "hex", SIGNATURE_HEADER, range(64, 65))
         require_signed(
             self._keys,

@@ -22,6 +22,7 @@ from webhook_server.safe_text import printable
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, decode_utf8, parse_json
 from webhook_server.schemes.bodies import shared_value, stored_document
 from webhook_server.schemes.signing import (
+    TOLERANCE_SECONDS,
     decode_signature,
     header,
     require_any_match,
@@ -42,9 +43,12 @@ DECODED = {
 class HubSpotVerifier:
     name = "hubspot"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "HUBSPOT_CLIENT_SECRET") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "HUBSPOT_CLIENT_SECRET", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         if url is None:
@@ -52,7 +56,7 @@ class HubSpotVerifier:
         hint = "; is this request from HubSpot (signature v3)?"
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER, milliseconds=True) / 1000)
+        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER, milliseconds=True) / 1000, tolerance=self._tolerance)
         signature = decode_signature(signed, "base64", SIGNATURE_HEADER)
         text = decode_utf8(body)
         require_any_match(

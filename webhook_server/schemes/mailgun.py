@@ -23,9 +23,16 @@ TOLERANCE_SECONDS = 900
 class MailgunVerifier:
     name = "mailgun"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "MAILGUN_WEBHOOK_SIGNING_KEY") -> None:
+    def __init__(
+        self,
+        secrets: tuple[str, ...],
+        *,
+        variable: str = "MAILGUN_WEBHOOK_SIGNING_KEY",
+        tolerance: float = TOLERANCE_SECONDS,
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         text, document = json_body(body)
@@ -33,7 +40,7 @@ class MailgunVerifier:
         if not isinstance(signed, dict):
             raise Rejected("signature_missing", "the body has no signature object; is this a Mailgun webhook (JSON)?")
         timestamp, token, signature = (_text(signed, field) for field in ("timestamp", "token", "signature"))
-        require_fresh(unix_time(timestamp, "signature.timestamp"), tolerance=TOLERANCE_SECONDS)
+        require_fresh(unix_time(timestamp, "signature.timestamp"), tolerance=self._tolerance)
         require_any_match(
             self._keys,
             [(timestamp + token).encode()],

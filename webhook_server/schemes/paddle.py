@@ -29,14 +29,17 @@ TOLERANCE_SECONDS = 5
 class PaddleVerifier:
     name = "paddle"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "PADDLE_WEBHOOK_SECRET") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "PADDLE_WEBHOOK_SECRET", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Paddle?")
         timestamp, signatures = _parse(signed)
-        require_fresh(unix_time(timestamp, SIGNATURE_HEADER), tolerance=TOLERANCE_SECONDS)
+        require_fresh(unix_time(timestamp, SIGNATURE_HEADER), tolerance=self._tolerance)
         message = timestamp.encode() + b":" + body
         # Each h1 against every secret, all of them tried; any one match is enough.
         if not any([hmac_matches(self._keys, [message], signature, algorithm="sha256") for signature in signatures]):

@@ -31,7 +31,14 @@ from webhook_server.schemes.base import (
     parse_json_object,
     required_identifier,
 )
-from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_fresh, unix_time
+from webhook_server.schemes.signing import (
+    TOLERANCE_SECONDS,
+    decode_signature,
+    header,
+    identifier_header,
+    require_fresh,
+    unix_time,
+)
 
 SIGNATURE_HEADER = "webhook-signature"
 TIMESTAMP_HEADER = "webhook-timestamp"
@@ -59,16 +66,23 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
 class StandardWebhooksVerifier:
     name = "standard"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "STANDARD_WEBHOOKS_SECRET") -> None:
+    def __init__(
+        self,
+        secrets: tuple[str, ...],
+        *,
+        variable: str = "STANDARD_WEBHOOKS_SECRET",
+        tolerance: float = TOLERANCE_SECONDS,
+    ) -> None:
         self._webhooks = tuple(Webhook(secret) for secret in secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         id_name, timestamp_name, signature_name = _family(headers)
         signatures = _v1_entries(header(headers, signature_name), signature_name)
         timestamp = header(headers, timestamp_name, reason="signature_missing")
         message_id = identifier_header(headers, id_name)
-        require_fresh(unix_time(timestamp, timestamp_name))
+        require_fresh(unix_time(timestamp, timestamp_name), tolerance=self._tolerance)
         text = decode_utf8(body)
         signed = {ID_HEADER: message_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: " ".join(signatures)}
         # Every secret is tried, so the time taken says nothing about which one matched.
@@ -88,8 +102,14 @@ class ClerkVerifier(StandardWebhooksVerifier):
 
     name = "clerk"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "CLERK_WEBHOOK_SIGNING_SECRET") -> None:
-        super().__init__(secrets, variable=variable)
+    def __init__(
+        self,
+        secrets: tuple[str, ...],
+        *,
+        variable: str = "CLERK_WEBHOOK_SIGNING_SECRET",
+        tolerance: float = TOLERANCE_SECONDS,
+    ) -> None:
+        super().__init__(secrets, variable=variable, tolerance=tolerance)
 
 
 class ResendVerifier(StandardWebhooksVerifier):
@@ -98,8 +118,10 @@ class ResendVerifier(StandardWebhooksVerifier):
 
     name = "resend"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "RESEND_WEBHOOK_SECRET") -> None:
-        super().__init__(secrets, variable=variable)
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "RESEND_WEBHOOK_SECRET", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
+        super().__init__(secrets, variable=variable, tolerance=tolerance)
 
 
 def _family(headers: Mapping[str, str]) -> tuple[str, str, str]:

@@ -45,9 +45,16 @@ RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
 class TwitchVerifier:
     name = "twitch"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "TWITCH_EVENTSUB_SECRET") -> None:
+    def __init__(
+        self,
+        secrets: tuple[str, ...],
+        *,
+        variable: str = "TWITCH_EVENTSUB_SECRET",
+        tolerance: float = TOLERANCE_SECONDS,
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
@@ -56,7 +63,7 @@ class TwitchVerifier:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
         message_id = identifier_header(headers, ID_HEADER)
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
-        require_fresh(_seconds(timestamp), tolerance=TOLERANCE_SECONDS)
+        require_fresh(_seconds(timestamp), tolerance=self._tolerance)
         require_any_match(
             self._keys,
             [message_id.encode() + timestamp.encode() + body],

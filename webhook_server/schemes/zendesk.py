@@ -29,7 +29,7 @@ class ZendeskVerifier(BodyHmacVerifier):
             raise Rejected("signature_malformed", f"the {TIMESTAMP_HEADER} header is not an ISO 8601 time") from None
         if moment.tzinfo is None:
             raise Rejected("signature_malformed", f"the {TIMESTAMP_HEADER} header has no time zone")
-        require_fresh(moment.timestamp())
+        require_fresh(moment.timestamp(), tolerance=self._tolerance)
         return timestamp.encode() + body
 
     def identify(self, document: dict[str, Any], headers: Mapping[str, str], body: bytes) -> tuple[str, str]:

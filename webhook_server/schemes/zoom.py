@@ -23,6 +23,7 @@ from webhook_server.schemes.base import (
     required_identifier,
 )
 from webhook_server.schemes.signing import (
+    TOLERANCE_SECONDS,
     decode_signature,
     hmac_matches,
     require_fresh,
@@ -40,15 +41,18 @@ VALIDATION = "endpoint.url_validation"
 class ZoomVerifier:
     name = "zoom"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "ZOOM_SECRET_TOKEN") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "ZOOM_SECRET_TOKEN", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
         signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Zoom")
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
+        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
         signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
         message = b"v0:%s:%s" % (timestamp.encode(), body)
         # Every secret is tried; the one that signed answers a validation.
