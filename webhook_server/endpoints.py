@@ -12,6 +12,7 @@ from webhook_server.schemes.adyen import AdyenVerifier
 from webhook_server.schemes.atlassian import BitbucketVerifier, JiraVerifier
 from webhook_server.schemes.base import Verifier
 from webhook_server.schemes.calendly import CalendlyVerifier
+from webhook_server.schemes.dedupe import EndpointDedupeKey
 from webhook_server.schemes.discord import DiscordVerifier
 from webhook_server.schemes.generic import GenericVerifier
 from webhook_server.schemes.github import GitHubVerifier
@@ -100,6 +101,8 @@ def _from_spec(spec: EndpointSpec, extra_headers: tuple[str, ...]) -> Endpoint:
     if spec.scheme in SCHEMES:
         window = {} if spec.tolerance is None else {"tolerance": spec.tolerance}
         verifier = SCHEMES[spec.scheme](spec.secrets, variable=spec.secret_variable, **window)
+        if spec.event_id:
+            verifier = EndpointDedupeKey(verifier, spec.event_id)
     else:
         verifier = GenericVerifier(spec)
     names = [*DEFAULTS[spec.scheme], *extra_headers, *spec.store_headers]

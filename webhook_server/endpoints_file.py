@@ -13,6 +13,12 @@ the body described by the table itself::
     api_key_env = "STRIPE_EU_API_KEY"         # stripe only: `reconcile stripe --endpoint stripe-eu`
     store_headers = ["X-Request-Id"]          # optional, beside the scheme's own and WEBHOOK_STORE_HEADERS
 
+    [endpoints.meetings]
+    scheme = "zoom"
+    secret_env = "ZOOM_SECRET_TOKEN"
+    event_id = "json:payload.object.uuid"     # any scheme: the dedupe key, instead of the scheme's own
+    tolerance = 600                           # a scheme that signs a time: its window, in seconds
+
     [endpoints.acme]                          # scheme "hmac"
     secret_env = "ACME_WEBHOOK_SECRET"
     header = "X-Acme-Signature"
@@ -71,7 +77,8 @@ FILE_SCHEMES = (
     "zendesk",
 )
 SCHEMES = (*BUILT_IN_SCHEMES, *FILE_SCHEMES, HMAC)
-COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
+# event_id: every scheme's endpoint may name its dedupe key (schemes/dedupe.py; the generic one's own).
+COMMON_KEYS = {"scheme", "secret_env", "store_headers", "event_id"}
 # What each scheme may set beside the common keys; the others would be ignored, so they are refused.
 SCHEME_KEYS = {
     HMAC: {"header", "algorithm", "encoding", "prefix", "event_id", "event_type"},
@@ -166,7 +173,10 @@ def _endpoint(
     scheme = text("scheme", HMAC).lower()
     if scheme not in SCHEMES:
         raise problem(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
-    allowed = COMMON_KEYS | SCHEME_KEYS.get(scheme, set()) | ({"tolerance"} if scheme in WINDOWED else set())
+    # Any scheme may name its dedupe key (event_id); the generic one reads its type the same way.
+    allowed = (
+        COMMON_KEYS | {"event_id"} | SCHEME_KEYS.get(scheme, set()) | ({"tolerance"} if scheme in WINDOWED else set())
+    )
     if unknown := sorted(set(table) - allowed):
         raise problem(
             f"unknown setting {', '.join(unknown)} for scheme {scheme!r}; its settings are {', '.join(sorted(allowed))}"
@@ -187,6 +197,7 @@ def _endpoint(
         api_key_variable=text("api_key_env") if "api_key_env" in table else None,
         store_headers=_header_names(problem, table.get("store_headers", [])),
         tolerance=_tolerance(problem, table.get("tolerance")),
+        event_id=_source(problem, "event_id", table.get("event_id")),
     )
     if scheme != HMAC:
         return spec
@@ -205,7 +216,6 @@ def _endpoint(
         algorithm=algorithm,
         encoding=encoding,
         prefix=text("prefix", ""),
-        event_id=_source(problem, "event_id", table.get("event_id")),
         event_type=_source(problem, "event_type", table.get("event_type")),
     )
 
