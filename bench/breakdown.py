@@ -168,7 +168,7 @@ def main_loop_path(url: str, deliveries: Deliveries, n: int) -> dict[str, float]
             end = head.length + head.content_length
             assert raw_http.consume(ours, end)
             clock = _lap(spent, "reading", clock)
-            delivery = direct.take(head.path, head.headers, data[head.length : end])
+            delivery = direct.take(head.path, head.url, head.headers, data[head.length : end])
             assert isinstance(delivery, Delivery)
             clock = _lap(spent, "take", clock)
             signal = threading.Lock()

@@ -239,6 +239,8 @@ def _send_command(
         if spec is None
         else f"Signing secret (default: {variable}, the endpoint's secret_env)."
     )
+    if scheme in samples.PRIVATE_KEYS:
+        secret_help = f"The private key to sign with: {samples.PRIVATE_KEYS[scheme]}."
 
     @click.command(name, help=f"Post a {scheme} event to /webhooks/{name}, signed the way that sender signs it.")
     @click.option(
@@ -262,6 +264,11 @@ def _send_command(
     @click.option("--secret", help=secret_help)
     def command(event_type: str, event_id: str | None, url: str, secret: str | None) -> None:
         given = secret is not None
+        if secret is None and scheme in samples.PRIVATE_KEYS:
+            raise click.UsageError(
+                f"{scheme} endpoints hold the sender's public key ({variable}), which cannot sign; pass the "
+                f"matching private key with --secret: {samples.PRIVATE_KEYS[scheme]}"
+            )
         secret, source = _signing_secret(name, variable, secret, dev=spec is None)
         click.echo(f"signing with {source}", err=True)
         if not samples.has_sample(scheme, event_type):
@@ -269,12 +276,13 @@ def _send_command(
                 f"note: no {scheme} sample for {event_type!r}; sending a generic object ({samples.types_help(scheme)})",
                 err=True,
             )
-        if spec is None:
-            sample = samples.signed_sample(name, secret, event_type, event_id)
-        elif spec.scheme == endpoints_file.HMAC:
+        if spec is not None and spec.scheme == endpoints_file.HMAC:
             sample = samples.signed_generic_sample(spec, secret, event_type, event_id)
         else:
-            sample = samples.signed_sample(spec.scheme, secret, event_type, event_id)
+            try:
+                sample = samples.signed_sample(scheme, secret, event_type, event_id, url=url)
+            except ValueError as exc:  # a private key that is not one
+                raise click.UsageError(f"--secret: {exc}; {samples.PRIVATE_KEYS.get(scheme, '')}") from None
         response = _post(url, sample)
         if response.status_code == 400 and "signature_invalid" in response.text:
             click.echo(_refused_secret_hint(name, source, given=given, dev=spec is None), err=True)

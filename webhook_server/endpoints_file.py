@@ -13,6 +13,12 @@ the body described by the table itself::
     api_key_env = "STRIPE_EU_API_KEY"         # stripe only: `reconcile stripe --endpoint stripe-eu`
     store_headers = ["X-Request-Id"]          # optional, beside the scheme's own and WEBHOOK_STORE_HEADERS
 
+    [endpoints.meetings]
+    scheme = "zoom"
+    secret_env = "ZOOM_SECRET_TOKEN"
+    event_id = "json:payload.object.uuid"     # any scheme: the dedupe key, instead of the scheme's own
+    tolerance = 600                           # a scheme that signs a time: its window, in seconds
+
     [endpoints.acme]                          # scheme "hmac"
     secret_env = "ACME_WEBHOOK_SECRET"
     header = "X-Acme-Signature"
@@ -44,13 +50,48 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 HEADER_PATTERN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 PATH_PATTERN = re.compile(r"[^.]+(\.[^.]+)*")
 HMAC = "hmac"
-SCHEMES = ("stripe", "github", "shopify", "slack", "standard", HMAC)
-COMMON_KEYS = {"scheme", "secret_env", "store_headers"}
+# The built-in schemes (each also a route of its own with its variable: settings.SECRET_VARIABLES),
+# then those an endpoint of this file names (webhook_server.endpoints has their verifiers).
+BUILT_IN_SCHEMES = ("stripe", "github", "shopify", "slack", "standard")
+FILE_SCHEMES = (
+    "twilio",
+    "discord",
+    "sendgrid",
+    "clerk",
+    "resend",
+    "hubspot",
+    "adyen",
+    "square",
+    "paddle",
+    "zoom",
+    "twitch",
+    "gitlab",
+    "mailgun",
+    "bitbucket",
+    "jira",
+    "intercom",
+    "linear",
+    "typeform",
+    "woocommerce",
+    "calendly",
+    "zendesk",
+)
+SCHEMES = (*BUILT_IN_SCHEMES, *FILE_SCHEMES, HMAC)
+# event_id: every scheme's endpoint may name its dedupe key (schemes/dedupe.py; the generic one's own).
+COMMON_KEYS = {"scheme", "secret_env", "store_headers", "event_id"}
 # What each scheme may set beside the common keys; the others would be ignored, so they are refused.
 SCHEME_KEYS = {
     HMAC: {"header", "algorithm", "encoding", "prefix", "event_id", "event_type"},
     "stripe": {"api_key_env"},
 }
+# The schemes that sign a time, whose window (each sender's documented one by default) an
+# endpoint may change with `tolerance = <seconds>`.
+WINDOWED = frozenset(
+    {"stripe", "slack", "standard", "clerk", "resend", "discord", "hubspot", "paddle", "zoom", "twitch"}
+    | {"mailgun", "linear", "calendly", "zendesk"}
+)
+# A window longer than a day would let a captured delivery be replayed for days.
+MAX_TOLERANCE_SECONDS = 86400
 
 
 @dataclass(frozen=True)
@@ -71,6 +112,8 @@ class EndpointSpec:
     # Stripe endpoints: the variable holding the API key `reconcile stripe --endpoint` uses.
     api_key_variable: str | None = None
     store_headers: tuple[str, ...] = ()
+    # The replay window in seconds, for the schemes that sign a time; None: the sender's own.
+    tolerance: float | None = None
 
     @property
     def stored_scheme(self) -> str:
@@ -130,7 +173,10 @@ def _endpoint(
     scheme = text("scheme", HMAC).lower()
     if scheme not in SCHEMES:
         raise problem(f"unknown scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
-    allowed = COMMON_KEYS | SCHEME_KEYS.get(scheme, set())
+    # Any scheme may name its dedupe key (event_id); the generic one reads its type the same way.
+    allowed = (
+        COMMON_KEYS | {"event_id"} | SCHEME_KEYS.get(scheme, set()) | ({"tolerance"} if scheme in WINDOWED else set())
+    )
     if unknown := sorted(set(table) - allowed):
         raise problem(
             f"unknown setting {', '.join(unknown)} for scheme {scheme!r}; its settings are {', '.join(sorted(allowed))}"
@@ -150,6 +196,8 @@ def _endpoint(
         scheme=scheme,
         api_key_variable=text("api_key_env") if "api_key_env" in table else None,
         store_headers=_header_names(problem, table.get("store_headers", [])),
+        tolerance=_tolerance(problem, table.get("tolerance")),
+        event_id=_source(problem, "event_id", table.get("event_id")),
     )
     if scheme != HMAC:
         return spec
@@ -168,9 +216,16 @@ def _endpoint(
         algorithm=algorithm,
         encoding=encoding,
         prefix=text("prefix", ""),
-        event_id=_source(problem, "event_id", table.get("event_id")),
         event_type=_source(problem, "event_type", table.get("event_type")),
     )
+
+
+def _tolerance(problem: Callable[[str], ConfigError], value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TOLERANCE_SECONDS:
+        raise problem(f"tolerance must be a number of seconds above 0 and at most {MAX_TOLERANCE_SECONDS}")
+    return float(value)
 
 
 def _header_names(problem: Callable[[str], ConfigError], value: Any) -> tuple[str, ...]:

@@ -53,7 +53,8 @@ CLOSE_TIMEOUT_SECONDS = 2.0
 class IncomingEvent:
     """A verified event, ready to store. ``payload`` is the request body's text; ``endpoint`` the
     route it came to (None: the scheme's own, stored NULL and read as the scheme);
-    ``headers`` the request headers kept with it (schemes/headers.py)."""
+    ``headers`` the request headers kept with it (schemes/headers.py); ``document`` the jsonb's
+    text when the body is not a JSON object (a form, an array: schemes/bodies.py), else None."""
 
     scheme: str
     event_id: str
@@ -61,6 +62,7 @@ class IncomingEvent:
     payload: str
     endpoint: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    document: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -418,6 +420,7 @@ def _insert_rows(conn: psycopg.Connection, events: list[IncomingEvent], *, as_js
         "event_ids": [e.event_id for e in events],
         "event_types": [e.event_type for e in events],
         "payloads": [e.payload for e in events],
+        "documents": [e.document for e in events],
         "headers": [json.dumps(dict(e.headers)) for e in events],
         "as_jsonb": as_jsonb,
     }

@@ -21,7 +21,7 @@ from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
 from webhook_server.retention.prune import DEFAULT_RETENTION, parse_retention
-from webhook_server.schemes import standard, stripe
+from webhook_server.schemes import adyen, discord, sendgrid, standard, stripe
 from webhook_server.schemes.headers import STORE_VARIABLE, refuse_credentials
 
 # The master needs this much of the cap after the drain to SIGKILL stuck workers, reap them
@@ -160,6 +160,18 @@ def _default_announce(env: Env) -> float:
     return 0.0 if env.text("LISTEN_FDS", "") else Settings.drain_announce
 
 
+# The schemes whose secrets have a form that can be checked at start (a prefix, a key's encoding).
+CHECKS = {
+    "stripe": stripe.check_secrets,
+    "standard": standard.check_secrets,
+    "clerk": standard.check_secrets,
+    "resend": standard.check_secrets,
+    "discord": discord.check_secrets,
+    "adyen": adyen.check_secrets,
+    "sendgrid": sendgrid.check_secrets,
+}
+
+
 def _store_headers(env: Env) -> tuple[str, ...]:
     names = env.items(STORE_VARIABLE)
     if bad := [name for name in names if not endpoints_file.HEADER_PATTERN.fullmatch(name)]:
@@ -175,7 +187,7 @@ def _endpoints(env: Env) -> dict[str, Any]:
     schemes = [(name, variable, fields[f"{name}_secrets"]) for name, variable in SECRET_VARIABLES.items()]
     schemes += [(spec.scheme, spec.secret_variable, spec.secrets) for spec in fields["endpoints"]]
     for scheme, variable, secrets in schemes:
-        check = {"stripe": stripe.check_secrets, "standard": standard.check_secrets}.get(scheme)
+        check = CHECKS.get(scheme)
         if check is not None:
             check(secrets, variable)
     if not any(fields.values()):

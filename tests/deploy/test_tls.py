@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -31,40 +30,6 @@ from tests.signers import signed_stripe_request, stripe_event
 from webhook_server.dev.localdb import free_port
 
 PROXIES: list[Callable[..., AbstractContextManager[RunningProxy]]] = [running_nginx, running_haproxy]
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> Certificate:
-    """A self-signed certificate for 127.0.0.1, made with openssl as an operator would."""
-    directory = tmp_path / "tls"
-    directory.mkdir()
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=webhooks.test",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    combined = directory / "combined.pem"
-    combined.write_text(cert.read_text() + key.read_text())
-    return Certificate(cert, key, combined)
 
 
 @pytest.fixture

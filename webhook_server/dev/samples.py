@@ -14,12 +14,35 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
 
+from webhook_server.dev.senders import (
+    adyen,
+    bitbucket,
+    calendly,
+    clerk,
+    discord,
+    gitlab,
+    hubspot,
+    intercom,
+    jira,
+    linear,
+    mailgun,
+    paddle,
+    resend,
+    sendgrid,
+    square,
+    twilio,
+    twitch,
+    typeform,
+    woocommerce,
+    zendesk,
+    zoom,
+)
+from webhook_server.dev.signed import JSON, SignedSample
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.schemes.base import body_digest
 from webhook_server.schemes.generic import Source
@@ -235,16 +258,6 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
-@dataclass(frozen=True)
-class SignedSample:
-    """One delivery as its sender would post it."""
-
-    event_id: str
-    event_type: str
-    body: bytes
-    headers: dict[str, str]
-
-
 # Each built-in sender's default event type in `send`.
 DEFAULT_TYPES = {
     "stripe": "payment_intent.succeeded",
@@ -253,11 +266,45 @@ DEFAULT_TYPES = {
     "slack": "app_mention",
     "standard": "invoice.paid",
 }
-JSON = {"Content-Type": "application/json"}
+# The senders an endpoint of WEBHOOK_ENDPOINTS_FILE names by scheme (dev/senders/), their defaults.
+SENDERS = {
+    "twilio": twilio,
+    "discord": discord,
+    "sendgrid": sendgrid,
+    "clerk": clerk,
+    "resend": resend,
+    "hubspot": hubspot,
+    "adyen": adyen,
+    "square": square,
+    "paddle": paddle,
+    "zoom": zoom,
+    "twitch": twitch,
+    "gitlab": gitlab,
+    "mailgun": mailgun,
+    "bitbucket": bitbucket,
+    "jira": jira,
+    "intercom": intercom,
+    "linear": linear,
+    "typeform": typeform,
+    "woocommerce": woocommerce,
+    "calendly": calendly,
+    "zendesk": zendesk,
+}
+DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
+# The public-key schemes: `send` signs with the private key given with --secret, described here.
+PRIVATE_KEYS = {
+    "discord": "an Ed25519 private key's 32-byte seed in hex (docs/how-to/senders.md shows how to make a pair)",
+    "sendgrid": "a P-256 private key's scalar in hex (docs/how-to/senders.md shows how to make a pair)",
+}
 
 
-def signed_sample(scheme: str, secret: str, event_type: str, event_id: str | None = None) -> SignedSample:
-    """A realistic delivery of a built-in endpoint, signed the way that sender signs."""
+def signed_sample(
+    scheme: str, secret: str, event_type: str, event_id: str | None = None, *, url: str = ""
+) -> SignedSample:
+    """A realistic delivery for ``scheme``, signed the way that sender signs, to be posted to
+    ``url`` (Twilio signs it)."""
+    if scheme in SENDERS:
+        return SENDERS[scheme].sample(secret, event_type, event_id, url)
     return _SIGNERS[scheme](secret, event_type, event_id)
 
 
@@ -401,6 +448,7 @@ _CATALOGUE: dict[str, Mapping[str, object]] = {
     "github": GITHUB_BODIES,
     "shopify": SHOPIFY_BODIES,
     "slack": SLACK_EVENTS,
+    **{name: module.CATALOGUE for name, module in SENDERS.items()},
 }
 
 

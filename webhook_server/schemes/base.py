@@ -21,14 +21,33 @@ class VerifiedEvent:
     event_id: str
     event_type: str
     payload: str
+    # The jsonb text when the body is not one JSON object (a form, a JSON array: schemes/bodies.py).
+    document: str | None = None
+    # The 200's JSON when the sender needs more than {"received": true} (Discord's deferral).
+    reply: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
 class Handshake:
     """A verified request that is not an event: answered with ``reply`` as JSON, nothing stored
-    (Slack's ``url_verification`` challenge, sent when the endpoint's URL is saved)."""
+    (Slack's ``url_verification`` challenge, sent when the endpoint's URL is saved); a string is
+    answered as plain text (Twitch's challenge), None as an empty 204 (Discord's webhook PING)."""
 
-    reply: dict[str, str]
+    reply: Mapping[str, object] | str | None
+
+
+@dataclass(frozen=True)
+class RequestUrl:
+    """The URL a delivery was posted to, as its sender wrote it, for the schemes that sign it
+    (Twilio): ``scheme`` as gunicorn reads it (``X-Forwarded-Proto`` from a trusted proxy), the
+    ``Host`` header, and the request target as sent, its query string included."""
+
+    scheme: str
+    host: str
+    target: str
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.host}{self.target}"
 
 
 # Why a delivery is refused: stable codes, the same for every scheme, in the 400's body as
@@ -74,11 +93,14 @@ class Rejected(Exception):
 
 class Verifier(Protocol):
     """A sender's signature scheme. ``verify`` reads the body exactly as received and returns
-    the event to store, or the handshake to answer; anything else raises Rejected."""
+    the event to store, or the handshake to answer; anything else raises Rejected. ``url`` is
+    given by the request path; the schemes that do not sign it ignore it."""
 
     name: str
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent | Handshake: ...
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
+    ) -> VerifiedEvent | Handshake: ...
 
 
 def decode_utf8(body: bytes) -> str:
@@ -100,13 +122,18 @@ def parse_json_object(text: str) -> dict[str, Any]:
 
     Strict JSON: Python's parser also takes ``NaN`` and ``Infinity``, which no JSON sender writes.
     """
-    try:
-        document = json.loads(text, parse_constant=_not_json, parse_int=_integer)
-    except (ValueError, RecursionError) as exc:
-        raise Rejected("body_not_json", f"the body is not valid JSON: {exc}") from None
+    document = parse_json(text)
     if not isinstance(document, dict):
         raise Rejected("body_not_json", "the body must be a JSON object")
     return document
+
+
+def parse_json(text: str) -> Any:
+    """Any strict JSON value (SendGrid posts an array)."""
+    try:
+        return json.loads(text, parse_constant=_not_json, parse_int=_integer)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected("body_not_json", f"the body is not valid JSON: {exc}") from None
 
 
 def _not_json(constant: str) -> Any:

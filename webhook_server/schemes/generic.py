@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from webhook_server.schemes.base import Rejected, VerifiedEvent, body_digest, identifier, json_body
+from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, body_digest, identifier, json_body
 from webhook_server.schemes.signing import (
     decode_signature,
     header,
@@ -62,19 +62,20 @@ class GenericVerifier:
         self._spec = spec
         self._keys = utf8_keys(spec.secrets)
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         spec = self._spec
         signed = without_prefix(header(headers, spec.header, reason="signature_missing"), spec.prefix, spec.header)
         signature = decode_signature(signed, spec.encoding, spec.header, algorithm=spec.algorithm)
         require_match(self._keys, body, signature, variable=spec.secret_variable, algorithm=spec.algorithm)
         text, document = json_body(body)
-        event_id = _agreed(spec.event_id, headers, document, "id") if spec.event_id else body_digest(body)
-        event_type = _agreed(spec.event_type, headers, document, "type") if spec.event_type else spec.name
+        event_id = agreed(spec.event_id, headers, document, "id") if spec.event_id else body_digest(body)
+        event_type = agreed(spec.event_type, headers, document, "type") if spec.event_type else spec.name
         return VerifiedEvent(event_id, event_type, text)
 
 
-def _agreed(sources: tuple[Source, ...], headers: Mapping[str, str], document: dict[str, Any], what: str) -> str:
-    """The value every source gives; a header that disagrees with the signed body is refused."""
+def agreed(sources: tuple[Source, ...], headers: Mapping[str, str], document: dict[str, Any], what: str) -> str:
+    """The value every source gives; a header that disagrees with the signed body is refused.
+    Also an endpoint's own dedupe key for a named scheme (schemes/dedupe.py)."""
     first, *others = sources
     value = _read(first, headers, document)
     for source in others:

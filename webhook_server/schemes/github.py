@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.schemes.base import VerifiedEvent, json_body
+from webhook_server.schemes.base import RequestUrl, VerifiedEvent, json_body
 from webhook_server.schemes.signing import (
     decode_signature,
     header,
@@ -29,7 +29,7 @@ class GitHubVerifier:
         self._keys = utf8_keys(secrets)
         self._variable = variable
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(
             headers,
             SIGNATURE_HEADER,

@@ -33,6 +33,31 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
     ),
     "slack": ("X-Slack-Retry-Num", "X-Slack-Retry-Reason"),
     "standard": (),
+    # The region that sent the webhook (I-Twilio-Idempotency-Token, the event id, has "token"
+    # in its name, so it is never stored as a header).
+    "twilio": ("X-Home-Region",),
+    "discord": (),
+    "sendgrid": (),
+    "clerk": (),
+    "resend": (),
+    "hubspot": (),
+    "adyen": (),
+    "square": (),
+    "paddle": (),
+    "zoom": (),
+    "mailgun": (),
+    "bitbucket": ("X-Hook-UUID",),
+    "jira": ("X-Atlassian-Webhook-Retry",),
+    "intercom": (),
+    "linear": ("Linear-Event",),
+    "typeform": (),
+    "woocommerce": ("X-WC-Webhook-Source", "X-WC-Webhook-ID"),
+    "calendly": (),
+    "zendesk": ("X-Zendesk-Webhook-Id",),
+    # Which retry this is, and the subscription's version.
+    "twitch": ("Twitch-Eventsub-Message-Retry", "Twitch-Eventsub-Subscription-Version"),
+    # Which GitLab instance and which of its webhooks sent it.
+    "gitlab": ("X-Gitlab-Instance", "X-Gitlab-Webhook-UUID", "X-Gitlab-Event"),
     "hmac": (),
 }
 # Header names that carry credentials or signatures: a stored copy would be a secret in the table.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from webhook_server.schemes.base import VerifiedEvent, json_body
+from webhook_server.schemes.base import RequestUrl, VerifiedEvent, json_body
 from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_match, utf8_keys
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
@@ -26,7 +26,7 @@ class ShopifyVerifier:
         self._keys = utf8_keys(secrets)
         self._variable = variable
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Shopify?")
         signature = decode_signature(signed, "base64", SIGNATURE_HEADER)
         require_match(self._keys, body, signature, variable=self._variable)

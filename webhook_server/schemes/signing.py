@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from webhook_server.schemes.base import Reason, Rejected, identifier
 
@@ -39,6 +39,15 @@ def identifier_header(headers: Mapping[str, str], name: str) -> str:
     if "," in value:
         raise Rejected("header_malformed", f"the {name} header is repeated or contains a comma; send it once")
     return value
+
+
+def signature_and_timestamp(headers: Mapping[str, str], signature: str, timestamp: str, sender: str) -> tuple[str, str]:
+    """The two headers of a timestamped scheme (Discord, SendGrid, Zoom), both required."""
+    hint = f"; is this request from {sender}?"
+    return (
+        header(headers, signature, reason="signature_missing", hint=hint),
+        header(headers, timestamp, reason="signature_missing", hint=hint),
+    )
 
 
 def refuse_form_encoded(headers: Mapping[str, str], message: str) -> None:
@@ -75,37 +84,56 @@ def decode_signature(value: str, encoding: str, header_name: str, *, algorithm: 
 def require_match(
     keys: tuple[bytes, ...], message: bytes, signature: bytes, *, variable: str, algorithm: str = "sha256"
 ) -> None:
-    """Accept if any key (several during a rotation) signs ``message`` to ``signature``.
+    """Accept if any key (several during a rotation) signs ``message`` to ``signature``."""
+    require_any_match(
+        keys,
+        (message,),
+        signature,
+        algorithm=algorithm,
+        problem=f"the signature matches none of the configured secrets; check {variable} "
+        "against the secret the sender signs with",
+    )
 
-    Every key is tried, match or not, so the time taken says nothing about which one matched.
+
+def require_any_match(
+    keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str, problem: str
+) -> None:
+    """Accept if any key signs any of ``messages`` (the spellings a sender may have signed, such
+    as a URL with and without its port) to ``signature``; else Rejected saying ``problem``.
+
+    Every key and message is tried, match or not, so the time taken says nothing about which matched.
     """
+    if not hmac_matches(keys, messages, signature, algorithm=algorithm):
+        raise Rejected("signature_invalid", problem)
+
+
+def hmac_matches(keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str) -> bool:
+    """Whether any key signs any of ``messages`` to ``signature``; every pair is tried."""
     matched = False
     for key in keys:
-        expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
-        matched |= hmac.compare_digest(expected, signature)
-    if not matched:
-        raise Rejected(
-            "signature_invalid",
-            f"the signature matches none of the configured secrets; check {variable} "
-            "against the secret the sender signs with",
-        )
+        for message in messages:
+            expected = hmac.new(key, message, ALGORITHMS[algorithm]).digest()
+            matched |= hmac.compare_digest(expected, signature)
+    return matched
 
 
-def unix_time(value: str, header_name: str) -> int:
-    """A signed timestamp: whole seconds since the epoch, digits only."""
-    if not (value.isascii() and value.isdigit() and len(value) <= 12):
-        raise Rejected("signature_malformed", f"the {header_name} header is not a Unix time in seconds")
+def unix_time(value: str, header_name: str, *, milliseconds: bool = False) -> int:
+    """A signed timestamp: whole seconds (or milliseconds: HubSpot) since the epoch, digits only."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 12 + 3 * milliseconds):
+        unit = "milliseconds" if milliseconds else "seconds"
+        raise Rejected("signature_malformed", f"the {header_name} header is not a Unix time in {unit}")
     return int(value)
 
 
-def require_fresh(signed_at: float) -> None:
-    """Refuse signatures older or newer than the tolerance: a replay, or a clock to fix."""
+def require_fresh(signed_at: float, *, tolerance: float = TOLERANCE_SECONDS) -> None:
+    """Refuse signatures older or newer than the tolerance (the sender's documented window):
+    a replay, or a clock to fix."""
     age = time.time() - signed_at
-    if abs(age) > TOLERANCE_SECONDS:
+    if abs(age) > tolerance:
         raise Rejected(
             "signature_expired",
             f"the signature's timestamp is {age:+.0f} s off this server's clock "
-            f"(tolerance {TOLERANCE_SECONDS} s): a replay, or a clock to fix with NTP",
+            f"(tolerance {tolerance:g} s): a replay, or a clock to fix with NTP",
         )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from webhook_server.schemes.base import (
     Handshake,
+    RequestUrl,
     VerifiedEvent,
     body_digest,
     identifier,
@@ -20,6 +21,7 @@ from webhook_server.schemes.base import (
     required_identifier,
 )
 from webhook_server.schemes.signing import (
+    TOLERANCE_SECONDS,
     decode_signature,
     header,
     refuse_form_encoded,
@@ -37,15 +39,20 @@ TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 class SlackVerifier:
     name = "slack"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "SLACK_SIGNING_SECRET") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "SLACK_SIGNING_SECRET", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._keys = utf8_keys(secrets)
         self._variable = variable
+        self._tolerance = tolerance
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent | Handshake:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
+    ) -> VerifiedEvent | Handshake:
         hint = "; is this request from Slack?"
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
         timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER))
+        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
         signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
         require_match(self._keys, b"v0:%s:%s" % (timestamp.encode(), body), signature, variable=self._variable)
         refuse_form_encoded(

@@ -17,6 +17,7 @@ from webhook_server.errors import ConfigError
 from webhook_server.schemes import signing
 from webhook_server.schemes.base import (
     Rejected,
+    RequestUrl,
     VerifiedEvent,
     decode_utf8,
     parse_json_object,
@@ -44,16 +45,19 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
 class StripeVerifier:
     name = "stripe"
 
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "STRIPE_WEBHOOK_SECRET") -> None:
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str = "STRIPE_WEBHOOK_SECRET", tolerance: float = TOLERANCE_SECONDS
+    ) -> None:
         self._secrets = secrets
         self._variable = variable
+        self._tolerance = tolerance
 
-    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+    def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         header = signing.header(
             headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Stripe?"
         )
         signed_at, signatures = _parse(header)
-        require_fresh(signed_at)
+        require_fresh(signed_at, tolerance=self._tolerance)
         text = decode_utf8(body)
         self._verify_signature(text, _canonical(signed_at, signatures))
         document = parse_json_object(text)
@@ -61,7 +65,7 @@ class StripeVerifier:
 
     def _verify_signature(self, text: str, header: str) -> None:
         # Every secret is tried, so the time taken says nothing about which one matched.
-        if not any([_matches(text, header, secret) for secret in self._secrets]):
+        if not any([_matches(text, header, secret, self._tolerance) for secret in self._secrets]):
             raise Rejected(
                 "signature_invalid",
                 f"the signature matches none of the configured secrets; check {self._variable} "
@@ -69,9 +73,9 @@ class StripeVerifier:
             )
 
 
-def _matches(text: str, header: str, secret: str) -> bool:
+def _matches(text: str, header: str, secret: str, tolerance: float) -> bool:
     try:
-        stripe.WebhookSignature.verify_header(text, header, secret, tolerance=TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(text, header, secret, tolerance=int(tolerance))
     except stripe.SignatureVerificationError:
         return False
     return True

@@ -20,6 +20,7 @@ from webhook_server.endpoints import Endpoint
 from webhook_server.errors import DatabaseUnavailable
 from webhook_server.inbox import IncomingEvent, Pending
 from webhook_server.schemes import Handshake, VerifiedEvent
+from webhook_server.schemes.base import RequestUrl
 from webhook_server.web import metrics
 from webhook_server.web.raw_http import json_payload
 from webhook_server.web.receiver import Receiver
@@ -57,9 +58,10 @@ class DirectIngest:
     def __init__(self, receiver: Receiver) -> None:
         self.receiver = receiver
 
-    def take(self, path: str, headers: Mapping[str, str], body: bytes) -> Delivery | None:
+    def take(self, path: str, url: RequestUrl, headers: Mapping[str, str], body: bytes) -> Delivery | None:
         """The verified delivery to commit, or None: a refusal, a handshake, an unknown endpoint,
-        a body over the limit, or a database known to be down; all of them Flask's to answer."""
+        a body over the limit, a database known to be down, or an event whose sender needs
+        another answer than the plain 200 (Discord's deferral); all of them Flask's to answer."""
         if not path.startswith(PREFIX) or not self.receiver.inbox.circuit_closed:
             return None
         name = path[len(PREFIX) :]
@@ -69,10 +71,10 @@ class DirectIngest:
             return None
         started = time.perf_counter()
         try:
-            verified = endpoint.verifier.verify(body, headers)
+            verified = endpoint.verifier.verify(body, headers, url)
         except Exception:  # a refusal (or a bug): the view verifies again, and answers and counts it
             return None
-        if isinstance(verified, Handshake):
+        if isinstance(verified, Handshake) or verified.reply is not None:
             return None
         return Delivery(endpoint, route, incoming(endpoint, verified, headers), started)
 
@@ -108,6 +110,7 @@ def incoming(endpoint: Endpoint, verified: VerifiedEvent, headers: Mapping[str, 
         verified.payload,
         endpoint=endpoint.name,
         headers=endpoint.headers.pick(headers),
+        document=verified.document,
     )
 
 

@@ -173,7 +173,7 @@ class MainLoopWorker(gthread.ThreadWorker):
         end = head.length + head.content_length
         if end > len(data):
             return None  # the body is still on its way: a thread waits for it, as gthread does
-        return self._direct.take(head.path, head.headers, data[head.length : end])
+        return self._direct.take(head.path, head.url, head.headers, data[head.length : end])
 
     def _submit(
         self, conn: gthread.TConn, head: raw_http.RequestHead, request: bytes, delivery: Delivery, started: float

@@ -30,6 +30,8 @@ from gunicorn.http.unreader import IterUnreader
 from gunicorn.util import http_date, unquote_to_wsgi_str
 from werkzeug.sansio.utils import get_host
 
+from webhook_server.schemes.base import RequestUrl
+
 # Room for the head and a body as large as most senders' (Stripe's events are a few KiB). A
 # larger one is read by a request thread, as before.
 MAX_PEEK_BYTES = 64 * 1024
@@ -75,12 +77,18 @@ class RequestHead:
     method: str
     path: str  # as the WSGI environ's PATH_INFO: percent-decoded, what Flask routes on
     query: str
-    target: str  # as sent, for the access log
+    target: str  # as sent, for the access log and the URL some senders sign
+    scheme: str  # http or https: gunicorn's reading, a trusted proxy's X-Forwarded-Proto included
     minor_version: int
     length: int  # bytes to consume from the socket for the head, its blank line included
     headers: Headers
     content_length: int  # 0 without a Content-Length header, as gunicorn reads it
     should_close: bool  # gunicorn's reading of Connection and the HTTP version
+
+    @property
+    def url(self) -> RequestUrl:
+        """The URL the client posted to, for the schemes that sign it (Twilio)."""
+        return RequestUrl(self.scheme, self.headers.get("host", ""), self.target)
 
 
 def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
@@ -111,6 +119,7 @@ def parse(data: bytes, cfg: Any, peer: object) -> RequestHead | None:
         path=unquote_to_wsgi_str(request.path),
         query=request.query,
         target=request.uri,
+        scheme=request.scheme,
         minor_version=request.version[1],
         length=len(data) - len(unreader.buf.getvalue()),
         headers=headers,

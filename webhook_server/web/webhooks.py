@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from webhook_server.schemes import Handshake, Rejected
+from webhook_server.schemes.base import RequestUrl
 from webhook_server.web import metrics
 from webhook_server.web.ingest import ROUTE, ROUTE_SLASH, incoming, store
 from webhook_server.web.receiver import receiver_of
@@ -33,7 +34,7 @@ bp = Blueprint("webhooks", __name__)
 
 @bp.post(ROUTE)
 @bp.post(ROUTE_SLASH)
-def receive(endpoint_name: str) -> dict[str, bool] | dict[str, str]:
+def receive(endpoint_name: str) -> Mapping[str, object] | Response:
     """``endpoint_name`` is the endpoint's name: a built-in endpoint's, or one of WEBHOOK_ENDPOINTS_FILE;
     metrics are labelled with it, the row records both it and its scheme."""
     receiver = receiver_of(current_app)
@@ -43,11 +44,30 @@ def receive(endpoint_name: str) -> dict[str, bool] | dict[str, str]:
     # werkzeug's headers read as a Mapping does (get, [], in, any case), though not declared one.
     headers = cast(Mapping[str, str], request.headers)
     with metrics.of_endpoint(metrics.INGEST_SECONDS, endpoint.name).time():
-        verified = endpoint.verifier.verify(read_body(receiver.settings.max_body_bytes), headers)
+        body = read_body(receiver.settings.max_body_bytes)
+        verified = endpoint.verifier.verify(body, headers, request_url(request.environ))
         if isinstance(verified, Handshake):
             metrics.of_endpoint(metrics.EVENTS, endpoint.name, "handshake").inc()
-            return verified.reply
-        return store(receiver, incoming(endpoint, verified, headers))
+            return handshake_answer(verified.reply)
+        stored = store(receiver, incoming(endpoint, verified, headers))
+        return stored if verified.reply is None else verified.reply
+
+
+def handshake_answer(reply: Mapping[str, object] | str | None) -> Mapping[str, object] | Response:
+    """A handshake's JSON, its text as text/plain (never Flask's default text/html), or a 204."""
+    if reply is None:
+        return Response(status=204)
+    if isinstance(reply, str):
+        return Response(reply, mimetype="text/plain")
+    return reply
+
+
+def request_url(environ: Mapping[str, Any]) -> RequestUrl:
+    """The URL the sender posted to: gunicorn's scheme (a trusted proxy's X-Forwarded-Proto), the
+    Host header, and the target as sent (gunicorn's RAW_URI; else the path and query)."""
+    query = environ.get("QUERY_STRING", "")
+    target = environ.get("RAW_URI") or environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+    return RequestUrl(environ["wsgi.url_scheme"], environ.get("HTTP_HOST", ""), target)
 
 
 def read_body(limit: int) -> bytes:

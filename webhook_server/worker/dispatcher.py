@@ -20,7 +20,6 @@ and exits 0. A database outage is logged and retried with backoff; it never stop
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -36,6 +35,7 @@ from psycopg import errors as pg_errors
 from webhook_server import db
 from webhook_server.errors import EXIT_STUCK, ConfigError
 from webhook_server.handlers import Event, Registry
+from webhook_server.schemes.bodies import as_object
 from webhook_server.settings import WorkerSettings
 from webhook_server.worker import metrics, statements
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
@@ -371,7 +371,7 @@ class Dispatcher:
                 self._outcomes.append(Outcome(row_id, attempt, "skipped", None))
                 self._skipped(scheme, event_type)
                 continue
-            event = Event(scheme, event_id, event_type, json.loads(body), attempt, received_at, endpoint, headers)
+            event = Event(scheme, event_id, event_type, as_object(body), attempt, received_at, endpoint, headers)
             job = Job(row_id, attempt, event, registered.function, registered.transactional)
             self._held[row_id] = job
             self._pool.submit(job)
