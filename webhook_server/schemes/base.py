@@ -64,6 +64,8 @@ Reason = Literal[
     "body_malformed",
     "body_not_utf8",
     "body_not_json",
+    "body_not_form",
+    "url_unknown",
     "event_malformed",
     "event_mismatch",
 ]
@@ -78,6 +80,8 @@ REASONS: dict[Reason, str] = {
     "body_malformed": "broken chunked framing",
     "body_not_utf8": "the body is not UTF-8",
     "body_not_json": "the body is not one JSON object (NaN and Infinity are not JSON)",
+    "body_not_form": "a scheme whose sender posts a form (Twilio) got a body that is not URL-encoded",
+    "url_unknown": "a scheme that signs the URL (Twilio, Square, HubSpot) could not know the URL the request came to",
     "event_malformed": "no usable event id or type (missing, not a string, too long, control characters)",
     "event_mismatch": "a generic endpoint's sources of the id or type disagree",
 }
