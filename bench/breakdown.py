@@ -141,8 +141,8 @@ def access_log(n: int) -> float:
 
 def metric_updates(n: int) -> float:
     def touch(_: object) -> None:
-        with metrics.child(metrics.INGEST_SECONDS, "stripe").time():
-            metrics.child(metrics.EVENTS, "stripe", "stored").inc()
+        with metrics.of_endpoint(metrics.INGEST_SECONDS, "stripe").time():
+            metrics.of_endpoint(metrics.EVENTS, "stripe", "stored").inc()
         metrics.child(metrics.REQUESTS, "/webhooks/<endpoint_name>", "200").inc()
 
     return cpu_per_call("metrics (histogram + 2 counters)", lambda: None, touch, n)
