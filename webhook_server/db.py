@@ -72,6 +72,11 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
     until ``reconnect_timeout``; only then does the next checkout start a fresh attempt. With
     the default 300 s, a database back after a long outage could wait minutes for the next
     attempt. Half the request's timeout means every waiting request sees an attempt in time.
+
+    Every checkout checks its connection first (an empty query, one round trip): after a
+    failover or a restart, the idle connections in the pool are dead, and without the check
+    each would fail one page with a 503 before the pool dropped it (measured: the first page
+    after a Patroni failover, issue 26).
     """
     kwargs = connection_kwargs(timeout)
     if not prepare:
@@ -83,6 +88,7 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
         max_size=size,
         timeout=timeout,
         reconnect_timeout=timeout / 2,
+        check=ConnectionPool.check_connection,
         name=name,
         open=False,
     )
