@@ -36,6 +36,7 @@ import requests
 
 from tests.harness.gunicorn import start_logged
 from tests.harness.polling import wait_for
+from tests.harness.proxies import ConfigDrift
 from webhook_server.dev.localdb import free_port, let_through_parents
 from webhook_server.rollout.haproxy import HAProxyError, RuntimeAPI
 
@@ -47,9 +48,8 @@ PATRONICTL = "/usr/bin/patronictl"
 ETCD = "/usr/bin/etcd"
 HAPROXY = "/usr/sbin/haproxy"
 # Debian's packages: what `scripts/test` installs as root.
-PACKAGES = "patroni etcd-server postgresql-15 haproxy"
+PACKAGES = "patroni etcd-server postgresql haproxy"
 RUN_AS = "postgres"
-SCOPE = "webhooks"
 SUPERUSER_PASSWORD = "test-superuser-secret"
 APP_USER = "webhooks"
 APP_PASSWORD = "test-webhooks-secret"
@@ -65,10 +65,6 @@ HAPROXY_BIND = "bind 127.0.0.1:5000"
 HAPROXY_SERVER = re.compile(r"^(?P<indent>[ \t]*)server db(?P<n>\d) \S+:5432(?P<options>.*) check port 8008\n", re.M)
 # The shipped file is loaded after the webhook config, which has the `global` section.
 HAPROXY_GLOBAL = "global\n    log stdout format raw local0\n    stats socket {socket} mode 600 level admin\n\n"
-
-
-class ConfigDrift(AssertionError):
-    """The shipped file no longer holds what the harness substitutes: update both together."""
 
 
 def postgres_bin() -> Path | None:
