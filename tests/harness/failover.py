@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from tests import signers
 from tests.harness.dashboard import DashboardServer
 from tests.harness.gunicorn import GunicornServer
 from tests.harness.load import Answer, Delivery, SignedLoad
-from tests.harness.patroni import FAILOVER_TIMEOUT_SECONDS, Member, PatroniCluster
+from tests.harness.patroni import FAILOVER_TIMEOUT_SECONDS, PatroniCluster
 from tests.harness.polling import wait_for
 from tests.worker.conftest import WorkerProcess
 from webhook_server.spool.store import read_summary
@@ -41,7 +40,6 @@ STEADY_SECONDS = 2.0
 AFTER_SECONDS = 4.0
 # Until the spool is empty and every acknowledged event is handled on the new leader.
 SETTLE_TIMEOUT_SECONDS = 90.0
-WATCH_EVERY_SECONDS = 0.05
 DASHBOARD_PAGES = 3
 # The worker's settings: a lease that outlives no failover, attempts that a few failovers do not use up.
 WORKER_ENV = {
@@ -105,7 +103,7 @@ class FailoverRun:
     old_leader: str
     new_leader: str
     fault_at: float  # monotonic
-    new_leader_at: float  # monotonic: the first moment another member answered /primary with 200
+    new_leader_at: float  # monotonic: another member answered /primary with 200 (polled every 50 ms)
     answers: list[Answer]
     acknowledged: list[str]
     missing: list[str]  # acknowledged, and not on the new leader
@@ -145,31 +143,6 @@ class FailoverRun:
         )
 
 
-class _LeaderWatch:
-    """Notes the first moment a member other than ``old`` answers /primary with 200."""
-
-    def __init__(self, cluster: PatroniCluster, old: Member) -> None:
-        self.seen_at: float | None = None
-        self._cluster = cluster
-        self._old = old
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="leader-watch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + FAILOVER_TIMEOUT_SECONDS
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            leader = self._cluster.leader()
-            if leader is not None and leader is not self._old:
-                self.seen_at = time.monotonic()
-                return
-            self._stop.wait(WATCH_EVERY_SECONDS)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(FAILOVER_TIMEOUT_SECONDS)
-
-
 def run(
     cluster: PatroniCluster, stack: Stack, fault: Fault, *, rate: float, after: float = AFTER_SECONDS
 ) -> FailoverRun:
@@ -185,7 +158,6 @@ def run(
         timeout=GITHUB_TIMEOUT_SECONDS,
     ) as load:
         time.sleep(STEADY_SECONDS)
-        watch = _LeaderWatch(cluster, old)
         fault_at = time.monotonic()
         if fault is Fault.KILL_POSTGRES:
             cluster.kill_postgres(old)
@@ -194,7 +166,7 @@ def run(
         else:
             cluster.switchover(candidate)
         new = cluster.wait_for_leader(other_than=old, timeout=FAILOVER_TIMEOUT_SECONDS)
-        watch.stop()
+        new_leader_at = time.monotonic()
         time.sleep(after)
     dashboard = stack.dashboard_statuses()
     if old.process is None:  # its Patroni was killed: started again, it rejoins as a standby
@@ -206,7 +178,7 @@ def run(
         old.name,
         new.name,
         fault_at,
-        watch.seen_at or fault_at,
+        new_leader_at,
         list(load.ledger.answers),
         acknowledged,
         missing,
