@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -17,6 +18,9 @@ from webhook_server import sql
 KEEPALIVE_IDLE_SECONDS = 30
 KEEPALIVE_INTERVAL_SECONDS = 10
 KEEPALIVE_COUNT = 3
+# The synchronous_commit levels at which a commit is acknowledged only once it is flushed, and
+# with a synchronous standby only once that standby has it too: any other loses commits.
+DURABLE_COMMIT_LEVELS = ("on", "remote_apply")
 # Every connection's name in pg_stat_activity; a side connection adds what it is for.
 APPLICATION_NAME = "webhook-server"
 
@@ -72,6 +76,11 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
     until ``reconnect_timeout``; only then does the next checkout start a fresh attempt. With
     the default 300 s, a database back after a long outage could wait minutes for the next
     attempt. Half the request's timeout means every waiting request sees an attempt in time.
+
+    Every checkout checks its connection first (an empty query, one round trip): after a
+    failover or a restart, the idle connections in the pool are dead, and without the check
+    each would fail one page with a 503 before the pool dropped it (measured: the first page
+    after a Patroni failover, issue 26).
     """
     kwargs = connection_kwargs(timeout)
     if not prepare:
@@ -83,6 +92,7 @@ def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, pr
         max_size=size,
         timeout=timeout,
         reconnect_timeout=timeout / 2,
+        check=ConnectionPool.check_connection,
         name=name,
         open=False,
     )
@@ -108,6 +118,22 @@ def durability(conn: psycopg.Connection) -> dict[str, str]:
     commit to survive a crash. Read on the connection itself, so a pooler that drops the
     startup options (pgbouncer without them in ``ignore_startup_parameters``) shows here."""
     return dict(conn.execute(sql.query("durability")).fetchall())
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What decides whether a failover keeps every acknowledged commit (replication.sql)."""
+
+    standby: bool  # this server is a standby: it refuses writes
+    synchronous_standby_names: str  # empty: no commit waits for a standby
+    streaming: int  # standbys replicating from this server now
+    synchronous: int  # of them, those a commit waits for now
+    hidden: int  # of them, those whose state this role may not see (it lacks pg_monitor)
+
+
+def replication(conn: psycopg.Connection) -> Replication:
+    """The replication this server takes part in, as this session sees it."""
+    return Replication(*only_row(conn.execute(sql.query("replication"))))
 
 
 def _milliseconds(seconds: float) -> int:

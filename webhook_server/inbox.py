@@ -12,7 +12,15 @@ when it breaks. Every attempt it makes reports to a circuit (webhook_server/circ
 the database has failed ``failure_threshold`` times in a row, ``store`` raises at once instead of
 making each caller wait ``timeout``, and the writer, idle then, probes every ``probe_interval``
 seconds with an insert of no rows. The connection the first successful probe opens is the one
-the next group commit uses, so a store succeeds as soon as the circuit closes. (psycopg_pool
+the next group commit uses, so a store succeeds as soon as the circuit closes.
+
+A writer can also hang in a commit that no timeout of Postgres' ends: the wait for a
+synchronous standby that is gone (a primary left running by a dead Patroni, issue 26), which
+``statement_timeout`` does not cover. It then reports nothing, and every delivery would wait its
+whole timeout. So a caller whose deadline passes while the writer has been busy with one
+attempt for longer than any bounded attempt takes (``STUCK_AFTER_TIMEOUTS`` timeouts) reports a
+failure itself; the circuit opens after a few, and deliveries are answered (spooled) at once
+until the writer's connection is cut and a probe succeeds. (psycopg_pool
 was used before: with one connection it added nothing but a reconnect backoff of 1 s and more,
 which would have delayed the first store after an outage past the probe interval.)
 """
@@ -45,6 +53,9 @@ logger = logging.getLogger(__name__)
 
 # The most events one statement carries; bounds the statement's size, not the wait.
 MAX_BATCH = 500
+# A writer busy with one attempt longer than this many timeouts is stuck where Postgres' own
+# timeouts do not reach (a statement is cut at one timeout, a connect at about one).
+STUCK_AFTER_TIMEOUTS = 2.0
 # Give up on closing if the writer has not emptied its queue by then.
 CLOSE_TIMEOUT_SECONDS = 2.0
 
@@ -142,6 +153,9 @@ class Inbox:
         self._writer: threading.Thread | None = None
         # The writer's connection: only the writer thread touches it.
         self._conn: psycopg.Connection | None = None
+        # When the writer's attempt under way began (monotonic); None between attempts. Written
+        # by the writer, read by callers whose deadline passed.
+        self._busy_since: float | None = None
         # The process that owns the writer; a forked child must start its own.
         self._owner_pid: int | None = None
         # Failures of submitted events handed on to store() (remember_failure), by event key.
@@ -180,7 +194,7 @@ class Inbox:
         signal.acquire()
         pending = self.submit(event, signal.release)
         if not signal.acquire(timeout=self.timeout):
-            raise self._too_late(pending, _NoTimeLeft("the database did not commit"))
+            raise self._gave_up(pending)
         if pending.error is not None:
             raise pending.error
         return pending.duplicate
@@ -208,7 +222,8 @@ class Inbox:
     def expire(self, pending: Pending) -> None:
         """Settle ``pending`` as failed if its deadline passed before the writer settled it."""
         if not pending.settled and pending.deadline <= time.monotonic():
-            pending.fail(self._too_late(pending, _NoTimeLeft("the database did not commit")))
+            error = self._gave_up(pending)
+            pending.fail(error)
 
     def remember_failure(self, pending: Pending) -> None:
         """Keep a submitted event's failure for the ``store`` of the same event that follows at
@@ -237,6 +252,14 @@ class Inbox:
             raise DatabaseUnavailable(
                 f"cannot use the database ({first_line(exc)}); is Postgres up and DATABASE_URL right?"
             ) from None
+
+    def _gave_up(self, pending: Pending) -> DatabaseUnavailable:
+        """The error of a caller that stops waiting; reported to the circuit when the writer is stuck."""
+        error = self._too_late(pending, _NoTimeLeft("the database did not commit"))
+        busy_since = self._busy_since
+        if busy_since is not None and time.monotonic() - busy_since > STUCK_AFTER_TIMEOUTS * self.timeout:
+            self._circuit.record_failure(error)
+        return error
 
     def _too_late(self, pending: Pending, cause: _NoTimeLeft) -> DatabaseUnavailable:
         """The wait this event really had: less than the timeout for one that joined a group late,
@@ -342,11 +365,14 @@ class Inbox:
 
         Raises _NoTimeLeft once ``deadline`` (the group's oldest event's) has passed.
         """
+        self._busy_since = time.monotonic()
         try:
             inserted = self._insert_retrying_once(events, deadline=deadline)
         except Exception as exc:  # DatabaseUnavailable, _NoTimeLeft, or a surprise: no commit
             self._circuit.record_failure(exc)
             raise
+        finally:
+            self._busy_since = None
         self._circuit.record_success()
         return inserted
 

@@ -163,8 +163,7 @@ class LocalPostgres:
             return
         entry = _system_user(self._user)
         for path in (self.data_dir, _bin_dir()):  # the system user must pass through their parents
-            for parent in path.parents:
-                _let_through(parent, entry)
+            let_through_parents(path, entry)
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
 
     def _as_user(self) -> dict[str, Any]:
@@ -195,6 +194,13 @@ class LocalPostgres:
             raise LocalPostgresError(
                 f"{program} failed with exit code {result.returncode}:\n{result.stderr.strip()}\n{log_tail}"
             )
+
+
+def let_through_parents(path: Path, user: pwd.struct_passwd) -> None:
+    """Let ``user`` reach ``path`` through every parent it could not pass (see ``_let_through``):
+    for a server run as another user than root, here and in the tests' Patroni cluster."""
+    for parent in path.parents:
+        _let_through(parent, user)
 
 
 def _let_through(directory: Path, user: pwd.struct_passwd) -> None:

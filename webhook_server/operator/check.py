@@ -5,6 +5,12 @@ Exit 0 when the settings are valid (at least one endpoint among them), the datab
 reachable with DATABASE_URL, its schema is current and commits there are durable
 (``synchronous_commit`` on in the server's sessions, ``fsync`` on at the server). Otherwise
 one line per problem on stderr, each naming the variable and the fix, and exit 1.
+
+It also warns, on stderr and without changing the exit code, when a failover could lose events
+already acknowledged: no standby at all (a single server), standbys that replicate
+asynchronously, or synchronous standbys configured of which none is connected
+(docs/how-to/high-availability.md). Most deployments start with one server; a warning says
+what is at stake without failing their deploys.
 """
 
 from __future__ import annotations
@@ -37,14 +43,19 @@ def check(timeout: float) -> None:
     """Exit 0 if this environment can serve; else print each problem with its fix and exit 1.
 
     Checks the settings (DATABASE_URL, the schemes' secrets, WEBHOOK_*), that DATABASE_URL
-    reaches Postgres, that the schema is current and that commits there are durable.
+    reaches Postgres (the primary), that the schema is current and that commits there are
+    durable; warns when a failover could lose acknowledged events.
     """
     problems = settings_problems(dict(os.environ))
+    warnings: list[str] = []
     database_url = os.environ.get(DATABASE_VARIABLE)
     if database_url:
-        problems += database_problems(database_url, timeout=timeout)
+        database, warnings = database_problems(database_url, timeout=timeout)
+        problems += database
     for problem in problems:
         click.echo(problem, err=True)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not problems:
         click.echo("ok: settings valid, database reachable, schema current, commits durable")
     sys.exit(EXIT_FAILURE if problems else EXIT_OK)
@@ -63,8 +74,9 @@ def settings_problems(environ: dict[str, str]) -> list[str]:
     return problems
 
 
-def database_problems(database_url: str, *, timeout: float) -> list[str]:
-    """Reach the database on a connection made as the server makes its own (db.connect)."""
+def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], list[str]]:
+    """Reach the database on a connection made as the server makes its own (db.connect);
+    return the problems, then the warnings about a failover."""
     try:
         conn = db.connect(database_url, timeout=timeout)
     except psycopg.Error as exc:
@@ -72,20 +84,28 @@ def database_problems(database_url: str, *, timeout: float) -> list[str]:
         return [
             f"{DATABASE_VARIABLE}: cannot connect ({reason}); is Postgres up, and are the host, port, "
             f"database, user and password in {DATABASE_VARIABLE} right?"
-        ]
+        ], []
     problems = []
     try:
         with conn:
             missing = migrations.missing(conn)
             durability = db.durability(conn)
+            replication = db.replication(conn)
     except psycopg.Error as exc:
-        return [f"{DATABASE_VARIABLE}: the database refused a read-only query ({exc}); check the user's privileges"]
+        return [f"{DATABASE_VARIABLE}: the database refused a read-only query ({exc}); check the user's privileges"], []
+    if replication.standby:
+        problems.append(
+            f"{DATABASE_VARIABLE}: it reaches a standby, which refuses writes; point it at the primary: HAProxy's "
+            "postgres frontend (deploy/patroni/haproxy-postgres.cfg), or a multi-host URL with "
+            "target_session_attrs=read-write"
+        )
     if missing:
         problems.append(f"{DATABASE_VARIABLE}: {migrations.missing_message(missing)}")
-    if durability.get("synchronous_commit") != "on":
+    if durability.get("synchronous_commit") not in db.DURABLE_COMMIT_LEVELS:
         problems.append(
             f"{DATABASE_VARIABLE}: synchronous_commit is {durability.get('synchronous_commit')!r} in the server's "
-            "sessions although they ask for on; a pooler between them drops startup options: connect directly "
+            "sessions although they ask for on, so a commit can be acknowledged before it is on disk (and on the "
+            "synchronous standby); a pooler between them drops startup options: connect directly "
             "or let it pass options"
         )
     if durability.get("fsync") != "on":
@@ -93,4 +113,27 @@ def database_problems(database_url: str, *, timeout: float) -> list[str]:
             f"{DATABASE_VARIABLE}: the Postgres server runs with fsync={durability.get('fsync')}, so a crash loses "
             "committed events; set fsync = on in its postgresql.conf and reload it"
         )
-    return problems
+    return problems, [] if replication.standby else failover_warnings(replication)
+
+
+def failover_warnings(replication: db.Replication) -> list[str]:
+    """Why a failover from this primary could lose events it acknowledged, if it could."""
+    guide = "docs/how-to/high-availability.md"
+    if replication.streaming == 0 and not replication.synchronous_standby_names:
+        return [
+            f"{DATABASE_VARIABLE}: no standby replicates from this server: if it is lost, so is every event it "
+            f"acknowledged, and nothing can take over; {guide} sets up three members with Patroni"
+        ]
+    if not replication.synchronous_standby_names:
+        return [
+            f"{DATABASE_VARIABLE}: {replication.streaming} standby(s) replicate from this server asynchronously "
+            "(synchronous_standby_names is empty): promoting one can lose events already acknowledged; set "
+            f"synchronous_mode: true in Patroni (deploy/patroni/patroni.yml) or synchronous_standby_names ({guide})"
+        ]
+    if replication.synchronous == 0 and replication.hidden == 0:
+        return [
+            f"{DATABASE_VARIABLE}: synchronous_standby_names is {replication.synchronous_standby_names!r} but no "
+            "standby is synchronous now: every commit waits until one connects (deliveries are spooled meanwhile); "
+            "start the standbys, or let Patroni manage synchronous_standby_names (synchronous_mode: true)"
+        ]
+    return []

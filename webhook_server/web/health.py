@@ -50,7 +50,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from webhook_server import migrations
+from webhook_server import db, migrations
 from webhook_server.web.drain import DRAINING
 from webhook_server.web.raw_http import RequestHead
 from webhook_server.web.receiver import receiver_of
@@ -81,7 +81,7 @@ def health() -> tuple[dict[str, str], int]:
 def ready() -> tuple[dict[str, Any], int]:
     missing, durability = receiver_of(current_app).inbox.readiness()  # 503 via DatabaseUnavailable
     problems = [migrations.missing_message(missing)] if missing else []
-    if durability.get("synchronous_commit") != "on":
+    if durability.get("synchronous_commit") not in db.DURABLE_COMMIT_LEVELS:
         problems.append(
             f"synchronous_commit is {durability.get('synchronous_commit')!r} in this process's sessions although "
             "they ask for on: does a pooler between it and Postgres drop startup options? connect directly"
