@@ -26,6 +26,7 @@ NAME = re.compile(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+")
 # Names in the package that look like variables and are not read from the environment.
 NOT_VARIABLES = {
     # WSGI environ keys and Flask configuration keys.
+    "HTTP_HOST",
     "HTTP_USER_AGENT",
     "PATH_INFO",
     "QUERY_STRING",
@@ -35,6 +36,32 @@ NOT_VARIABLES = {
     "SERVER_PROTOCOL",
     "MAX_CONTENT_LENGTH",
     "WEBHOOK_DASHBOARD_SESSION_KEY",
+    # Twilio's names of its signature algorithms (X-Twilio-Webhooks-Signature-Settings).
+    "HMAC_SHA1",
+    "HMAC_SHA256",
+    # The endpoints file's schemes: the secret's variable is the endpoint's own secret_env; these
+    # are only what a verifier built without one (in tests) names in its messages.
+    "ADYEN_HMAC_KEY",
+    "BITBUCKET_WEBHOOK_SECRET",
+    "CALENDLY_WEBHOOK_SIGNING_KEY",
+    "CLERK_WEBHOOK_SIGNING_SECRET",
+    "DISCORD_PUBLIC_KEY",
+    "GITLAB_WEBHOOK_TOKEN",
+    "HUBSPOT_CLIENT_SECRET",
+    "INTERCOM_CLIENT_SECRET",
+    "JIRA_WEBHOOK_SECRET",
+    "LINEAR_WEBHOOK_SECRET",
+    "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "PADDLE_WEBHOOK_SECRET",
+    "RESEND_WEBHOOK_SECRET",
+    "SENDGRID_VERIFICATION_KEY",
+    "SQUARE_SIGNATURE_KEY",
+    "TWILIO_AUTH_TOKEN",
+    "TWITCH_EVENTSUB_SECRET",
+    "TYPEFORM_WEBHOOK_SECRET",
+    "WOOCOMMERCE_WEBHOOK_SECRET",
+    "ZENDESK_WEBHOOK_SECRET",
+    "ZOOM_SECRET_TOKEN",
     # A Django setting (the project's settings module, not the environment).
     "WEBHOOK_DATABASE",
     # A file in a Postgres data directory.
