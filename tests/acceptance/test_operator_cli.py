@@ -19,6 +19,7 @@ from tests.acceptance.test_cli import CLI
 from tests.conftest import STRIPE_SECRET, GunicornServer
 from tests.fake_github import TOKEN, FakeGitHub
 from tests.fake_stripe import API_KEY, FakeStripe
+from tests.harness.postgres import make_day
 from tests.integration.test_migrate import fresh_database
 from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
@@ -39,6 +40,8 @@ def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.C
 def store(database_url: str, event: dict, **columns: object) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         insert_events(conn, [IncomingEvent("stripe", event["id"], event["type"], json.dumps(event))])
+        if isinstance(received_at := columns.get("received_at"), datetime):
+            make_day(conn, received_at)
         for column, value in columns.items():
             conn.execute(f"UPDATE webhook_events SET {column} = %s WHERE event_id = %s", (value, event["id"]))
 

@@ -17,6 +17,7 @@ composed as identifiers.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,12 +31,16 @@ from psycopg.rows import class_row
 
 from webhook_server import db, sql
 
+logger = logging.getLogger(__name__)
+
 # Days made ahead of today: a worker stopped for less than a week never leaves a day without
 # its partition.
 DAYS_AHEAD = 7
 EVENTS = "webhook_events"
 ATTEMPTS = "webhook_event_attempts"
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
+# How long a detach waits for the transactions still using the day (it blocks no insert meanwhile).
+DETACH_WAIT_SECONDS = 5.0
 # Keys deleted per transaction before a day is dropped.
 KEY_BATCH = 10_000
 
@@ -109,17 +114,34 @@ def _delete_keys(conn: psycopg.Connection, partition: str) -> int:
 
 
 def _detach(conn: psycopg.Connection, parent: str, partition: str) -> bool:
-    """Take ``partition`` out of ``parent`` if it is still in it, finishing a detach cut short;
-    False when another worker's retention is detaching it (it then drops it too)."""
+    """Take ``partition`` out of ``parent`` if it is still in it, finishing a detach cut short.
+
+    False when it cannot now: another worker's retention is detaching it (and drops it), or a
+    transaction still uses it after DETACH_WAIT_SECONDS (a long report, a held row): the day
+    then stays pending detach, out of every new query's sight, and the next round finishes it.
+    """
     state = conn.execute(sql.query("partition_state"), {"name": partition}).fetchone()
     if state is None:
         return True
     (pending,) = state
+    (previous,) = db.only_row(conn.execute(sql.query("current_lock_timeout")))
+    _set_lock_timeout(conn, f"{int(DETACH_WAIT_SECONDS * 1000)}ms")
     try:
         _run(conn, "finish_detach" if pending else "detach_partition", parent=parent, partition=partition)
     except (pg_errors.UndefinedTable, pg_errors.ObjectNotInPrerequisiteState):  # detached, or being detached
         return False
+    except pg_errors.LockNotAvailable:
+        logger.info(
+            "%s is still in use after %.0f s; its detach ends at the next retention", partition, DETACH_WAIT_SECONDS
+        )
+        return False
+    finally:
+        _set_lock_timeout(conn, previous)
     return True
+
+
+def _set_lock_timeout(conn: psycopg.Connection, value: str) -> None:
+    conn.execute(sql.query("set_lock_timeout"), {"milliseconds": value, "is_local": False})
 
 
 def _holds(conn: psycopg.Connection, partition: str, kept: list[str]) -> bool:
