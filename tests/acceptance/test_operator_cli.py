@@ -82,8 +82,9 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
 
     with psycopg.connect(clean_db, autocommit=True) as conn:  # what a worker's attempts leave
         conn.execute(
-            "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
-            "SELECT id, n, 'host-a:41', now(), now(), (ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
+            "INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, "
+            "finished_at, outcome, error) SELECT id, received_at, n, 'host-a:41', now(), now(), "
+            "(ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
             "FROM webhook_events, generate_series(1, 2) AS n WHERE event_id = 'evt_dead_1'"
         )
     shown = cli("events", "show", "evt_dead_1", database_url=clean_db)
