@@ -1,5 +1,6 @@
 -- Retention: the days of webhook_events whose whole range ends at or before a cutoff, oldest
--- first: the partitions (the one from before the conversion included) and the day tables an
+-- first (but one whose detach was cut short before all: a table takes one pending detach at a
+-- time, so it must be finished before any other can start): the partitions (the one from before the conversion included) and the day tables an
 -- interrupted retention detached but did not drop. Each with the bound that attaches it back
 -- (Postgres' own text for a partition; made from the name for a detached day), whether a
 -- DETACH ... CONCURRENTLY of it was cut short (it then needs FINALIZE), and whether attached.
@@ -25,4 +26,4 @@ SELECT name, bound, detach_pending, attached
 FROM days
 CROSS JOIN LATERAL (SELECT substring(bound FROM 'TO \(''([^'']+)''\)')::timestamptz AS upper_bound) AS b
 WHERE b.upper_bound <= %(before)s
-ORDER BY b.upper_bound
+ORDER BY detach_pending DESC, b.upper_bound
