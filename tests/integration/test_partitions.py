@@ -3,6 +3,8 @@ table, and retired whole by retention (DETACH PARTITION CONCURRENTLY + DROP)."""
 
 from __future__ import annotations
 
+import random
+import string
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -149,3 +151,37 @@ def test_an_event_of_a_day_without_a_partition_is_refused_with_the_fix(clean_db:
             conn.execute(f"DROP TABLE {day_name(now()).replace('webhook_events', 'webhook_event_attempts')}")
             partitions.ensure(conn)
     assert keys(clean_db) == set()  # the key went back with the refused event
+
+
+@pytest.mark.parametrize(
+    "event_id",
+    [
+        "evt_nul_\x00_x",
+        "evt_lone_\ud800",
+        "evt_" + "9" * 5000,
+        "evt_esc_\x1b[31m\r\n",
+        "evt_" + "é" * 2000,
+        "evt_" + "".join(random.Random(25).choices(string.ascii_letters, k=4000)),
+    ],
+    ids=["NUL", "lone surrogate", "5,000 digits", "escape sequences", "2,000 non-ASCII", "4,000 random letters"],
+)
+def test_a_hostile_event_id_is_stored_once_or_refused_with_nothing_stored(
+    client: FlaskClient, clean_db: str, event_id: str
+) -> None:
+    """The key table is a second unique index on the event id: whatever the id holds, a delivery is
+    stored once (its retry a duplicate) or refused with a 4xx and nothing stored, never a 5xx."""
+    event = stripe_event("invoice.paid", event_id=event_id)
+    answers = []
+    for _ in range(2):
+        body, headers = signed_stripe_request(event, STRIPE_SECRET)
+        answers.append(client.post("/webhooks/stripe", data=body, headers=headers))
+    with psycopg.connect(clean_db) as conn:
+        (events,) = conn.execute("SELECT count(*) FROM webhook_events").fetchone()
+        (stored_keys,) = conn.execute("SELECT count(*) FROM webhook_event_keys").fetchone()
+    statuses = [answer.status_code for answer in answers]
+    if statuses == [200, 200]:
+        assert [answer.json["duplicate"] for answer in answers] == [False, True]
+        assert (events, stored_keys) == (1, 1)
+    else:
+        assert all(400 <= status < 500 for status in statuses), [a.get_data(as_text=True) for a in answers]
+        assert (events, stored_keys) == (0, 0)
