@@ -2,7 +2,8 @@
 before deploying it (scripts/rolling-deploy does).
 
 Exit 0 when the settings are valid (at least one endpoint among them), the database is
-reachable with DATABASE_URL, its schema is current and commits there are durable
+reachable with DATABASE_URL, its schema is current, a partition holds today and tomorrow
+(a worker makes them ahead) and commits there are durable
 (``synchronous_commit`` on in the server's sessions, ``fsync`` on at the server). Otherwise
 one line per problem on stderr, each naming the variable and the fix, and exit 1.
 """
@@ -15,7 +16,7 @@ import sys
 import click
 import psycopg
 
-from webhook_server import db, migrations
+from webhook_server import db, migrations, sql
 from webhook_server.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.settings import Settings
 
@@ -78,10 +79,18 @@ def database_problems(database_url: str, *, timeout: float) -> list[str]:
         with conn:
             missing = migrations.missing(conn)
             durability = db.durability(conn)
+            unpartitioned = (
+                [] if missing else [moment for (moment,) in conn.execute(sql.query("days_without_partition"))]
+            )
     except psycopg.Error as exc:
         return [f"{DATABASE_VARIABLE}: the database refused a read-only query ({exc}); check the user's privileges"]
     if missing:
         problems.append(f"{DATABASE_VARIABLE}: {migrations.missing_message(missing)}")
+    if unpartitioned:
+        problems.append(
+            f"{DATABASE_VARIABLE}: no partition of webhook_events holds {unpartitioned[0]:%Y-%m-%d %H:%M} UTC, so "
+            "events arriving then are refused; start a worker: every hour it makes the partitions of the week ahead"
+        )
     if durability.get("synchronous_commit") != "on":
         problems.append(
             f"{DATABASE_VARIABLE}: synchronous_commit is {durability.get('synchronous_commit')!r} in the server's "
