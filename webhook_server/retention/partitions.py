@@ -41,8 +41,10 @@ ATTEMPTS = "webhook_event_attempts"
 STATUSES = ("pending", "failed", "done", "dead", "skipped")
 # How long a detach waits for the transactions still using the day (it blocks no insert meanwhile).
 DETACH_WAIT_SECONDS = 5.0
-# Keys deleted per transaction before a day is dropped.
-KEY_BATCH = 10_000
+# Keys deleted per transaction before a day is dropped. Small enough that the plan probes the key
+# table's primary key for each (10,000 made Postgres 18 read the whole key table each batch
+# instead: 37 s for a day of 300,000 events against 3 s).
+KEY_BATCH = 1000
 
 
 @dataclass(frozen=True)
