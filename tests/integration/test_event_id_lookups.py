@@ -76,9 +76,10 @@ QUERIES = {
 }
 
 
-EMPTY_PARTITIONS = """
+TINY_PARTITIONS = """
 SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
-WHERE i.inhparent = 'webhook_events'::regclass AND pg_relation_size(c.oid) = 0
+WHERE i.inhparent = 'webhook_events'::regclass
+  AND pg_relation_size(c.oid) <= 8 * current_setting('block_size')::int
 """
 
 
@@ -88,8 +89,9 @@ def test_a_lookup_uses_an_index(many_events: str, name: str) -> None:
         version = conn.info.server_version // 10000
         rows = conn.execute("EXPLAIN " + sql.query(name.split()[0]), QUERIES[name]).fetchall()
         conn.rollback()
-        # The days ahead are empty (not even a page): reading one whole is free, and the plan does.
-        empty = {name for (name,) in conn.execute(EMPTY_PARTITIONS)}
+        # The days ahead are empty, and a day begun minutes ago holds a page or two: reading one of
+        # those whole costs less than its index, and the plan does so.
+        empty = {name for (name,) in conn.execute(TINY_PARTITIONS)}
     plan = "\n".join(line for (line,) in rows)
     read_whole = [
         line for line in plan.splitlines() if "Seq Scan" in line and line.split(" on ")[1].split()[0] not in empty
