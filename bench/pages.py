@@ -64,8 +64,9 @@ FROM (
 """
 
 FILL_HISTORY = """
-INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-SELECT e.id, attempt, 'bench-host:4242', e.received_at + attempt * interval '1 minute',
+INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome,
+                                    error)
+SELECT e.id, e.received_at, attempt, 'bench-host:4242', e.received_at + attempt * interval '1 minute',
        e.received_at + attempt * interval '1 minute' + interval '35 ms',
        CASE WHEN e.status = 'done' THEN 'done' ELSE 'failed' END, e.last_error
 FROM webhook_events AS e, generate_series(1, greatest(e.attempts, 1)) AS attempt
@@ -75,6 +76,7 @@ WHERE e.status <> 'pending'
 
 def fill(url: str, events: int) -> None:
     with db.connect(url, timeout=3600) as conn:
+        conn.execute("SELECT webhook_ensure_partitions(current_date - 31, current_date)")  # the days back-dated into
         for first in range(1, events + 1, FILL_CHUNK):
             last = min(events, first + FILL_CHUNK - 1)
             conn.execute(FILL_EVENTS, {"rare": RARE_TYPE, "events": events, "first": first, "last": last})

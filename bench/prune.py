@@ -63,7 +63,12 @@ INSERT INTO webhook_events (provider, event_id, event_type, payload, received_at
 SELECT 'stripe', 'evt_old_' || n, 'payment_intent.succeeded', %(payload)s::jsonb || jsonb_build_object('n', n),
        now() - interval '40 days', 'done', 1, now() - interval '40 days'
 FROM generate_series(%(first)s::int, %(last)s::int) AS n
-ON CONFLICT (provider, event_id) DO NOTHING
+ON CONFLICT DO NOTHING
+"""
+FILL_KEYS = """
+INSERT INTO webhook_event_keys (provider, event_id)
+SELECT 'stripe', 'evt_old_' || n FROM generate_series(%(first)s::int, %(last)s::int) AS n
+ON CONFLICT DO NOTHING
 """
 
 
@@ -112,8 +117,11 @@ def fill(url: str, rows: int) -> None:
     payload = json.dumps(samples.stripe_event())
     started = time.monotonic()
     with db.connect(url, timeout=600) as conn:
+        conn.execute("SELECT webhook_ensure_partitions(current_date - 40, current_date - 40)")
         for first in range(1, rows + 1, FILL_CHUNK):
-            conn.execute(FILL, {"payload": payload, "first": first, "last": min(rows, first + FILL_CHUNK - 1)})
+            chunk = {"first": first, "last": min(rows, first + FILL_CHUNK - 1)}
+            conn.execute(FILL, {"payload": payload, **chunk})
+            conn.execute(FILL_KEYS, chunk)
         conn.execute("VACUUM ANALYZE webhook_events")
         conn.execute("CHECKPOINT")  # the fill's own WAL is flushed before the run, not during it
     say(f"stored {rows:,} old done events in {time.monotonic() - started:.0f} s")

@@ -80,6 +80,7 @@ def fill(url: str, rows: int) -> None:
             say(f"reusing the {rows:,} events already stored")
             return
         conn.execute("TRUNCATE webhook_events")
+        conn.execute("SELECT webhook_ensure_partitions(current_date - 31, current_date)")  # the days back-dated into
         started = time.monotonic()
         for first in range(1, rows + 1, CHUNK_ROWS):
             last = min(rows, first + CHUNK_ROWS - 1)

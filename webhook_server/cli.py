@@ -19,7 +19,7 @@ from webhook_server.dashboard.command import gunicorn_command as dashboard_comma
 from webhook_server.dev import localdb, samples, workspace
 from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
-from webhook_server.migrations import LOCK_TIMEOUT_SECONDS
+from webhook_server.migrations import LOCK_TIMEOUT_SECONDS, convert_to_partitions
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
 from webhook_server.settings import SECRET_VARIABLES
@@ -78,13 +78,24 @@ def serve(gunicorn_args: tuple[str, ...]) -> None:
     help="Seconds each statement may wait for a lock before giving way to traffic and retrying; "
     "keep it well below WEBHOOK_DB_TIMEOUT, which inserts queued behind it must meet.",
 )
-def migrate(database_url: str, lock_timeout: float) -> None:
+@click.option(
+    "--partition",
+    is_flag=True,
+    help="Then convert a populated webhook_events to daily partitions, online; only once every server "
+    "and worker runs this version (docs/how-to/retention-and-partitions.md).",
+)
+def migrate(database_url: str, lock_timeout: float, partition: bool) -> None:
     """Create or upgrade the schema. Safe to run from several hosts at once, and under traffic."""
     try:
         applied = apply_migrations(database_url, lock_timeout=lock_timeout)
+        converted = partition and convert_to_partitions(database_url, lock_timeout=lock_timeout)
     except Exception as exc:
         raise click.ClickException(f"migration failed: {exc}") from None
     click.echo(f"applied: {', '.join(applied)}" if applied else "schema already up to date")
+    if partition:
+        click.echo(
+            "webhook_events converted to daily partitions" if converted else "webhook_events already partitioned"
+        )
 
 
 @main.command()

@@ -405,7 +405,7 @@ class Inbox:
                 self._conn.close()
                 retried = True
             except psycopg.Error as exc:
-                raise DatabaseUnavailable(f"the database refused the insert: {first_line(exc)}") from None
+                raise DatabaseUnavailable(f"the database refused the insert: {first_line(exc)}{_fix(exc)}") from None
 
 
 def insert_events(conn: psycopg.Connection, events: list[IncomingEvent]) -> set[tuple[str, str]]:
@@ -458,6 +458,14 @@ def _refusal(exc: psycopg.Error) -> str:
     """Why Postgres refused a payload, without the payload: its DETAIL and CONTEXT quote the
     text around the fault (the offending token, the line up to it), and a body may hold anything."""
     return f"{exc.diag.message_primary or type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+
+
+def _fix(exc: psycopg.Error) -> str:
+    """What to do about a refused insert, when it is ours to say: a day with no partition
+    (webhook_server.retention.partitions) means no worker has run for a week."""
+    if exc.sqlstate == "23514" and (exc.diag.message_primary or "").startswith("no partition of relation"):
+        return "; no partition holds the day: start a worker (every hour it makes the partitions of the week ahead)"
+    return ""
 
 
 def _jsonb_refused(exc: psycopg.Error) -> bool:

@@ -33,6 +33,8 @@ FIRST_RETRY_SECONDS = 0.5
 RETRY_CAP_SECONDS = 10.0
 # How often a run waiting for another run's lock tries again.
 LOCK_POLL_SECONDS = 0.2
+# The conversion to partitions' statements: each may read the whole table (hours at a billion rows).
+CONVERT_STATEMENT_SECONDS = 24 * 3600.0
 
 
 class LockNotGranted(Exception):
@@ -67,6 +69,32 @@ def migrate(
     return applied_now
 
 
+def convert_to_partitions(database_url: str, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> bool:
+    """Turn a populated plain inbox into the partitioned one of migration 0009, under traffic
+    (sql/conversion/partition_inbox.sql); False when it is partitioned already.
+
+    Behind the same advisory lock as ``migrate``, on a database every migration was applied
+    to. Its long steps (the keys of every stored event, two index builds, two validations)
+    block no insert and may run for hours on a large table, so its statements have no time
+    limit of this process's; the swap at the end waits for its lock as a migration does.
+    """
+    conversion = sql.conversion()
+    deadline = time.monotonic() + MIGRATE_TIMEOUT_SECONDS
+    with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS, statement_timeout=CONVERT_STATEMENT_SECONDS) as conn:
+        _take_migrate_lock(conn, deadline)
+        try:
+            lacking = missing(conn)
+            if lacking:
+                raise ValueError(missing_message(lacking))
+            if db.only_row(conn.execute(sql.query("inbox_partitioned")))[0]:
+                return False
+            _apply(conn, conversion, lock_timeout=lock_timeout, deadline=deadline, record=False)
+        finally:
+            if not conn.broken:
+                conn.execute(sql.query("migrate_unlock"))
+    return True
+
+
 def _take_migrate_lock(conn: psycopg.Connection, deadline: float) -> None:
     """Wait for another run's migrations to end, holding no snapshot between tries (migrate_lock.sql)."""
     while not db.only_row(conn.execute(sql.query("migrate_lock")))[0]:
@@ -78,7 +106,9 @@ def _take_migrate_lock(conn: psycopg.Connection, deadline: float) -> None:
         time.sleep(LOCK_POLL_SECONDS)
 
 
-def _apply(conn: psycopg.Connection, migration: sql.Migration, *, lock_timeout: float, deadline: float) -> None:
+def _apply(
+    conn: psycopg.Connection, migration: sql.Migration, *, lock_timeout: float, deadline: float, record: bool = True
+) -> None:
     pause = FIRST_RETRY_SECONDS
     for attempt in itertools.count(1):
         logger.info("applying migration %s (attempt %s)", migration.label, attempt)
@@ -87,12 +117,14 @@ def _apply(conn: psycopg.Connection, migration: sql.Migration, *, lock_timeout: 
                 with conn.transaction():
                     _set_lock_timeout(conn, lock_timeout, is_local=True)
                     conn.execute(migration.sql)
-                    _record(conn, migration)
+                    if record:
+                        _record(conn, migration)
             else:
                 _set_lock_timeout(conn, lock_timeout, is_local=False)
                 for statement in migration.statements:
                     conn.execute(statement)
-                _record(conn, migration)
+                if record:
+                    _record(conn, migration)
             return
         except pg_errors.LockNotAvailable as exc:
             if time.monotonic() + pause > deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -12,6 +13,8 @@ from tests.acceptance.test_cli import CLI
 from tests.conftest import STRIPE_SECRET
 from webhook_server.dev.localdb import free_port
 from webhook_server.errors import EXIT_FAILURE, EXIT_OK
+from webhook_server.migrations import migrate
+from webhook_server.retention import partitions
 from webhook_server.settings import SECRET_VARIABLES
 
 BASE_ENV = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", *SECRET_VARIABLES.values())}
@@ -86,3 +89,26 @@ def test_a_role_default_of_synchronous_commit_off_is_overridden(durable_db: str)
         with psycopg.connect(durable_db, autocommit=True) as conn:
             conn.execute("ALTER ROLE CURRENT_USER RESET synchronous_commit")
     assert (result.returncode, problems(result)) == (EXIT_OK, [ALONE]), result.stderr
+
+
+def test_a_day_without_its_partition_is_reported_with_the_fix(database_url: str) -> None:
+    """Tomorrow's partition missing (no worker for a week): events arriving then would be refused."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS check_no_day")
+        conn.execute("CREATE DATABASE check_no_day")
+    url = database_url.rsplit("/", 1)[0] + "/check_no_day"
+    migrate(url)
+    tomorrow = f"{datetime.now(UTC) + timedelta(days=1):%Y%m%d}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE webhook_events_p{tomorrow}, webhook_event_attempts_p{tomorrow}")
+    result = check(DATABASE_URL=url, STRIPE_WEBHOOK_SECRET=STRIPE_SECRET)
+    lines = [line for line in problems(result) if line != ALONE]
+    assert [line for line in lines if "partition" in line] == [
+        next(line for line in lines if line.startswith("DATABASE_URL: no partition of webhook_events holds "))
+    ]
+    assert lines[0].endswith("start a worker: every hour it makes the partitions of the week ahead")
+    with psycopg.connect(url, autocommit=True) as conn:
+        partitions.ensure(conn)
+    assert not [
+        line for line in problems(check(DATABASE_URL=url, STRIPE_WEBHOOK_SECRET=STRIPE_SECRET)) if "partition" in line
+    ]

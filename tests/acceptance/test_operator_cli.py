@@ -19,6 +19,7 @@ from tests.acceptance.test_cli import CLI
 from tests.conftest import STRIPE_SECRET, GunicornServer
 from tests.fake_github import TOKEN, FakeGitHub
 from tests.fake_stripe import API_KEY, FakeStripe
+from tests.harness.postgres import make_day
 from tests.integration.test_migrate import fresh_database
 from tests.signers import stripe_event
 from webhook_server.dev.localdb import free_port
@@ -39,6 +40,8 @@ def cli(*args: str, database_url: str | None = None, **env: str) -> subprocess.C
 def store(database_url: str, event: dict, **columns: object) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         insert_events(conn, [IncomingEvent("stripe", event["id"], event["type"], json.dumps(event))])
+        if isinstance(received_at := columns.get("received_at"), datetime):
+            make_day(conn, received_at)
         for column, value in columns.items():
             conn.execute(f"UPDATE webhook_events SET {column} = %s WHERE event_id = %s", (value, event["id"]))
 
@@ -79,8 +82,9 @@ def test_an_operator_finds_a_dead_event_reads_why_and_replays_it(clean_db: str) 
 
     with psycopg.connect(clean_db, autocommit=True) as conn:  # what a worker's attempts leave
         conn.execute(
-            "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
-            "SELECT id, n, 'host-a:41', now(), now(), (ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
+            "INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, "
+            "finished_at, outcome, error) SELECT id, received_at, n, 'host-a:41', now(), now(), "
+            "(ARRAY['lost', 'timed_out'])[n], 'reason ' || n || E'\\nmore' "
             "FROM webhook_events, generate_series(1, 2) AS n WHERE event_id = 'evt_dead_1'"
         )
     shown = cli("events", "show", "evt_dead_1", database_url=clean_db)

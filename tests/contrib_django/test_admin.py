@@ -47,9 +47,9 @@ def _dead_event_with_history(database_url: str) -> tuple[int, str]:
     )
     query(
         database_url,
-        "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error) "
-        "VALUES (%s, 3, 'host:1', now(), now(), 'failed', 'RuntimeError: planned failure of attempt 3') "
-        "RETURNING id",
+        "INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, "
+        "outcome, error) SELECT id, received_at, 3, 'host:1', now(), now(), 'failed', "
+        "'RuntimeError: planned failure of attempt 3' FROM webhook_events WHERE id = %s RETURNING id",
         row_id,
     )
     return row_id, event_id

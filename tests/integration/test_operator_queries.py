@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from tests.harness.postgres import make_day
 from tests.integration.test_migrate import fresh_database
 from webhook_server.dev.localdb import free_port
 from webhook_server.errors import DatabaseUnavailable
@@ -20,6 +21,8 @@ def store(database_url: str, event_id: str, *, scheme: str = "stripe", event_typ
     with psycopg.connect(database_url, autocommit=True) as conn:
         payload = f'{{"id": "{event_id}", "type": "{event_type}"}}'
         insert_events(conn, [IncomingEvent(scheme, event_id, event_type, payload)])
+        if "received_at" in columns:
+            make_day(conn, columns["received_at"])
         for column, value in columns.items():
             conn.execute(
                 f"UPDATE webhook_events SET {column} = %s WHERE provider = %s AND event_id = %s",
@@ -186,7 +189,7 @@ def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: st
     url = fresh_database(database_url, "admin_unmigrated")
     expected = (
         r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention, "
-        r"0007_replay_marks, 0008_scheme_column: "
+        r"0007_replay_marks, 0008_scheme_column, 0009_partitions: "
         r"run `webhook-server migrate`"
     )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):

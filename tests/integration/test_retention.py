@@ -81,26 +81,29 @@ def delete_transactions(clean_db: str) -> Iterator[Callable[[], list[tuple[int, 
 def test_prune_goes_batch_by_batch_each_its_own_transaction(
     clean_db: str, delete_transactions: Callable[[], list[tuple[int, int]]]
 ) -> None:
+    """Where a day cannot go whole (it also holds a dead event, kept), its finished events go by DELETE."""
     for number in range(7):
         store(clean_db, f"evt_{number}", status="done", received_at=now() - OLD)
+    store(clean_db, "evt_dead", status="dead", received_at=now() - OLD)
     with psycopg.connect(clean_db, autocommit=True) as conn:
         deleted = prune(conn, before=now() - timedelta(days=30), batch_size=3)
     assert deleted == 7
     batches = delete_transactions()
     assert [count for _, count in batches] == [3, 3, 1]
     assert len({xid for xid, _ in batches}) == 3
-    assert stored_ids(clean_db) == set()
+    assert stored_ids(clean_db) == {"evt_dead"}
 
 
 def test_prune_passes_over_a_row_locked_by_someone_else_without_waiting(clean_db: str) -> None:
     store(clean_db, "evt_locked", status="done", received_at=now() - OLD)
     store(clean_db, "evt_free", status="done", received_at=now() - OLD)
+    store(clean_db, "evt_dead", status="dead", received_at=now() - OLD)  # the day goes by DELETE
     with psycopg.connect(clean_db) as holder:
         holder.execute("SELECT 1 FROM webhook_events WHERE event_id = 'evt_locked' FOR UPDATE")
         with psycopg.connect(clean_db, autocommit=True) as conn:
             conn.execute("SET lock_timeout = '2s'")  # a wait for the lock would fail the test
             assert prune(conn, before=now() - timedelta(days=30)) == 1
-    assert stored_ids(clean_db) == {"evt_locked"}
+    assert stored_ids(clean_db) == {"evt_locked", "evt_dead"}
 
 
 def test_prune_refuses_a_status_that_is_still_to_be_processed(clean_db: str) -> None:

@@ -94,19 +94,20 @@ def test_an_outcome_postgres_refuses_is_recorded_with_a_stand_in_and_holds_back_
     for event_id in ("cus_before", "cus_nul", "cus_surrogate", "cus_after"):
         store(worker_db, event_id)
     worker = Dispatcher(WorkerSettings(database_url=worker_db, handler_modules=()), Registry(), lambda name: None)
-    rows = dict(
-        query(
+    rows = {
+        event_id: (row_id, received_at)
+        for event_id, row_id, received_at in query(
             worker_db,
             "UPDATE webhook_events SET attempts = 1, locked_by = %s, locked_until = now() + interval '1 minute', "
-            "attempt_started_at = now() RETURNING event_id, id",
+            "attempt_started_at = now() RETURNING event_id, id, received_at",
             worker.name,
         )
-    )
+    }
     worker._outcomes = [
-        Outcome(rows["cus_before"], 1, "done", "done"),
-        Outcome(rows["cus_nul"], 1, "dead", "failed", "RuntimeError: nul \x00 inside"),
-        Outcome(rows["cus_surrogate"], 1, "failed", "failed", "RuntimeError: \ud800", 60.0),
-        Outcome(rows["cus_after"], 1, "done", "done"),
+        Outcome(*rows["cus_before"], 1, "done", "done"),
+        Outcome(*rows["cus_nul"], 1, "dead", "failed", "RuntimeError: nul \x00 inside"),
+        Outcome(*rows["cus_surrogate"], 1, "failed", "failed", "RuntimeError: \ud800", 60.0),
+        Outcome(*rows["cus_after"], 1, "done", "done"),
     ]
 
     worker._flush()

@@ -84,8 +84,8 @@ def test_the_history_goes_with_its_events_deleted_or_truncated(worker_db: str) -
     kept, deleted = insert_events(worker_db, 2)
     query(
         worker_db,
-        "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome) "
-        "SELECT id, 1, 'host:1', now(), now(), 'done' FROM webhook_events RETURNING 1",
+        "INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, "
+        "outcome) SELECT id, received_at, 1, 'host:1', now(), now(), 'done' FROM webhook_events RETURNING 1",
     )
     query(worker_db, "DELETE FROM webhook_events WHERE event_id = %s RETURNING 1", deleted)
     assert [row[0] for row in history(worker_db, kept)] == [1]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import psycopg
 
 from tests.harness.polling import wait_for
+from tests.harness.postgres import make_day
 from tests.worker.conftest import WorkerProcess, insert_events, query
 
 
 def age_events(database_url: str, prefix: str, status: str, days: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        make_day(conn, datetime.now(UTC) - timedelta(days=days))
     query(
         database_url,
         "UPDATE webhook_events SET status = %s, received_at = now() - make_interval(days => %s), "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -88,8 +87,9 @@ def test_the_outcome_commits_only_with_the_claim_that_is_still_its_own(
     (event_id,) = insert_events(effects_db, 1)
     with psycopg.connect(effects_db, autocommit=True) as conn:
         claim = {"limit": 1, "max_attempts": 3, "lease": 60, "worker": "w1"}
-        ((row_id, *_),) = conn.execute(sql.query("claim_events"), claim).fetchall()  # attempt 1, held by w1
-        event = Event("test", event_id, "test.event", {}, attempt, datetime.now(UTC), "test", {})
+        # attempt 1, held by w1
+        ((row_id, _, _, _, _, _, received_at, *_),) = conn.execute(sql.query("claim_events"), claim).fetchall()
+        event = Event("test", event_id, "test.event", {}, attempt, received_at, "test", {})
         job = Job(row_id, attempt, event, insert_effect, transactional=True)
         try:
             with conn.transaction():

@@ -2,7 +2,8 @@
 before deploying it (scripts/rolling-deploy does).
 
 Exit 0 when the settings are valid (at least one endpoint among them), the database is
-reachable with DATABASE_URL, its schema is current and commits there are durable
+reachable with DATABASE_URL, its schema is current, a partition holds today and tomorrow
+(a worker makes them ahead) and commits there are durable
 (``synchronous_commit`` on in the server's sessions, ``fsync`` on at the server). Otherwise
 one line per problem on stderr, each naming the variable and the fix, and exit 1.
 
@@ -21,7 +22,7 @@ import sys
 import click
 import psycopg
 
-from webhook_server import db, migrations
+from webhook_server import db, migrations, sql
 from webhook_server.errors import EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.settings import Settings
 
@@ -91,6 +92,9 @@ def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], 
             missing = migrations.missing(conn)
             durability = db.durability(conn)
             replication = db.replication(conn)
+            unpartitioned = (
+                [] if missing else [moment for (moment,) in conn.execute(sql.query("days_without_partition"))]
+            )
     except psycopg.Error as exc:
         return [f"{DATABASE_VARIABLE}: the database refused a read-only query ({exc}); check the user's privileges"], []
     if replication.standby:
@@ -101,6 +105,11 @@ def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], 
         )
     if missing:
         problems.append(f"{DATABASE_VARIABLE}: {migrations.missing_message(missing)}")
+    if unpartitioned:
+        problems.append(
+            f"{DATABASE_VARIABLE}: no partition of webhook_events holds {unpartitioned[0]:%Y-%m-%d %H:%M} UTC, so "
+            "events arriving then are refused; start a worker: every hour it makes the partitions of the week ahead"
+        )
     if durability.get("synchronous_commit") not in db.DURABLE_COMMIT_LEVELS:
         problems.append(
             f"{DATABASE_VARIABLE}: synchronous_commit is {durability.get('synchronous_commit')!r} in the server's "

@@ -1,10 +1,14 @@
-"""Delete finished events received before a cutoff, a batch per short transaction.
+"""Remove finished events received before a cutoff: whole days first, then row by row.
 
-One statement deleting a million rows would hold its locks and its WAL until the end, and a
-statement timeout would undo all of it; batches of BATCH_SIZE commit one by one, so ingest's
-inserts and the workers' updates wait behind none of them for long, and an interrupted prune
-keeps what it deleted. Pending, failed and held events are never pruned: only the statuses
-given, at most PRUNABLE_STATUSES.
+A day wholly before the cutoff whose events are all finished goes whole, detached and dropped
+(webhook_server.retention.partitions): the cheap way, and the common one. What is left before
+the cutoff (a day that also holds a pending, failed or dead event; the table from before the
+conversion to partitions, or a table not converted yet) is deleted in batches of BATCH_SIZE,
+each its own short transaction: one statement deleting a million rows would hold its locks and
+its WAL until the end, and a statement timeout would undo all of it; so ingest's inserts and
+the workers' updates wait behind none of them for long, and an interrupted prune keeps what it
+deleted. Pending, failed and held events are never pruned: only the statuses given, at most
+PRUNABLE_STATUSES.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import psycopg
 
 from webhook_server import sql
 from webhook_server.durations import parse_duration
+from webhook_server.retention import partitions
 
 # What retention removes by default, and what it may remove when asked (dead only explicitly).
 DEFAULT_STATUSES = ("done", "skipped")
@@ -54,20 +59,21 @@ def prune(
     pause: float = 0.0,
     stop: threading.Event | None = None,
 ) -> int:
-    """Delete events in ``statuses`` received before ``before``; return how many.
+    """Remove events in ``statuses`` received before ``before``; return how many.
 
-    ``conn`` must be in autocommit, so each batch is its own transaction. ``pause`` seconds
-    between batches leave the database to other work; setting ``stop`` ends the run between
-    batches (what was deleted stays deleted).
+    ``conn`` must be in autocommit, so each batch is its own transaction (and a day can be
+    detached concurrently). ``pause`` seconds between batches leave the database to other work;
+    setting ``stop`` ends the run between days or batches (what was removed stays removed).
     """
     unknown = set(statuses) - set(PRUNABLE_STATUSES)
     if unknown:
         raise ValueError(f"only {', '.join(PRUNABLE_STATUSES)} events may be pruned, not {', '.join(sorted(unknown))}")
     params = {"statuses": list(statuses), "before": before, "batch": batch_size}
     stop = stop or threading.Event()
-    deleted = 0
-    while True:
+    deleted = partitions.retire(conn, before=before, statuses=statuses, stop=stop)
+    while not stop.is_set():
         batch = conn.execute(sql.query("prune_events"), params).rowcount
         deleted += batch
         if batch < batch_size or stop.wait(pause):
-            return deleted
+            break
+    return deleted

@@ -1,5 +1,6 @@
 """SQL kept in ``.sql`` files: named queries in ``queries/``, numbered migrations in ``migrations/``,
-and the local spool's SQLite statements in ``spool/``.
+the conversion of a plain inbox to partitions in ``conversion/``, and the local spool's SQLite
+statements in ``spool/``.
 
 Keeping statements out of Python strings lets them be read, diffed and run in psql as they are.
 
@@ -50,6 +51,12 @@ class Migration:
 def query(name: str, folder: str = "queries") -> str:
     """The text of ``<folder>/<name>.sql``: ``queries/`` for Postgres, ``spool/`` for the SQLite spool."""
     return resources.files(__package__).joinpath(folder, f"{name}.sql").read_text(encoding="utf-8")
+
+
+def conversion() -> Migration:
+    """The conversion of a populated inbox to partitions (``migrate --partition``): a no-transaction
+    script run like a migration, but not recorded as one (``conversion/partition_inbox.sql``)."""
+    return Migration(0, "partition_inbox", query("partition_inbox", folder="conversion"))
 
 
 def migrations() -> list[Migration]:

@@ -213,7 +213,7 @@ class Dispatcher:
             return  # given back or timed out before it finished
         if finished.error is None:
             if not job.transactional:  # a transactional handler's thread committed done with its writes
-                self._outcomes.append(Outcome(job.id, job.attempt, "done", "done"))
+                self._outcomes.append(Outcome(job.id, job.event.received_at, job.attempt, "done", "done"))
             self.metrics.outcome(job.event.scheme, "done")
         elif isinstance(finished.error, LeaseLost):
             logger.warning("%s", finished.error)
@@ -240,7 +240,7 @@ class Dispatcher:
                 job.attempt,
                 error.splitlines()[0],
             )
-            self._outcomes.append(Outcome(job.id, job.attempt, "dead", result, error))
+            self._outcomes.append(Outcome(job.id, job.event.received_at, job.attempt, "dead", result, error))
             self.metrics.outcome(event.scheme, "dead")
             return
         delay = retry_delay(job.attempt, base=self.settings.retry_base, cap=self.settings.retry_cap)
@@ -254,7 +254,7 @@ class Dispatcher:
             delay,
             error.splitlines()[0],
         )
-        self._outcomes.append(Outcome(job.id, job.attempt, "failed", result, error, delay))
+        self._outcomes.append(Outcome(job.id, job.event.received_at, job.attempt, "failed", result, error, delay))
         self.metrics.outcome(event.scheme, "failed")
 
     def _flush(self) -> None:
@@ -368,7 +368,7 @@ class Dispatcher:
                 continue
             registered = lookup(scheme, event_type, endpoint)
             if registered is None:
-                self._outcomes.append(Outcome(row_id, attempt, "skipped", None))
+                self._outcomes.append(Outcome(row_id, received_at, attempt, "skipped", None))
                 self._skipped(scheme, event_type)
                 continue
             event = Event(scheme, event_id, event_type, as_object(body), attempt, received_at, endpoint, headers)
@@ -402,7 +402,9 @@ class Dispatcher:
         if not self._held or now < self._next_renewal:
             return
         renewed = self._execute(
-            statements.renew_leases(self._held, lease_seconds=self.settings.lease_seconds, worker=self.name)
+            statements.renew_leases(
+                [job.row for job in self._held.values()], lease_seconds=self.settings.lease_seconds, worker=self.name
+            )
         )
         if renewed is not None:
             self._next_renewal = now + self.settings.lease_seconds / 3
@@ -414,7 +416,7 @@ class Dispatcher:
         """
         if not jobs:
             return True
-        released = statements.release_events([j.id for j in jobs], [j.attempt for j in jobs], self.name)
+        released = statements.release_events([j.row for j in jobs], [j.attempt for j in jobs], self.name)
         if self._execute(released) is None:
             return False
         for job in jobs:

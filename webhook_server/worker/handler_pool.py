@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -35,6 +36,11 @@ class Job:
     handler: Handler
     transactional: bool = False  # called as handler(event, conn); its outcome commits with its writes
     started: float | None = field(default=None)  # monotonic time the handler was called
+
+    @property
+    def row(self) -> tuple[int, datetime]:
+        """The row id and its partition key (received_at), as the worker's statements take them."""
+        return (self.id, self.event.received_at)
 
 
 class Runtime(Protocol):

@@ -1,4 +1,5 @@
-"""The worker's retention: a thread that deletes finished events older than WEBHOOK_RETENTION.
+"""The worker's retention: a thread that makes the days' partitions ahead (whatever the retention)
+and removes finished events older than WEBHOOK_RETENTION.
 
 It runs beside the dispatcher on a connection of its own, so a prune never delays a claim or an
 outcome, and it deletes in batches of short transactions with a pause between them (see
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from webhook_server import db
+from webhook_server.retention import partitions
 from webhook_server.retention.prune import prune
 from webhook_server.settings import WorkerSettings
 
@@ -34,7 +36,8 @@ RETRY_SECONDS = 60.0
 
 
 class Pruner:
-    """Deletes done and skipped events received more than ``settings.retention`` ago, every hour."""
+    """Every hour: makes the partitions of the days ahead, and removes done and skipped events
+    received more than ``settings.retention`` ago."""
 
     def __init__(self, settings: WorkerSettings) -> None:
         self._settings = settings
@@ -44,7 +47,6 @@ class Pruner:
     def start(self) -> None:
         if self._settings.retention is None:
             logger.info("retention off (WEBHOOK_RETENTION=off): finished events are kept")
-            return
         self._thread.start()
 
     def stop(self) -> None:
@@ -56,14 +58,19 @@ class Pruner:
             pass
 
     def _round(self) -> bool:
-        """One prune of everything past the retention; False when the database failed it."""
+        """The days ahead made, then one prune of everything past the retention; False when the
+        database failed either."""
         retention = self._settings.retention
-        assert retention is not None  # start() runs no thread without one
-        before = datetime.now(UTC) - retention
         try:
             with db.connect(
                 self._settings.database_url, timeout=STATEMENT_SECONDS, application_name=f"{db.APPLICATION_NAME} pruner"
             ) as conn:
+                made = partitions.ensure(conn)
+                if made:
+                    logger.info("made the partitions of %s more days", made)
+                if retention is None:
+                    return True
+                before = datetime.now(UTC) - retention
                 deleted = prune(conn, before=before, pause=PAUSE_SECONDS, stop=self._stopped)
         except psycopg.Error as exc:
             logger.warning("pruning failed, next try in %.0f s: %s", RETRY_SECONDS, str(exc).strip())

@@ -63,7 +63,9 @@ def record_done(conn: psycopg.Connection, job: Job, worker: str) -> None:
     A plain ``psycopg.Cursor``: the binary array parameters need server-side binding, whatever
     cursor class the connection's owner (Django) made the default.
     """
-    recording = statements.record_outcomes([statements.Outcome(job.id, job.attempt, "done", "done")], worker)
+    recording = statements.record_outcomes(
+        [statements.Outcome(job.id, job.event.received_at, job.attempt, "done", "done")], worker
+    )
     with psycopg.Cursor(conn) as cursor:
         (recorded,) = cursor.execute(recording.text, recording.params).fetchone() or (0,)
     if not recorded:

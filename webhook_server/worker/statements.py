@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from webhook_server import sql
+
+# A row of webhook_events as the worker names it: its id and its received_at, the partition key
+# (with it, a statement searches one day's partition instead of every day's).
+Row = tuple[int, datetime]
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Outcome:
     """One attempt's outcome, a row of ``record_outcomes.sql``'s arrays."""
 
     row_id: int
+    received_at: datetime  # the row's partition key: only its day's partition is searched
     attempt: int
     status: str  # the event's: done, failed (due again after retry_in), dead
     # What the attempt came to, for the history: done, failed, timed_out; None when no handler ran.
@@ -57,19 +63,36 @@ def record_outcomes(outcomes: Sequence[Outcome], worker: str) -> Statement:
             "results": [o.result for o in outcomes],
             "errors": [o.error for o in outcomes],
             "retry_in": [o.retry_in for o in outcomes],
+            "received_ats": [o.received_at for o in outcomes],
             "worker": worker,
         },
     )
 
 
-def renew_leases(row_ids: Collection[int], *, lease_seconds: float, worker: str) -> Statement:
+def renew_leases(rows: Collection[Row], *, lease_seconds: float, worker: str) -> Statement:
     """Extend ``worker``'s leases on the events it holds."""
-    return Statement("renew_leases", {"ids": list(row_ids), "lease": lease_seconds, "worker": worker})
+    return Statement(
+        "renew_leases",
+        {
+            "ids": [row_id for row_id, _ in rows],
+            "received_ats": [received_at for _, received_at in rows],
+            "lease": lease_seconds,
+            "worker": worker,
+        },
+    )
 
 
-def release_events(row_ids: Sequence[int], attempts: Sequence[int], worker: str) -> Statement:
+def release_events(rows: Sequence[Row], attempts: Sequence[int], worker: str) -> Statement:
     """Give events back, due now, their attempt not counted."""
-    return Statement("release_events", {"ids": list(row_ids), "attempts": list(attempts), "worker": worker})
+    return Statement(
+        "release_events",
+        {
+            "ids": [row_id for row_id, _ in rows],
+            "received_ats": [received_at for _, received_at in rows],
+            "attempts": list(attempts),
+            "worker": worker,
+        },
+    )
 
 
 def oldest_due() -> Statement:

@@ -11,7 +11,7 @@
 -- The handler's payload is parsed from the body as signed (rows stored before migration 0003
 -- have none: their jsonb's text stands in).
 WITH due AS (
-    SELECT id, attempts, locked_by, locked_until, attempt_started_at
+    SELECT id, received_at, attempts, locked_by, locked_until, attempt_started_at
     FROM webhook_events
     WHERE status IN ('pending', 'failed') AND next_attempt_at <= now()
     ORDER BY next_attempt_at
@@ -19,9 +19,10 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 ),
 lost AS (
-    INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-    SELECT id, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until), locked_until, 'lost',
-           webhook_lost_attempt_error(attempts, locked_by)
+    INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome,
+                                        error)
+    SELECT id, received_at, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until), locked_until,
+           'lost', webhook_lost_attempt_error(attempts, locked_by)
     FROM due
     WHERE locked_until IS NOT NULL
 )
@@ -41,6 +42,6 @@ SET attempts = CASE WHEN e.attempts < %(max_attempts)s THEN e.attempts + 1 ELSE 
         ELSE e.next_attempt_at
     END
 FROM due
-WHERE e.id = due.id
+WHERE e.id = due.id AND e.received_at = due.received_at
 RETURNING e.id, e.provider, e.event_id, e.event_type, coalesce(e.body, convert_to(e.payload::text, 'UTF8')),
     e.attempts, e.received_at, e.status, coalesce(e.endpoint, e.provider) AS endpoint, e.headers

@@ -20,14 +20,15 @@ WITH recorded AS (
         locked_by = NULL
     FROM unnest(
         %(ids)b::bigint[], %(attempts)b::integer[], %(statuses)b::text[], %(results)b::text[],
-        %(errors)b::text[], %(retry_in)b::float8[]
-    ) AS outcome (id, attempt, status, result, error, retry_in)
-    WHERE e.id = outcome.id AND e.attempts = outcome.attempt AND e.locked_by = %(worker)s
-    RETURNING e.id, outcome.attempt, e.attempt_started_at, outcome.result, outcome.error
+        %(errors)b::text[], %(retry_in)b::float8[], %(received_ats)b::timestamptz[]
+    ) AS outcome (id, attempt, status, result, error, retry_in, received_at)
+    WHERE e.id = outcome.id AND e.received_at = outcome.received_at AND e.attempts = outcome.attempt AND e.locked_by = %(worker)s
+    RETURNING e.id, e.received_at, outcome.attempt, e.attempt_started_at, outcome.result, outcome.error
 ),
 history AS (
-    INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-    SELECT id, attempt, %(worker)s, coalesce(attempt_started_at, now()), now(), result, error
+    INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome,
+                                        error)
+    SELECT id, received_at, attempt, %(worker)s, coalesce(attempt_started_at, now()), now(), result, error
     FROM recorded
     WHERE result IS NOT NULL
 )

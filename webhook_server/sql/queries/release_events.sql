@@ -7,11 +7,12 @@ WITH released AS (
         locked_until = NULL,
         locked_by = NULL,
         next_attempt_at = now()
-    FROM unnest(%(ids)b::bigint[], %(attempts)b::integer[]) AS released (id, attempt)
-    WHERE e.id = released.id AND e.attempts = released.attempt AND e.locked_by = %(worker)s
-    RETURNING e.id, released.attempt, e.attempt_started_at
+    FROM unnest(%(ids)b::bigint[], %(received_ats)b::timestamptz[], %(attempts)b::integer[])
+        AS released (id, received_at, attempt)
+    WHERE e.id = released.id AND e.received_at = released.received_at AND e.attempts = released.attempt AND e.locked_by = %(worker)s
+    RETURNING e.id, e.received_at, released.attempt, e.attempt_started_at
 )
-INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-SELECT id, attempt, %(worker)s, coalesce(attempt_started_at, now()), now(), 'given_back',
+INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome, error)
+SELECT id, received_at, attempt, %(worker)s, coalesce(attempt_started_at, now()), now(), 'given_back',
        'the worker was stopping and gave the event back for another worker'
 FROM released

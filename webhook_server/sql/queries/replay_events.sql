@@ -7,7 +7,7 @@
 -- who replayed it and when (the attempt numbers start again at 1). A lease found run out here
 -- is recorded as lost before it, as a claim would have (this statement clears it).
 WITH chosen AS (
-    SELECT id, attempts, locked_by, locked_until, attempt_started_at
+    SELECT id, received_at, attempts, locked_by, locked_until, attempt_started_at
     FROM webhook_events
     WHERE (%(event_ids)s::text[] IS NULL OR event_id = ANY(%(event_ids)s))
       AND (%(row_ids)s::bigint[] IS NULL OR id = ANY(%(row_ids)s))
@@ -24,17 +24,18 @@ WITH chosen AS (
 ),
 history AS (
     -- One INSERT, in this order: data-modifying CTEs run in no defined order among themselves.
-    INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome, error)
-    SELECT event_row, attempt, worker, started_at, finished_at, outcome, error
+    INSERT INTO webhook_event_attempts (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome,
+                                        error)
+    SELECT event_row, event_received_at, attempt, worker, started_at, finished_at, outcome, error
     FROM (
-        SELECT id, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until),
+        SELECT id, received_at, attempts, coalesce(locked_by, '?'), coalesce(attempt_started_at, locked_until),
                locked_until, 'lost', webhook_lost_attempt_error(attempts, locked_by), 1
         FROM chosen
         WHERE locked_until IS NOT NULL
         UNION ALL
-        SELECT id, attempts, %(replayed_by)s, now(), now(), 'replayed', NULL, 2
+        SELECT id, received_at, attempts, %(replayed_by)s, now(), now(), 'replayed', NULL, 2
         FROM chosen
-    ) AS marks (event_row, attempt, worker, started_at, finished_at, outcome, error, place)
+    ) AS marks (event_row, event_received_at, attempt, worker, started_at, finished_at, outcome, error, place)
     ORDER BY event_row, place
 )
 UPDATE webhook_events AS e
@@ -45,5 +46,5 @@ SET status = 'pending',
     locked_by = NULL,
     processed_at = NULL
 FROM chosen
-WHERE e.id = chosen.id
+WHERE e.id = chosen.id AND e.received_at = chosen.received_at
 RETURNING e.provider, e.event_id
