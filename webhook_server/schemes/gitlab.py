@@ -29,7 +29,7 @@ class GitLabVerifier:
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         token = header(
             headers, TOKEN_HEADER, reason="signature_missing", hint="; give the GitLab webhook a Secret token"
-        ).encode("utf-8", "surrogateescape")
+        ).encode("utf-8", "surrogatepass")
         if not any([hmac.compare_digest(token, key) for key in self._keys]):
             raise Rejected(
                 "signature_invalid",
