@@ -1,0 +1,72 @@
+"""`podman stop` of a serving container under load: drained by the balancer, nothing failed or lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.harness.containers import Container, container_url
+from tests.harness.gunicorn import STRIPE_SECRET
+from tests.harness.health_watch import HealthWatch
+from tests.harness.load import SignedLoad, assert_each_acknowledged_event_stored_once
+from tests.harness.proxies import running_haproxy
+
+RATE = 100  # deliveries per second, the issue's figure
+ANNOUNCE = 3.0  # the image's WEBHOOK_DRAIN_ANNOUNCE (the default)
+KILL_AFTER = 10  # podman's and docker's default --time: SIGKILL this long after SIGTERM
+# The stop must end by itself well before the SIGKILL; announce + gunicorn's stop take about 4 s.
+STOP_LIMIT = KILL_AFTER - 2.0
+
+
+def serve(start: Callable[..., Container], database_url: str) -> Container:
+    return start(env={"DATABASE_URL": container_url(database_url), "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET})
+
+
+def test_podman_stop_behind_haproxy_fails_no_delivery(
+    start_container: Callable[..., Container], clean_db: str, tmp_path: Path
+) -> None:
+    old, other = serve(start_container, clean_db), serve(start_container, clean_db)
+    old.wait_until_healthy()
+    other.wait_until_healthy()
+    with running_haproxy(tmp_path, [old.port, other.port]) as haproxy:
+        haproxy.wait_until_checked_up(["app1", "app2"])
+        with (
+            HealthWatch({"old": old.url("/health")}, every=0.1) as watch,
+            SignedLoad(haproxy.url("/webhooks/stripe"), RATE, senders=16) as load,
+        ):
+            time.sleep(1.0)
+            stopping = time.monotonic()
+            stopped_in = old.stop(KILL_AFTER)
+            time.sleep(2.0)
+    ledger = load.ledger
+    assert ledger.failures == [], ledger.failures[:5]
+    assert old.exit_code() == 0, f"exit code {old.exit_code()} (137: killed):\n{old.logs()}"
+    assert stopped_in < STOP_LIMIT, f"podman stop took {stopped_in:.1f} s"
+    # The balancer's view: /health answered 503 before the container stopped answering at all.
+    after = [check.status for check in watch.checks if check.sent_at >= stopping and check.status != 200]
+    assert after[:1] == [503], after[:5]
+    served_during_stop = [a for a in ledger.answers if stopping <= a.sent_at < stopping + stopped_in]
+    assert len(served_during_stop) >= RATE * 2, "too little load crossed the stop to prove anything"
+    assert_each_acknowledged_event_stored_once(ledger, clean_db)
+
+
+def test_deliveries_arriving_during_the_announce_are_served(
+    start_container: Callable[..., Container], clean_db: str
+) -> None:
+    """Kubernetes' termination race: the endpoint's removal and SIGTERM happen at once, so an
+    ingress keeps sending for a while after SIGTERM. Here it keeps sending straight to the
+    container for ANNOUNCE - 1 s after `podman stop` began: every one is answered 200."""
+    container = serve(start_container, clean_db)
+    container.wait_until_healthy()
+    stop = threading.Thread(target=container.stop, args=(KILL_AFTER,), name="podman-stop")
+    with SignedLoad(container.url("/webhooks/stripe"), RATE, senders=16) as load:
+        time.sleep(1.0)
+        stop.start()
+        time.sleep(ANNOUNCE - 1.0)
+    stop.join(KILL_AFTER + 30)
+    assert load.ledger.failures == [], load.ledger.failures[:5]
+    assert len(load.ledger.acknowledged) >= RATE * 2
+    assert container.exit_code() == 0
+    assert_each_acknowledged_event_stored_once(load.ledger, clean_db)
