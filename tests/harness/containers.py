@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -237,6 +239,12 @@ class Container:
 
     def exit_code(self) -> int:
         return int(self.state()["ExitCode"])
+
+    def finished_at(self) -> float:
+        """When its PID 1 exited (the runtime's record), in seconds since the epoch."""
+        # RFC 3339 with nanoseconds; datetime takes microseconds.
+        stamp = re.sub(r"(\.\d{6})\d*", r"\1", self.state()["FinishedAt"])
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
     def remove(self) -> None:
         self.podman.run("rm", "--force", "--volumes", "--time", "0", self.name, check=False)
