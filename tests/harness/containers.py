@@ -37,8 +37,10 @@ MMDEBSTRAP = shutil.which("mmdebstrap") or "/usr/bin/mmdebstrap"
 CHECKOUT = Path(__file__).resolve().parents[2]
 DOCKERFILE = CHECKOUT / "deploy" / "container" / "Dockerfile"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "webhook-server" / "containers"
-# The Debian release the bases come from: the host's, so the host's pip fetches wheels for its Python.
+# The Debian release the bases come from, and its Python: the host's pip fetches the wheels for
+# its own Python, so the two must match.
 SUITE = "bookworm"
+SUITE_PYTHON = (3, 11)
 RUNTIME_PACKAGES = ("python3", "python3-venv", "ca-certificates")
 BUILDER_PACKAGES = (*RUNTIME_PACKAGES, "python3-dev", "gcc", "libc6-dev")
 # Left out of the bases: a container reads no manual.
@@ -131,6 +133,12 @@ def base_image(packages: Sequence[str], cache: Path = CACHE) -> str:
 def wheelhouse(cache: Path = CACHE) -> Path:
     """Every wheel the build needs, fetched by the host's pip; gunicorn_h1c as its source, so
     that the builder stage compiles it as it does for users."""
+    if sys.version_info[:2] != SUITE_PYTHON:
+        wanted, running = ".".join(map(str, SUITE_PYTHON)), ".".join(map(str, sys.version_info[:2]))
+        raise AssertionError(
+            f"the container tests build on Debian {SUITE}'s Python {wanted} with wheels this Python's pip "
+            f"fetches ({running}): run them from a venv of Python {wanted}"
+        )
     setup = (CHECKOUT / "setup.cfg").read_bytes() + (CHECKOUT / "pyproject.toml").read_bytes()
     directory = cache / f"wheelhouse-{hashlib.sha256(setup).hexdigest()[:12]}"
     if directory.is_dir():
