@@ -41,6 +41,7 @@ def test_the_image_runs_unprivileged_with_gunicorn_as_pid_1(images: Images) -> N
     assert config["Cmd"] == ["serve"]
     assert config["StopSignal"] == "SIGTERM"
     assert "WEBHOOK_BIND=0.0.0.0:8000" in config["Env"]
+    assert "WEBHOOK_SHUTDOWN_CAP=8" in config["Env"], "docker's and podman's SIGKILL comes 10 s after SIGTERM"
     assert config["Labels"]["org.opencontainers.image.title"] == "webhook-server"
     assert image["Healthcheck"]["Test"][0] == "CMD", "built without --format docker?"
     # The default base is what users pull; the tests pass a local one.
