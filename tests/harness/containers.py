@@ -254,6 +254,23 @@ class Container:
         stamp = re.sub(r"(\.\d{6})\d*", r"\1", self.state()["FinishedAt"])
         return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
+    def run_arguments(
+        self,
+        image: str,
+        *command: str,
+        env: dict[str, str] | None = None,
+        volumes: Sequence[str] = (),
+        container_port: int = CONTAINER_PORT,
+    ) -> list[str]:
+        """podman's arguments that start this container (again, once the old one is removed)."""
+        options = ["--name", self.name, "--label", LABEL, "--network", NETWORK]
+        options += ["--publish", f"127.0.0.1:{self.port}:{container_port}"]
+        for key, value in (env or {}).items():
+            options += ["--env", f"{key}={value}"]
+        for volume in volumes:
+            options += ["--volume", volume]
+        return ["run", "--detach", *options, image, *command]
+
     def remove(self) -> None:
         self.podman.run("rm", "--force", "--volumes", "--time", "0", self.name, check=False)
 
@@ -267,28 +284,13 @@ def containers(podman: Podman, image: str) -> Iterator[Callable[..., Container]]
         *command: str,
         env: dict[str, str] | None = None,
         volumes: Sequence[str] = (),
-        detach: bool = True,
         port: int | None = None,
         container_port: int = CONTAINER_PORT,
     ) -> Container:
-        name = f"webhook-test-{secrets.token_hex(4)}"
-        container = Container(podman, name, port or free_port())
+        container = Container(podman, f"webhook-test-{secrets.token_hex(4)}", port or free_port())
         started.append(container)
-        options = [
-            "--name",
-            name,
-            "--label",
-            LABEL,
-            "--network",
-            NETWORK,
-            "--publish",
-            f"127.0.0.1:{container.port}:{container_port}",
-        ]
-        for key, value in (env or {}).items():
-            options += ["--env", f"{key}={value}"]
-        for volume in volumes:
-            options += ["--volume", volume]
-        podman.run("run", "--detach", *options, image, *command)
+        arguments = container.run_arguments(image, *command, env=env, volumes=volumes, container_port=container_port)
+        podman.run(*arguments)
         return container
 
     try:
