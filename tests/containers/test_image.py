@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import requests
@@ -43,6 +44,7 @@ def test_the_image_runs_unprivileged_with_gunicorn_as_pid_1(images: Images) -> N
     assert "WEBHOOK_BIND=0.0.0.0:8000" in config["Env"]
     assert "WEBHOOK_SHUTDOWN_CAP=8" in config["Env"], "docker's and podman's SIGKILL comes 10 s after SIGTERM"
     assert config["Labels"]["org.opencontainers.image.title"] == "webhook-server"
+    assert config["Labels"]["org.opencontainers.image.version"] == version("webhook-server"), "ARG VERSION"
     assert image["Healthcheck"]["Test"][0] == "CMD", "built without --format docker?"
     # The default base is what users pull; the tests pass a local one.
     assert re.search(r"^ARG BASE_IMAGE=python:3\.12-slim$", DOCKERFILE.read_text(), re.MULTILINE)

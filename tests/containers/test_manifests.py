@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ def test_the_kustomization_lists_every_manifest_but_the_secret_example() -> None
 def test_every_pod_stops_by_itself_before_its_sigkill_and_runs_locked_down() -> None:
     for name, spec in pod_specs():
         for container in spec["containers"]:
+            assert container["image"] == f"webhook-server:{version('webhook-server')}", name
             env = env_of(container)
             cap = float(env.get("WEBHOOK_SHUTDOWN_CAP", "10"))
             grace = spec.get("terminationGracePeriodSeconds", 30)
