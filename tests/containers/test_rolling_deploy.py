@@ -4,7 +4,8 @@ The restart command is the documented one for containers: stop the old container
 which drains it), remove it, and start the new one under the same name and port. The deploy
 takes each instance out of HAProxy first (runtime API `state drain`), runs that command, waits
 for the new container's /health and /ready, and puts it back: no delivery fails, every
-acknowledged one is stored once, and every container is a new one.
+acknowledged one is stored once, and every container is a new one. The same containers swapped
+naively (stop, remove, start, the next at once) fail deliveries.
 """
 
 from __future__ import annotations
@@ -75,3 +76,26 @@ def test_a_rolling_deploy_of_containers_fails_no_delivery(
     assert load.ledger.failures == [], load.ledger.failures[:5]
     assert len(load.ledger.acknowledged) > 5 * RATE
     assert_each_acknowledged_event_stored_once(load.ledger, durable_db)
+
+
+def test_the_naive_swap_of_the_same_containers_fails_deliveries(
+    start_container: Callable[..., Container], images: Images, clean_db: str, tmp_path: Path
+) -> None:
+    """The control, the seed's deploy: each container stopped, removed and started again at
+    once, the next one without waiting for the new one to be healthy. HAProxy is left with no
+    instance it has seen healthy and answers 503: the harness does see failures."""
+    env = {"DATABASE_URL": container_url(clean_db), "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET}
+    instances = [start_container(env=env) for _ in NAMES]
+    for container in instances:
+        container.wait_until_healthy()
+    with running_haproxy(tmp_path, [container.port for container in instances]) as proxy:
+        proxy.wait_until_checked_up(NAMES)
+        with SignedLoad(proxy.url("/webhooks/stripe"), RATE, senders=16) as load:
+            time.sleep(1.0)
+            for container in instances:
+                container.stop()
+                images.podman.run("rm", "--volumes", container.name)
+                images.podman.run(*container.run_arguments(images.image, env=env))
+            time.sleep(3.0)
+    assert [failure for failure in load.ledger.failures if ": 503 " in failure], load.ledger.failures[:5]
+    assert_each_acknowledged_event_stored_once(load.ledger, clean_db)
