@@ -1,4 +1,7 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send, worker, dashboard (operator commands: operator/)."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker, forward, dashboard.
+
+The operator commands are in operator/ (``destinations``: operator/destinations.py).
+"""
 
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ from webhook_server.dashboard.command import gunicorn_command as dashboard_comma
 from webhook_server.dev import localdb, samples, workspace
 from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
+from webhook_server.forwarder.command import forward
 from webhook_server.migrations import LOCK_TIMEOUT_SECONDS
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
+from webhook_server.operator.destinations import destinations
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.web.entrypoint import gunicorn_command
 from webhook_server.worker.command import worker
@@ -364,6 +369,8 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 main.add_command(worker)
+main.add_command(forward)
+main.add_command(destinations)
 main.add_command(dashboard)
 
 

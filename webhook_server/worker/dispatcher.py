@@ -26,7 +26,6 @@ import os
 import queue
 import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass, replace
 
@@ -37,12 +36,14 @@ from webhook_server import db
 from webhook_server.errors import EXIT_STUCK, ConfigError
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
+from webhook_server.sql import Statement
+from webhook_server.wakeups import Backoff, Listener
 from webhook_server.worker import metrics, statements
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
-from webhook_server.worker.statements import Outcome, Statement
+from webhook_server.worker.statements import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +51,6 @@ logger = logging.getLogger(__name__)
 # under way at the deadline, then the last flush and the release, each cut at the statement limit.
 STOP_MARGIN_SECONDS = 1.5
 STOP_STATEMENT_SECONDS = 0.4
-# Waits after a failed database call: doubled each time up to the maximum.
-DB_BACKOFF_FIRST = 0.5
-DB_BACKOFF_MAX = 10.0
-# How often the listener checks whether it should stop, between notifies.
-LISTEN_CHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,12 @@ class Dispatcher:
         self._pool = HandlerPool(
             settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
         )
-        self._listener = _Listener(settings, self._messages)
+        self._listener = Listener(
+            settings.database_url,
+            settings.db_timeout,
+            lambda: self._messages.put(_WAKE),
+            name=f"{db.APPLICATION_NAME} listener",
+        )
         self._pruner = Pruner(settings)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
@@ -94,7 +95,7 @@ class Dispatcher:
         self._outcomes: list[Outcome] = []
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
-        self._db_backoff = _Backoff()
+        self._db_backoff = Backoff()
         self._due = True  # claim at start: events may have arrived while no worker ran
         self._next_poll = 0.0
         self._next_renewal = 0.0
@@ -515,27 +516,6 @@ class Dispatcher:
         self._db_retry_at = time.monotonic() + wait
 
 
-class _Backoff:
-    """The wait after each failed database call: doubled every time, back to the first on success."""
-
-    def __init__(self) -> None:
-        self.wait = DB_BACKOFF_FIRST
-
-    @property
-    def raised(self) -> bool:
-        """Whether a call has failed since the last success."""
-        return self.wait > DB_BACKOFF_FIRST
-
-    def failed(self) -> float:
-        """The wait before the next try; the one after it is twice as long, up to the maximum."""
-        wait = self.wait
-        self.wait = min(DB_BACKOFF_MAX, wait * 2)
-        return wait
-
-    def reset(self) -> None:
-        self.wait = DB_BACKOFF_FIRST
-
-
 def _error_class(exc: Exception) -> str:
     """An error's kind without its text: Postgres' message quotes the value it refused."""
     sqlstate = getattr(exc, "sqlstate", None)
@@ -545,45 +525,3 @@ def _error_class(exc: Exception) -> str:
 def _connect_seconds(settings: WorkerSettings) -> float:
     """The longest a connection attempt takes (libpq's connect_timeout has a floor of 2 s)."""
     return float(db.connection_kwargs(settings.db_timeout)["connect_timeout"])
-
-
-class _Listener:
-    """A thread on its own connection that LISTENs and wakes the dispatcher for each NOTIFY.
-
-    Notifies are an accelerator, not a guarantee (one sent while the listener reconnects is
-    lost): the dispatcher also polls every ``WEBHOOK_WORKER_POLL`` seconds, and after each
-    reconnect the listener wakes it once to cover the gap.
-    """
-
-    def __init__(self, settings: WorkerSettings, messages: queue.SimpleQueue[object]) -> None:
-        self._settings = settings
-        self._messages = messages
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _run(self) -> None:
-        backoff = _Backoff()
-        while not self._stopped.is_set():
-            try:
-                with db.connect(
-                    self._settings.database_url,
-                    timeout=self._settings.db_timeout,
-                    application_name=f"{db.APPLICATION_NAME} listener",
-                ) as conn:
-                    conn.execute(statements.listen_events().text)
-                    logger.info("listening for new events")
-                    self._messages.put(_WAKE)
-                    backoff.reset()
-                    while not self._stopped.is_set():
-                        for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
-                            self._messages.put(_WAKE)
-            except psycopg.Error as exc:
-                wait = backoff.failed()
-                logger.warning("LISTEN connection failed, retrying in %.1f s: %s", wait, exc)
-                self._stopped.wait(wait)

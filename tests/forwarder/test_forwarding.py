@@ -1,0 +1,206 @@
+"""``webhook-server forward`` end to end: real Postgres, real forwarder processes, a real destination app."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+import urllib.request
+from collections.abc import Callable
+
+from tests.forwarder.conftest import ForwarderProcess, cli, deliveries, destination, query, store_events
+from tests.forwarder.destination_app import DestinationApp
+from tests.harness.polling import wait_for
+
+Start = Callable[..., ForwarderProcess]
+
+
+def test_every_event_arrives_signed_with_its_body_intact_and_only_where_it_is_wanted(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    start_forwarder(
+        destination("billing", app.url("/billing"), event_types=["invoice.*"], pass_headers=["X-Request-Id"])
+        + destination("github-only", app.url("/github"), endpoints=["github"])
+    )
+    # Bytes a re-serialisation would change: key order, spacing, escapes, a lone surrogate, NUL.
+    odd = b'{"type":"invoice.paid",  "id":"%s", "z":1, "a":"\\ud800 \\u0000 \\u00e9 \xc3\xa9"}'
+    sent = store_events(
+        forward_db, 20, headers={"x-request-id": "req-1"}, body=lambda event_id: odd.replace(b"%s", event_id.encode())
+    )
+    store_events(forward_db, 5, prefix="charge", event_type="charge.succeeded")
+
+    wait_for(lambda: len(app.at("/billing")) >= 20, 20, "20 events at the destination")
+    time.sleep(0.5)  # anything that should not arrive has had the time to
+    got = app.at("/billing")
+    assert sorted(r.headers["webhook-server-event-id"] for r in got) == sorted(sent)
+    assert all(r.verified for r in got), "every request verifies with the destination's secret"
+    for received in got:
+        event_id = received.headers["webhook-server-event-id"]
+        assert received.body == odd.replace(b"%s", event_id.encode())
+        assert received.headers["webhook-id"] == f"stripe_{event_id}"
+        assert received.headers["x-request-id"] == "req-1"
+        assert received.headers["webhook-server-endpoint"] == "stripe"
+    assert app.at("/github") == []
+    assert deliveries(forward_db, "billing", "delivered") == 20
+    assert query(forward_db, "SELECT count(*) FROM webhook_deliveries WHERE destination = 'github-only'")[0][0] == 0
+
+
+def test_a_500_is_retried_with_the_same_webhook_id_then_delivered(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    app.behave("/flaky", statuses=[500, 503, 200])
+    start_forwarder(destination("flaky", app.url("/flaky"), retry_base=0.2, retry_cap=0.4))
+    store_events(forward_db, 1)
+
+    wait_for(lambda: deliveries(forward_db, "flaky", "delivered") == 1, 20, "the delivery delivered")
+    got = app.at("/flaky")
+    assert len(got) == 3
+    assert len({r.headers["webhook-id"] for r in got}) == 1, "one webhook-id across retries"
+    assert all(r.verified for r in got)
+    history = query(
+        forward_db, "SELECT attempt, outcome, status_code, response FROM webhook_delivery_attempts ORDER BY id"
+    )
+    assert [(a, o, s) for a, o, s, _ in history] == [(1, "failed", 500), (2, "failed", 503), (3, "delivered", 200)]
+    assert history[0][3] == "the destination's error page"
+
+
+def test_retry_after_is_honoured(forward_db: str, app: DestinationApp, start_forwarder: Start) -> None:
+    app.behave("/busy", statuses=[429, 200], retry_after="2")
+    start_forwarder(destination("busy", app.url("/busy"), retry_base=0.1, retry_cap=0.2))
+    store_events(forward_db, 1)
+
+    wait_for(lambda: len(app.at("/busy")) == 2, 20, "the retry")
+    first, second = app.at("/busy")
+    assert second.at - first.at >= 1.9, "the destination asked for 2 s, not the 0.1 s backoff"
+
+
+def test_a_destination_that_hangs_or_fails_never_delays_another(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    """One destination hangs 30 s on every request, one answers 500: the healthy one's latency
+    from commit to arrival stays that of an idle forwarder."""
+    app.behave("/hang", hang=30)
+    app.behave("/fail", statuses=[500])
+    start_forwarder(
+        destination("healthy", app.url("/ok"), concurrency=4)
+        + destination("hangs", app.url("/hang"), concurrency=2, timeout=2, retry_base=0.1, retry_cap=0.2)
+        + destination("fails", app.url("/fail"), concurrency=2, retry_base=0.05, retry_cap=0.1, pause_after="off")
+    )
+    committed: dict[str, float] = {}
+    for batch in range(25):  # 25 commits over 2.5 s, 4 events each, the others busy all along
+        committed |= store_events(forward_db, 4, prefix=f"b{batch}")
+        time.sleep(0.1)
+    wait_for(lambda: len(app.at("/ok")) >= 100, 30, "100 events at the healthy destination")
+
+    latencies = sorted(r.at - committed[r.headers["webhook-server-event-id"]] for r in app.at("/ok"))
+    p99 = latencies[98]
+    assert p99 < 1.0, f"healthy destination p99 {p99:.3f} s, median {statistics.median(latencies):.3f} s"
+    assert len(app.at("/hang")) >= 2, "the hanging destination was being tried meanwhile"
+    assert len(app.at("/fail")) >= 20, "the failing destination was being retried meanwhile"
+    timed_out = query(
+        forward_db,
+        "SELECT count(*) FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
+        "WHERE d.destination = 'hangs' AND a.error LIKE 'timed out after%%'",
+    )[0][0]
+    assert timed_out >= 2
+
+
+def test_out_of_attempts_is_dead_for_that_destination_only_and_replay_sends_it_again(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    app.behave("/down", statuses=[500])
+    start_forwarder(
+        destination("down", app.url("/down"), max_attempts=2, retry_base=0.1, retry_cap=0.1, pause_after="off")
+        + destination("up", app.url("/up"))
+    )
+    store_events(forward_db, 3)
+    wait_for(lambda: deliveries(forward_db, "down", "dead") == 3, 20, "3 dead deliveries")
+    assert deliveries(forward_db, "up", "delivered") == 3
+    assert len(app.at("/down")) == 6
+
+    app.behave("/down", statuses=[200])
+    replayed = cli(forward_db, "destinations", "replay", "down", "--dead", "--since", "1h")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "3 deliveries due now" in replayed.stdout
+    wait_for(lambda: deliveries(forward_db, "down", "delivered") == 3, 20, "the replayed deliveries delivered")
+
+    again = cli(forward_db, "destinations", "replay", "down", "--event", "evt_00001")
+    assert again.returncode == 0, again.stderr
+    wait_for(lambda: len(app.at("/down")) == 10, 20, "the one event sent again")
+    ids = [r.headers["webhook-id"] for r in app.at("/down") if r.headers["webhook-server-event-id"] == "evt_00001"]
+    assert len(ids) == 4 and len(set(ids)) == 1, "one webhook-id for every attempt and replay"
+    outcomes = query(
+        forward_db,
+        "SELECT a.outcome FROM webhook_delivery_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id "
+        "JOIN webhook_events e ON e.id = d.event_row WHERE e.event_id = 'evt_00001' AND d.destination = 'down' "
+        "ORDER BY a.id",
+    )
+    assert [o for (o,) in outcomes] == ["failed", "failed", "replayed", "delivered", "replayed", "delivered"]
+
+    unknown = cli(forward_db, "destinations", "replay", "nope", "--event", "evt_00001")
+    assert unknown.returncode == 1 and "no destination 'nope'" in unknown.stderr
+
+
+def test_sustained_failure_pauses_the_destination_and_resume_delivers_the_backlog(
+    forward_db: str, app: DestinationApp, start_forwarder: Start, tmp_path: object
+) -> None:
+    app.behave("/broken", statuses=[500])
+    forwarder = start_forwarder(
+        destination(
+            "broken",
+            app.url("/broken"),
+            retry_base=0.1,
+            retry_cap=0.2,
+            pause_after=1,
+            pause_failures=3,
+            max_attempts=100,
+        ),
+        WEBHOOK_FORWARD_METRICS_BIND="127.0.0.1:0",
+    )
+    store_events(forward_db, 3)
+    wait_for(
+        lambda: query(forward_db, "SELECT paused_at IS NOT NULL FROM webhook_destinations WHERE name = 'broken'")[0][0],
+        20,
+        "the destination paused",
+    )
+    assert "destination broken paused" in forwarder.log()
+    port = int(re.findall(r"metrics on http://127.0.0.1:(\d+)/metrics", forwarder.log())[0])
+
+    def scraped() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    wait_for(lambda: 'webhook_forward_destination_paused{destination="broken"} 1.0' in scraped(), 10, "paused metric")
+
+    app.behave("/broken", statuses=[200])
+    tried = len(app.at("/broken"))
+    store_events(forward_db, 5, prefix="later")
+    time.sleep(1.0)
+    assert len(app.at("/broken")) == tried, "a paused destination gets nothing"
+    listed = cli(forward_db, "destinations", "list")
+    assert "paused" in listed.stdout and "broken" in listed.stdout
+
+    resumed = cli(forward_db, "destinations", "resume", "broken")
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(lambda: deliveries(forward_db, "broken", "delivered") == 8, 20, "the backlog delivered after resume")
+    wait_for(lambda: 'webhook_forward_destination_paused{destination="broken"} 0.0' in scraped(), 10, "unpaused metric")
+
+
+def test_a_forwarder_killed_mid_attempt_loses_nothing(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    """kill -9 while attempts hang: when their lease runs out another forwarder delivers them, and
+    the history says the first attempts were lost."""
+    app.behave("/slow", hang=10)
+    settings = {"timeout": 3, "concurrency": 2, "retry_base": 0.1, "retry_cap": 0.1}
+    first = start_forwarder(destination("slow", app.url("/slow"), **settings))
+    store_events(forward_db, 4)
+    wait_for(lambda: len(app.at("/slow")) >= 2, 10, "two attempts running")
+    first.kill()
+    app.behave("/slow", statuses=[200])
+    start_forwarder(destination("slow", app.url("/slow"), **settings))
+    wait_for(lambda: deliveries(forward_db, "slow", "delivered") == 4, 40, "every delivery delivered")
+    # The first held all 4: 2 sending, 2 waiting for a thread; each comes back as a lost attempt.
+    lost = query(forward_db, "SELECT count(*) FROM webhook_delivery_attempts WHERE outcome = 'lost'")[0][0]
+    assert lost == 4
+    assert len({r.headers["webhook-id"] for r in app.at("/slow")}) == 4

@@ -1,0 +1,152 @@
+"""Each destination's own sender threads: the isolation between destinations.
+
+A lane has ``concurrency`` threads, each with its own keep-alive connection (webhook_server.
+forwarder.http_sender), and the dispatcher never gives it more deliveries than it has idle
+threads (``free``). So a destination that hangs or fails ties up its own threads only: another
+destination's deliveries are claimed, started and recorded as if it were not there. The
+dispatcher also holds the deadline of every running attempt and aborts one that outlives it
+(``abort_overdue``), whatever the destination does with its bytes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from webhook_server.destinations_file import DestinationSpec
+from webhook_server.errors import ConfigError
+from webhook_server.forwarder.http_sender import HttpSender, Message, Result, tls_context
+
+# A running attempt is aborted this long after its own deadline (its socket timeouts end it first).
+ABORT_GRACE_SECONDS = 0.2
+# Deliveries held per thread: the one it sends and the one that waits for it.
+PREFETCH = 2
+# How long a stopping forwarder waits for a lane's threads to end.
+JOIN_SECONDS = 1.0
+
+
+class Sender(Protocol):
+    """What a lane's thread sends with: one attempt at a time; ``abort`` from the dispatcher."""
+
+    def send(self, message: Message) -> Result: ...
+
+    def abort(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed delivery: its attempt number, how old it was at the claim, and what to send."""
+
+    delivery_id: int
+    destination: str
+    attempt: int
+    age: float  # seconds since the delivery was created, at claimed_at
+    claimed_at: float  # monotonic
+    message: Message
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A lane's thread finished an attempt; the dispatcher records it."""
+
+    job: Job
+    result: Result
+
+
+class Lane:
+    """The threads of one destination. ``submit``, ``free``, ``finished`` and the deadlines are the
+    dispatcher's; the threads only send and report."""
+
+    def __init__(self, spec: DestinationSpec, messages: queue.SimpleQueue[object]) -> None:
+        self.spec = spec
+        self._messages = messages
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[float, HttpSender]] = {}  # by thread index: (deadline, sender)
+        self.held = 0
+        senders, self._close = _senders(spec)
+        self._threads = [
+            threading.Thread(target=self._run, args=(index, sender), name=f"send {spec.name} {index}", daemon=True)
+            for index, sender in enumerate(senders)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def free(self) -> int:
+        """How many more deliveries the dispatcher may claim for this destination now: its threads,
+        and as many again waiting for one, so that a thread finds its next attempt ready while the
+        dispatcher records the last. A waiting one starts within one attempt's timeout, which the
+        lease (``2 x timeout + 5 s``) covers."""
+        return PREFETCH * self.spec.concurrency - self.held
+
+    def submit(self, job: Job) -> None:
+        self.held += 1
+        self._jobs.put(job)
+
+    def finished(self) -> None:
+        self.held -= 1
+
+    def next_deadline(self) -> float | None:
+        with self._lock:
+            deadlines = [deadline for deadline, _ in self._running.values()]
+        return min(deadlines) + ABORT_GRACE_SECONDS if deadlines else None
+
+    def abort_overdue(self, now: float) -> None:
+        """Abort the attempts past their deadline (their threads report them as timed out)."""
+        with self._lock:  # held while aborting: the attempt cannot end and another begin meanwhile
+            for deadline, sender in self._running.values():
+                if now >= deadline + ABORT_GRACE_SECONDS:
+                    sender.abort()
+
+    def abort_all(self) -> None:
+        """The forwarder is stopping and out of time: end every running attempt now."""
+        with self._lock:
+            for _, sender in self._running.values():
+                sender.abort()
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(JOIN_SECONDS)
+        self._close()
+
+    def _run(self, index: int, sender: HttpSender) -> None:
+        while (job := self._jobs.get()) is not None:
+            with self._lock:
+                self._running[index] = (time.monotonic() + self.spec.timeout, sender)
+            try:
+                result = sender.send(job.message)
+            except Exception as exc:  # a bug of ours, not the destination's: recorded, the thread lives on
+                result = Result(False, 0.0, error=f"the forwarder failed to send it: {type(exc).__name__}: {exc}")
+            finally:
+                with self._lock:
+                    del self._running[index]
+            self._messages.put(Sent(job, result))
+        sender.close()
+
+
+def _senders(spec: DestinationSpec) -> tuple[list[Sender], Callable[[], None]]:
+    """A sender per thread, and what closes what they share (a NATS destination's connection)."""
+    if not spec.is_nats:
+        context = tls_context(spec) if urlsplit(spec.url).scheme == "https" else None
+        return [HttpSender(spec, context) for _ in range(spec.concurrency)], lambda: None
+    try:  # nats-py only where a NATS destination is configured: the [nats] extra
+        from webhook_server.forwarder.nats_sender import NatsConnection, NatsSender
+    except ImportError:
+        raise ConfigError(
+            "WEBHOOK_DESTINATIONS_FILE",
+            f"destination {spec.name!r} is a NATS destination and nats-py is not installed: "
+            "pip install 'webhook-server[nats]'",
+        ) from None
+    connection = NatsConnection(spec)
+    return [NatsSender(spec, connection) for _ in range(spec.concurrency)], connection.close
