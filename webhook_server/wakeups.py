@@ -1,5 +1,6 @@
-"""What the loops over stored rows share (the worker's dispatcher, the forwarder's): a thread that
-turns Postgres NOTIFYs into wake-ups, and the backoff after a failed database call.
+"""What the loops over stored rows share (the worker's dispatcher, the forwarder's): the messages
+that wake them (a NOTIFY, a signal), the thread that turns Postgres NOTIFYs into wake-ups, and the
+backoff after a failed database call.
 
 Notifies are an accelerator, not a guarantee (one sent while the listener reconnects is lost):
 each loop also polls on a timer, and after each reconnect the listener wakes it once to cover
@@ -9,8 +10,11 @@ the gap.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 
@@ -23,6 +27,33 @@ DB_BACKOFF_FIRST = 0.5
 DB_BACKOFF_MAX = 10.0
 # How often the listener checks whether it should stop, between notifies.
 LISTEN_CHECK_SECONDS = 0.5
+
+
+# The listener's message to its loop: new events (or a replay, a resume) may be due.
+WAKE = "wake"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A signal arrived; ``at`` is its monotonic time; ``immediate`` for the second one."""
+
+    at: float
+    immediate: bool = False
+
+
+def receive(messages: queue.SimpleQueue[object], timeout: float) -> list[object]:
+    """Wait up to ``timeout`` for a loop's next message, then take every one already waiting: the
+    loop sleeps in this one place and handles what came meanwhile in one go."""
+    try:
+        first = messages.get(timeout=timeout) if timeout > 0 else messages.get_nowait()
+    except queue.Empty:
+        return []
+    taken = [first]
+    while True:
+        try:
+            taken.append(messages.get_nowait())
+        except queue.Empty:
+            return taken
 
 
 class Backoff:
@@ -44,6 +75,12 @@ class Backoff:
 
     def reset(self) -> None:
         self.wait = DB_BACKOFF_FIRST
+
+    def retry_at(self, what: str, problem: str) -> float:
+        """Log that ``what`` failed and return the monotonic time to try the database again."""
+        wait = self.failed()
+        logger.warning("%s failed, retrying in %.1f s: %s", what, wait, problem)
+        return time.monotonic() + wait
 
 
 class Listener:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,6 +33,7 @@ class Behaviour:
     location: str | None = None
     huge: int = 0  # bytes of response body to stream
     retry_after: str | None = None
+    answer: bytes | None = None  # the body of the answer; default: a short JSON or error text
 
 
 class DestinationApp:
@@ -109,7 +109,9 @@ class DestinationApp:
             except OSError:
                 pass  # the forwarder closed the connection after its cap: what the test wants
             return
-        answer = b'{"ok":true}' if status < 300 else b"the destination's error page"
+        answer = behaviour.answer
+        if answer is None:
+            answer = b'{"ok":true}' if status < 300 else b"the destination's error page"
         request.send_header("Content-Length", str(len(answer)))
         request.end_headers()
         request.wfile.write(answer)
@@ -118,11 +120,3 @@ class DestinationApp:
         self._closing.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-def serve(secret: str) -> Iterator[DestinationApp]:
-    app = DestinationApp(secret)
-    try:
-        yield app
-    finally:
-        app.close()

@@ -8,6 +8,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 
+import psycopg
+
 from tests.forwarder.conftest import ForwarderProcess, cli, deliveries, destination, query, store_events
 from tests.forwarder.destination_app import DestinationApp
 from tests.harness.polling import wait_for
@@ -204,3 +206,33 @@ def test_a_forwarder_killed_mid_attempt_loses_nothing(
     lost = query(forward_db, "SELECT count(*) FROM webhook_delivery_attempts WHERE outcome = 'lost'")[0][0]
     assert lost == 4
     assert len({r.headers["webhook-id"] for r in app.at("/slow")}) == 4
+
+
+def test_hostile_ids_and_answers_are_stored_and_shown_escaped(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    """An event id with CR LF and an escape sequence, an answer with NUL, invalid UTF-8 and a
+    terminal escape: the attempt is made and recorded, `events show` prints it all escaped."""
+    app.behave("/odd", statuses=[500, 200], answer=b"nul \x00 half \xed\xa0\x80 clear \x1b[2J done")
+    start_forwarder(destination("odd", app.url("/odd"), retry_base=0.1, retry_cap=0.1))
+    hostile = "evt_\r\nInjected: yes \x1b[31m"
+    with psycopg.connect(forward_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO webhook_events (provider, event_id, event_type, body, headers) "
+            "VALUES ('stripe', %s, 'invoice.paid\x1b]0;x\x07', %s, '{}')",
+            (hostile, b'{"id":"x"}'),
+        )
+    wait_for(lambda: deliveries(forward_db, "odd", "delivered") == 1, 20, "the hostile event delivered")
+    first = app.at("/odd")[0]
+    assert "injected" not in first.headers and first.verified
+    assert first.headers["webhook-server-event-id"] == "evt_%0D%0AInjected%3A%20yes%20%1B%5B31m"
+    assert first.headers["webhook-id"].startswith("stripe_sha256_")
+
+    (kept,) = query(forward_db, "SELECT response FROM webhook_delivery_attempts WHERE outcome = 'failed'")[0]
+    assert kept == "nul \\x00 half \\xed\\xa0\\x80 clear \x1b[2J done"
+
+    shown = cli(forward_db, "events", "show", hostile)
+    assert shown.returncode == 0, shown.stderr
+    assert "deliveries to destinations:" in shown.stdout and "odd" in shown.stdout
+    assert "HTTP 500 Internal Server Error" in shown.stdout
+    assert "\x1b" not in shown.stdout

@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from webhook_server import db
-from webhook_server.errors import ConfigError
+from webhook_server import db, metrics_endpoint
 from webhook_server.forwarder import metrics, statements
 from webhook_server.forwarder.http_sender import Result
 from webhook_server.forwarder.lanes import Job, Lane, Sent
@@ -46,7 +45,7 @@ from webhook_server.forwarder.messages import message_for, response_text
 from webhook_server.forwarder.settings import ForwarderSettings
 from webhook_server.forwarder.statements import Outcome
 from webhook_server.sql import Statement
-from webhook_server.wakeups import Backoff, Listener
+from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +54,6 @@ STOP_MARGIN_SECONDS = 1.5
 JITTER = 0.25
 # Fan-out batches taken in one round at most, so claims and outcomes are not held back.
 FAN_OUT_ROUNDS = 10
-
-
-@dataclass(frozen=True)
-class _Stop:
-    at: float
-    immediate: bool = False
-
-
-_WAKE = "wake"
 
 
 @dataclass
@@ -89,7 +79,7 @@ class Forwarder:
         self._listener = Listener(
             settings.database_url,
             settings.db_timeout,
-            lambda: self._messages.put(_WAKE),
+            lambda: self._messages.put(WAKE),
             name=f"{db.APPLICATION_NAME} forward listener",
         )
         self._outcomes: list[Outcome] = []
@@ -105,17 +95,9 @@ class Forwarder:
 
     def serve_metrics(self) -> None:
         """Start the Prometheus endpoint when WEBHOOK_FORWARD_METRICS_BIND is set; ConfigError if taken."""
-        if self.settings.metrics_bind is None:
-            return
-        host, port = self.settings.metrics_bind
-        try:
-            port = metrics.serve(host, port, self.metrics)
-        except OSError as exc:
-            raise ConfigError(
-                "WEBHOOK_FORWARD_METRICS_BIND",
-                f"cannot listen on {host}:{port} ({exc.strerror}); give each forwarder on a host its own port",
-            ) from None
-        logger.info("metrics on http://%s:%s/metrics", host, port)
+        metrics_endpoint.serve(
+            "WEBHOOK_FORWARD_METRICS_BIND", self.settings.metrics_bind, self.metrics, process="forwarder"
+        )
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -171,28 +153,21 @@ class Forwarder:
         return max(0.0, min(timers) - now)
 
     def _receive(self, timeout: float) -> None:
-        try:
-            message = self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait()
-        except queue.Empty:
-            return
-        while True:
+        """Wait up to ``timeout`` for a message, then handle every message already waiting."""
+        for message in receive(self._messages, timeout):
             if isinstance(message, Sent):
                 self._sent(message)
-            elif message is _WAKE:
+            elif message is WAKE:
                 self._fan_out_due = True
                 for streak in self._streaks.values():
                     streak.more_due = True  # a replay or a resume notifies too
-            elif isinstance(message, _Stop):
+            elif isinstance(message, Stop):
                 self._begin_stop(message)
-            try:
-                message = self._messages.get_nowait()
-            except queue.Empty:
-                return
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        self._messages.put(_Stop(time.monotonic(), immediate=self._stop_deadline is not None))
+        self._messages.put(Stop(time.monotonic(), immediate=self._stop_deadline is not None))
 
-    def _begin_stop(self, stop: _Stop) -> None:
+    def _begin_stop(self, stop: Stop) -> None:
         deadline = stop.at if stop.immediate else stop.at + self.settings.shutdown_cap - STOP_MARGIN_SECONDS
         if self._stop_deadline is None:
             logger.info("stopping: no more claims; %s attempts running", self._held())
@@ -421,11 +396,9 @@ class Forwarder:
         self._db_backoff.reset()
 
     def _database_failed(self, query: str, problem: str) -> None:
-        wait = self._db_backoff.failed()
-        logger.warning("%s failed, retrying in %.1f s: %s", query, wait, problem)
+        self._db_retry_at = self._db_backoff.retry_at(query, problem)
         if self._conn is not None and self._conn.broken:
-            self._conn.close()
-        self._db_retry_at = time.monotonic() + wait
+            self._conn.close()  # the next call connects afresh
 
 
 def retry_delay(failed_attempt: int, *, base: float, cap: float) -> float:

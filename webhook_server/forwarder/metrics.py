@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 OUTCOMES = ("delivered", "failed", "dead")
@@ -118,12 +117,3 @@ class ForwarderMetrics:
         yield paused
         yield oldest
         yield dead
-
-
-def serve(host: str, port: int, metrics: ForwarderMetrics) -> int:
-    """Answer ``GET /metrics`` on ``host:port`` from a daemon thread; return the port (0 picks one)."""
-    registry = CollectorRegistry()
-    registry.register(metrics)
-    ProcessCollector(registry=registry)
-    server, _ = start_http_server(port, addr=host, registry=registry)
-    return server.server_port

@@ -27,17 +27,17 @@ import queue
 import signal
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from webhook_server import db
-from webhook_server.errors import EXIT_STUCK, ConfigError
+from webhook_server import db, metrics_endpoint
+from webhook_server.errors import EXIT_STUCK
 from webhook_server.handlers import Event, Registry
 from webhook_server.settings import WorkerSettings
 from webhook_server.sql import Statement
-from webhook_server.wakeups import Backoff, Listener
+from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
 from webhook_server.worker import metrics, statements
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.pruner import Pruner
@@ -51,17 +51,6 @@ logger = logging.getLogger(__name__)
 # under way at the deadline, then the last flush and the release, each cut at the statement limit.
 STOP_MARGIN_SECONDS = 1.5
 STOP_STATEMENT_SECONDS = 0.4
-
-
-@dataclass(frozen=True)
-class _Stop:
-    """A signal arrived; ``at`` is its monotonic time."""
-
-    at: float
-    immediate: bool = False
-
-
-_WAKE = "wake"
 
 
 class _Refused(Exception):
@@ -83,7 +72,7 @@ class Dispatcher:
         self._listener = Listener(
             settings.database_url,
             settings.db_timeout,
-            lambda: self._messages.put(_WAKE),
+            lambda: self._messages.put(WAKE),
             name=f"{db.APPLICATION_NAME} listener",
         )
         self._pruner = Pruner(settings)
@@ -105,18 +94,10 @@ class Dispatcher:
 
     def serve_metrics(self) -> None:
         """Start the Prometheus endpoint when WEBHOOK_WORKER_METRICS_BIND is set; ConfigError if taken."""
-        if self.settings.metrics_bind is None:
-            return
-        host, port = self.settings.metrics_bind
-        try:
-            port = metrics.serve(host, port, self.metrics)
-        except OSError as exc:
-            raise ConfigError(
-                "WEBHOOK_WORKER_METRICS_BIND",
-                f"cannot listen on {host}:{port} ({exc.strerror}); give each worker on a host its own port",
-            ) from None
-        self._next_backlog_check = 0.0
-        logger.info("metrics on http://%s:%s/metrics", host, port)
+        if metrics_endpoint.serve(
+            "WEBHOOK_WORKER_METRICS_BIND", self.settings.metrics_bind, self.metrics, process="worker"
+        ):
+            self._next_backlog_check = 0.0
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -185,26 +166,18 @@ class Dispatcher:
         return max(0.0, min(timers) - now)
 
     def _receive(self, timeout: float) -> None:
-        """Wait up to ``timeout`` for a message, then take every message already waiting."""
-        try:
-            message = self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait()
-        except queue.Empty:
-            return
-        while True:
+        """Wait up to ``timeout`` for a message, then handle every message already waiting."""
+        for message in receive(self._messages, timeout):
             if isinstance(message, Finished):
                 self._finished(message)
-            elif message is _WAKE:
+            elif message is WAKE:
                 self._due = True
-            elif isinstance(message, _Stop):
+            elif isinstance(message, Stop):
                 self._begin_stop(message)
-            try:
-                message = self._messages.get_nowait()
-            except queue.Empty:
-                return
 
     def _on_signal(self, signum: int, frame: object) -> None:
         # SimpleQueue.put is safe in a signal handler; everything else happens in the loop.
-        self._messages.put(_Stop(time.monotonic(), immediate=self._stop_deadline is not None))
+        self._messages.put(Stop(time.monotonic(), immediate=self._stop_deadline is not None))
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -429,7 +402,7 @@ class Dispatcher:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def _begin_stop(self, stop: _Stop) -> None:
+    def _begin_stop(self, stop: Stop) -> None:
         deadline = stop.at if stop.immediate else stop.at + self.settings.shutdown_cap - STOP_MARGIN_SECONDS
         if self._stop_deadline is not None:
             self._stop_deadline = min(self._stop_deadline, deadline)
@@ -509,11 +482,9 @@ class Dispatcher:
         )
 
     def _database_failed(self, query: str, problem: str) -> None:
-        wait = self._db_backoff.failed()
-        logger.warning("%s failed, retrying in %.1f s: %s", query, wait, problem)
+        self._db_retry_at = self._db_backoff.retry_at(query, problem)
         if self._conn is not None and self._conn.broken:
             self._conn.close()  # the next call connects afresh
-        self._db_retry_at = time.monotonic() + wait
 
 
 def _error_class(exc: Exception) -> str:
