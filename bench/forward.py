@@ -13,6 +13,9 @@ A durable Postgres (fsync and synchronous_commit on), a keep-alive destination i
 (c) latency at ``--rate`` events/s for ``--seconds``: events stored one per transaction with the
     ingest's own statement, open loop; latency = arrival at the destination - the commit (when
     the server would answer 200).
+(d) what the fan-out queue costs ingest: batches of 16 events stored with the ingest's statement,
+    no destination registered (the trigger finds none: one EXISTS) against one registered (a
+    queue row per event), runs alternated; Postgres' CPU and the client's time per statement.
 
 CPU per forwarded event (the forwarder's process, from /proc) and the load of other processes are
 reported. The issue's targets: at least 5 x the obvious forwarder's throughput; p99 under 50 ms at
@@ -265,6 +268,50 @@ def latency(url: str, rate: float, seconds: float, workdir: Path) -> Latency:
     )
 
 
+@dataclass(frozen=True)
+class IngestCost:
+    label: str
+    statements: int
+    postgres_us: float
+    wall_us: float
+
+
+def ingest_cost(postgres: LocalPostgres, statements: int, rounds: int) -> list[IngestCost]:
+    """Ingest's insert with and without a registered destination, alternated ``rounds`` times."""
+    url = postgres.url()
+    postmaster = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+    totals = {False: [0.0, 0.0], True: [0.0, 0.0]}
+    payload = json.dumps(samples.stripe_event("payment_intent.succeeded"))
+    with db.connect(url) as conn:
+        for round_number in range(rounds):
+            for registered in (False, True):
+                _reset(url)
+                if registered:
+                    conn.execute("INSERT INTO webhook_destinations (name) VALUES ('bench')")
+                before_cpu, before = tree_cpu_seconds([postmaster]), time.perf_counter()
+                for number in range(statements):
+                    batch = [
+                        IncomingEvent("stripe", f"evt_{round_number}_{number}_{n}", "payment_intent.succeeded", payload)
+                        for n in range(16)
+                    ]
+                    insert_events(conn, batch)
+                totals[registered][0] += tree_cpu_seconds([postmaster]) - before_cpu
+                totals[registered][1] += time.perf_counter() - before
+        (queued,) = conn.execute("SELECT count(*) FROM webhook_forward_queue").fetchone()
+    if queued != statements * 16:
+        raise BenchError(f"{queued} events queued for fan-out, expected {statements * 16}")
+    count = statements * rounds
+    return [
+        IngestCost(
+            "a destination registered" if registered else "no destination",
+            count,
+            cpu / count * 1e6,
+            wall / count * 1e6,
+        )
+        for registered, (cpu, wall) in totals.items()
+    ]
+
+
 def benchmark(args: argparse.Namespace, workdir: Path) -> int:
     with LocalPostgres(workdir / "data") as postgres:
         url = postgres.url()
@@ -276,6 +323,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         ours = forwarder_throughput(url, args.events, workdir)
         say(f"latency: {args.rate:g} events/s for {args.seconds:g} s")
         low = latency(url, args.rate, args.seconds, workdir)
+        say("ingest with and without the fan-out queue")
+        costs = ingest_cost(postgres, 1000, 3)
     print(
         f"forwarding benchmark (durable Postgres {pg['server_version']}, a local keep-alive destination in its own "
         f"process, {os.cpu_count()} cores shared by all)"
@@ -291,6 +340,12 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> int:
         f"targets: >= 5 x the obvious forwarder ({ours.rate / obvious.rate:.1f} x); "
         f"p99 under 50 ms at 500/s ({low.p99_ms:.1f} ms at {low.rate:.0f}/s)"
     )
+    print()
+    print(
+        f"| {'ingest, 16 events a statement':<40} | {'statements':>10} | {'Postgres CPU us':>15} | {'client us':>9} |"
+    )
+    for cost in costs:
+        print(f"| {cost.label:<40} | {cost.statements:>10,} | {cost.postgres_us:>15.0f} | {cost.wall_us:>9.0f} |")
     if max(obvious.other_load, ours.other_load, low.other_load) > OTHER_LOAD_WARNING:
         print("WARNING: other processes kept this machine's cores busy during a run: the numbers are disturbed")
     return 0
