@@ -236,3 +236,29 @@ def test_hostile_ids_and_answers_are_stored_and_shown_escaped(
     assert "deliveries to destinations:" in shown.stdout and "odd" in shown.stdout
     assert "HTTP 500 Internal Server Error" in shown.stdout
     assert "\x1b" not in shown.stdout
+
+
+def test_sigterm_gives_back_what_was_not_sent_and_exits_0_within_the_cap(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    """One attempt hangs past the cap, one delivery waits for the thread: the first is aborted and
+    due again at once, the second given back uncounted; exit 0 within WEBHOOK_SHUTDOWN_CAP."""
+    app.behave("/hang", hang=30)
+    forwarder = start_forwarder(
+        destination("hangs", app.url("/hang"), concurrency=1, timeout=20), WEBHOOK_SHUTDOWN_CAP="3"
+    )
+    store_events(forward_db, 2)
+    wait_for(lambda: len(app.at("/hang")) == 1, 10, "the first attempt running")
+    sent = time.monotonic()
+    forwarder.terminate()
+    assert forwarder.process.wait(10) == 0
+    assert time.monotonic() - sent < 3.0 + 1.0
+    rows = query(
+        forward_db,
+        "SELECT d.status, d.attempts, d.next_attempt_at <= now(), a.outcome, a.error FROM webhook_deliveries d "
+        "JOIN webhook_delivery_attempts a ON a.delivery_id = d.id ORDER BY d.id",
+    )
+    (aborted, given_back) = rows
+    assert aborted[:4] == ("failed", 1, True, "failed") and "the forwarder was stopping" in aborted[4]
+    assert given_back[:4] == ("pending", 0, True, "given_back")
+    assert len(app.at("/hang")) == 1

@@ -49,8 +49,10 @@ from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
 
 logger = logging.getLogger(__name__)
 
-# Time kept from the shutdown cap to record the last outcomes and exit.
+# Time kept from the shutdown cap to abort the attempts still running, record them and exit.
 STOP_MARGIN_SECONDS = 1.5
+# How long aborted attempts get to report, and then the threads to end (each well within the margin).
+ABORT_WAIT = 0.5
 JITTER = 0.25
 # Fan-out batches taken in one round at most, so claims and outcomes are not held back.
 FAN_OUT_ROUNDS = 10
@@ -83,6 +85,8 @@ class Forwarder:
             name=f"{db.APPLICATION_NAME} forward listener",
         )
         self._outcomes: list[Outcome] = []
+        # Claimed deliveries a stopping forwarder took off its threads' queues: given back once the database takes them.
+        self._unstarted: list[Job] = []
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
         self._db_backoff = Backoff()
@@ -113,7 +117,7 @@ class Forwarder:
             self.name,
             ", ".join(f"{n} ({lane.spec.concurrency} at once)" for n, lane in self._lanes.items()),
         )
-        while self._stop_deadline is None or (self._held() and time.monotonic() < self._stop_deadline + 1.0):
+        while self._stop_deadline is None or (self._held() and time.monotonic() < self._stop_deadline + ABORT_WAIT):
             self._receive(self._wait_seconds())
             self.metrics.beat()
             now = time.monotonic()
@@ -126,9 +130,12 @@ class Forwarder:
             self._flush()
             if self._stop_deadline is None:
                 self._round(now)
+            else:
+                self._give_back_unstarted()
         self._flush()
+        threads_deadline = time.monotonic() + ABORT_WAIT
         for lane in self._lanes.values():
-            lane.stop()
+            lane.stop(threads_deadline)
         if self._conn is not None:
             self._conn.close()
         logger.info("forwarder %s stopped", self.name)
@@ -140,7 +147,7 @@ class Forwarder:
     def _wait_seconds(self) -> float:
         now = time.monotonic()
         database_work = [self._next_poll]
-        if self._outcomes:
+        if self._outcomes or self._unstarted:
             database_work.append(now)
         if self._stop_deadline is None and (
             self._fan_out_due or any(s.more_due and self._lanes[n].free() > 0 for n, s in self._streaks.items())
@@ -170,9 +177,26 @@ class Forwarder:
     def _begin_stop(self, stop: Stop) -> None:
         deadline = stop.at if stop.immediate else stop.at + self.settings.shutdown_cap - STOP_MARGIN_SECONDS
         if self._stop_deadline is None:
-            logger.info("stopping: no more claims; %s attempts running", self._held())
             self._listener.stop()
+            for lane in self._lanes.values():
+                self._unstarted += lane.take_queued()
+            logger.info(
+                "stopping: no more claims; %s attempts running, %s not started given back",
+                self._held() - len(self._unstarted),
+                len(self._unstarted),
+            )
         self._stop_deadline = deadline if self._stop_deadline is None else min(self._stop_deadline, deadline)
+
+    def _give_back_unstarted(self) -> None:
+        """Give the deliveries no thread started back to the table, due now; kept until it takes them."""
+        if not self._unstarted:
+            return
+        jobs = [(job.delivery_id, job.attempt) for job in self._unstarted]
+        if self._execute(statements.release_deliveries(jobs, self.name)) is None:
+            return
+        for job in self._unstarted:
+            self._lanes[job.destination].finished()
+        self._unstarted = []
 
     def _round(self, now: float) -> None:
         """Register, fan out, claim, and measure when the poll interval has passed."""

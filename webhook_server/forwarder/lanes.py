@@ -26,8 +26,6 @@ from webhook_server.forwarder.http_sender import HttpSender, Message, Result, tl
 ABORT_GRACE_SECONDS = 0.2
 # Deliveries held per thread: the one it sends and the one that waits for it.
 PREFETCH = 2
-# How long a stopping forwarder waits for a lane's threads to end.
-JOIN_SECONDS = 1.0
 
 
 class Sender(Protocol):
@@ -69,7 +67,7 @@ class Lane:
         self._messages = messages
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[float, HttpSender]] = {}  # by thread index: (deadline, sender)
+        self._running: dict[int, tuple[float, Sender]] = {}  # by thread index: (deadline, sender)
         self.held = 0
         senders, self._close = _senders(spec)
         self._threads = [
@@ -113,14 +111,26 @@ class Lane:
             for _, sender in self._running.values():
                 sender.abort()
 
-    def stop(self) -> None:
+    def take_queued(self) -> list[Job]:
+        """The forwarder is stopping: the claimed deliveries no thread has started, off the queue."""
+        taken: list[Job] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return taken
+            if job is not None:
+                taken.append(job)
+
+    def stop(self, deadline: float) -> None:
+        """End the threads (each after its running attempt) and close what they share, by ``deadline``."""
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
-            thread.join(JOIN_SECONDS)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._close()
 
-    def _run(self, index: int, sender: HttpSender) -> None:
+    def _run(self, index: int, sender: Sender) -> None:
         while (job := self._jobs.get()) is not None:
             with self._lock:
                 self._running[index] = (time.monotonic() + self.spec.timeout, sender)

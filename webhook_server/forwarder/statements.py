@@ -75,6 +75,13 @@ def record_deliveries(outcomes: Sequence[Outcome], worker: str) -> Statement:
     )
 
 
+def release_deliveries(jobs: Sequence[tuple[int, int]], worker: str) -> Statement:
+    """Give back claimed deliveries not sent yet, (id, attempt) each: due now, the attempt not counted."""
+    return Statement(
+        "release_deliveries", {"ids": [j[0] for j in jobs], "attempts": [j[1] for j in jobs], "worker": worker}
+    )
+
+
 def pause_destination(name: str, reason: str) -> Statement:
     """Pause ``name``; returns a row only when this call paused it."""
     return Statement("pause_destination", {"name": name, "reason": reason})

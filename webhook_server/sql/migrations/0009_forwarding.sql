@@ -61,7 +61,7 @@ CREATE INDEX webhook_deliveries_dead_idx ON webhook_deliveries (destination, cre
 
 -- Every attempt to a destination: what it answered (the start of it) or why it failed.
 -- outcome: delivered, failed, lost (the forwarder's lease ran out with no outcome: killed),
--- replayed (an operator asked again; worker = who).
+-- replayed (an operator asked again; worker = who), given_back (a stopping forwarder had not sent it).
 CREATE TABLE webhook_delivery_attempts (
     delivery_id bigint           NOT NULL,
     id          bigint           GENERATED ALWAYS AS IDENTITY,
@@ -69,7 +69,8 @@ CREATE TABLE webhook_delivery_attempts (
     worker      text             NOT NULL,
     started_at  timestamptz      NOT NULL,
     finished_at timestamptz      NOT NULL,
-    outcome     text             NOT NULL CHECK (outcome IN ('delivered', 'failed', 'lost', 'replayed')),
+    outcome     text             NOT NULL
+        CHECK (outcome IN ('delivered', 'failed', 'lost', 'replayed', 'given_back')),
     status_code integer,
     latency     double precision,
     response    text,
