@@ -11,7 +11,7 @@ the destination's own Standard Webhooks secret, which signs what we send::
     endpoints = ["stripe", "stripe-eu"]          # which endpoints' events; default: all of them
     event_types = ["invoice.*", "customer.*"]    # shell-style patterns; default: every type
     pass_headers = ["X-GitHub-Event"]            # stored headers passed on with the body
-    concurrency = 4                              # requests in flight to this destination at most
+    concurrency = 8                              # requests in flight to this destination at most
     connect_timeout = "5s"
     timeout = "30s"                              # the whole attempt, connect to last byte
     ca_file = "/etc/ssl/internal-ca.pem"         # verify TLS with this CA instead of the system's
@@ -21,6 +21,12 @@ the destination's own Standard Webhooks secret, which signs what we send::
     retry_cap = "1h"
     pause_after = "10m"                          # all attempts failing this long: paused; "off"
     pause_failures = 20                          # and at least this many of them
+    ordered = false                              # true: each endpoint's events one at a time, in order
+
+    [destinations.event-bus]                     # NATS JetStream: nats:// or tls://, and a subject
+    url = "nats://nats.internal:4222"
+    subject = "webhooks.payments"
+    secret_env = "BUS_FORWARD_SECRET"
 """
 
 from __future__ import annotations
@@ -81,6 +87,7 @@ KEYS = {
     "pause_after",
     "pause_failures",
     "subject",
+    "ordered",
 }
 MAX_CONCURRENCY = 64
 NATS_SCHEMES = ("nats://", "tls://")
@@ -111,6 +118,8 @@ class DestinationSpec:
     pause_after: float | None = 600.0  # None: never paused automatically
     pause_failures: int = 20
     subject: str = ""  # NATS destinations: the JetStream subject published to
+    # Each endpoint's events one at a time, in the order stored, a failing one holding back the rest.
+    ordered: bool = False
 
     @property
     def is_nats(self) -> bool:
@@ -199,6 +208,7 @@ def _destination(path: Path, name: str, table: Any, environ: Mapping[str, str]) 
         pause_after=None if table.get("pause_after") == "off" else read.seconds("pause_after", 600.0, 1, 7 * 86400),
         pause_failures=read.integer("pause_failures", defaults.pause_failures, 1, 1_000_000),
         subject=read.text("subject") if "subject" in table else "",
+        ordered=read.flag("ordered"),
     )
     if spec.is_nats != ("subject" in table):
         raise problem(
@@ -238,6 +248,12 @@ class _Reader:
         if pattern is None and any(not item.isprintable() for item in value):
             raise self.problem(f"{key}: a pattern holds a control character; {example}")
         return tuple(value)
+
+    def flag(self, key: str) -> bool:
+        value = self.table.get(key, False)
+        if not isinstance(value, bool):
+            raise self.problem(f"{key} must be true or false (default false)")
+        return value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         value = self.table.get(key, default)

@@ -22,6 +22,7 @@ class Received:
     headers: dict[str, str]
     verified: bool
     at: float  # monotonic
+    status: int  # what the app answered (0: it never answered)
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Behaviour:
     huge: int = 0  # bytes of response body to stream
     retry_after: str | None = None
     answer: bytes | None = None  # the body of the answer; default: a short JSON or error text
+    delay: float = 0.0  # seconds before answering
+    fail_once: set[str] = field(default_factory=set)  # event ids answered 500 the first time
 
 
 class DestinationApp:
@@ -90,7 +93,14 @@ class DestinationApp:
         with self._lock:
             behaviour = self.behaviours.get(request.path, Behaviour())
             status = behaviour.statuses.pop(0) if len(behaviour.statuses) > 1 else behaviour.statuses[0]
-            self.received.append(Received(request.path, body, headers, verified, arrived))
+            event_id = headers.get("webhook-server-event-id", "")
+            if event_id in behaviour.fail_once:
+                behaviour.fail_once.discard(event_id)
+                status = 500
+            answered = 0 if behaviour.hang else status
+            self.received.append(Received(request.path, body, headers, verified, arrived, answered))
+        if behaviour.delay:
+            time.sleep(behaviour.delay)
         if behaviour.hang:
             self._closing.wait(behaviour.hang)
             return

@@ -22,8 +22,8 @@ def test_a_paused_destination_and_an_events_deliveries_are_shown_escaped(
     )
     query(
         forward_db,
-        "WITH d AS (INSERT INTO webhook_deliveries (destination, event_row, status, attempts) "
-        "VALUES ('billing', %s, 'failed', 1) RETURNING id), "
+        "WITH d AS (INSERT INTO webhook_deliveries (destination, event_row, endpoint, status, attempts) "
+        "VALUES ('billing', %s, 'stripe', 'failed', 1) RETURNING id), "
         "a AS (INSERT INTO webhook_delivery_attempts (delivery_id, attempt, worker, started_at, finished_at, outcome, "
         "status_code, latency, response, error) SELECT id, 1, 'w', now(), now(), 'failed', 500, 0.25, "
         "'<b>down</b>', 'HTTP 500 Internal Server Error' FROM d RETURNING 1) SELECT count(*) FROM a",

@@ -262,3 +262,26 @@ def test_sigterm_gives_back_what_was_not_sent_and_exits_0_within_the_cap(
     assert aborted[:4] == ("failed", 1, True, "failed") and "the forwarder was stopping" in aborted[4]
     assert given_back[:4] == ("pending", 0, True, "given_back")
     assert len(app.at("/hang")) == 1
+
+
+def test_an_ordered_destination_keeps_each_endpoints_order_across_retries_and_a_kill_9(
+    forward_db: str, app: DestinationApp, start_forwarder: Start
+) -> None:
+    """Two endpoints, 40 events each; some answered 500 once; the forwarder killed mid-stream and
+    another started: each endpoint's events are accepted in the order stored, none missing."""
+    ids = {endpoint: [f"{endpoint}_{n:05d}" for n in range(40)] for endpoint in ("stripe", "github")}
+    app.behave("/ordered", delay=0.02, fail_once={ids["stripe"][3], ids["stripe"][17], ids["github"][5]})
+    settings = {"ordered": True, "timeout": 1, "retry_base": 0.1, "retry_cap": 0.2, "concurrency": 4}
+    first = start_forwarder(destination("ordered", app.url("/ordered"), **settings))
+    for endpoint in ids:
+        store_events(forward_db, 40, prefix=endpoint, endpoint=endpoint)
+    wait_for(lambda: deliveries(forward_db, "ordered", "delivered") >= 20, 30, "some delivered")
+    first.kill()
+    start_forwarder(destination("ordered", app.url("/ordered"), **settings))
+    wait_for(lambda: deliveries(forward_db, "ordered", "delivered") == 80, 60, "every delivery delivered")
+
+    accepted = [r.headers["webhook-server-event-id"] for r in app.at("/ordered") if 200 <= r.status < 300]
+    for endpoint, expected in ids.items():
+        mine = [event_id for event_id in accepted if event_id.startswith(endpoint)]
+        assert list(dict.fromkeys(mine)) == expected, f"{endpoint} out of order"
+    assert len([r for r in app.at("/ordered") if r.status == 500]) == 3

@@ -51,6 +51,14 @@ def test_a_full_table_is_read_with_its_durations_and_patterns(tmp_path: Path) ->
     assert "whsec" not in repr(spec)
 
 
+def test_a_nats_destination(tmp_path: Path) -> None:
+    text = table(subject='"webhooks.payments"', ordered="true").replace(
+        "https://app.internal/webhooks", "nats://bus:4222"
+    )
+    (spec,) = load(write(tmp_path, text), ENV)
+    assert spec.is_nats and spec.subject == "webhooks.payments" and spec.ordered
+
+
 def test_defaults_take_every_event(tmp_path: Path) -> None:
     (spec,) = load(write(tmp_path, table()), ENV)
     assert spec == DestinationSpec(
@@ -88,6 +96,11 @@ def test_patterns_are_case_sensitive_everywhere(tmp_path: Path) -> None:
         ({"pass_headers": '["bad header"]'}, "pass_headers must be a list of header names"),
         ({"ca_file": '"/nonexistent/ca.pem"'}, "ca_file /nonexistent/ca.pem is not a readable file"),
         ({"retries": "3"}, "unknown setting 'retries'"),
+        ({"ordered": '"yes"'}, "ordered must be true or false"),
+        ({"subject": '"webhooks.x"'}, "subject is for NATS destinations only"),
+        ({"url": '"nats://bus:4222"'}, "subject is the JetStream subject of a nats:// or tls:// url"),
+        ({"url": '"nats://bus:4222"', "subject": '"webhooks.>"'}, "no wildcard"),
+        ({"url": '"nats://bus:4222"', "subject": '"a b"'}, "no wildcard"),
     ],
 )
 def test_each_mistake_names_the_key_and_the_fix(tmp_path: Path, settings: dict[str, str], expected: str) -> None:

@@ -233,20 +233,20 @@ class Forwarder:
             conn = self._connection()
             with conn.transaction():
                 taken = conn.execute(taking.text, taking.params).fetchall()
-                pairs = [
-                    (spec.name, row)
+                matches = [
+                    (spec.name, row, endpoint)
                     for row, endpoint, event_type in taken
                     for spec in specs
                     if spec.takes(endpoint, event_type)
                 ]
-                if pairs:
-                    inserting = statements.insert_deliveries(pairs)
+                if matches:
+                    inserting = statements.insert_deliveries(matches)
                     conn.execute(inserting.text, inserting.params)
         except psycopg.Error as exc:
             self._database_failed("take_fan_out", str(exc).strip() or type(exc).__name__)
             return None
         self._database_ok()
-        for name, _ in pairs:
+        for name, _, _ in matches:
             self._streaks[name].more_due = True
         return len(taken)
 
@@ -259,7 +259,8 @@ class Forwarder:
         if not limits:
             return
         leases = {name: self._lanes[name].spec.lease_seconds for name in limits}
-        claimed = self._execute(statements.claim_deliveries(limits, leases, self.name))
+        ordered = {name for name in limits if self._lanes[name].spec.ordered}
+        claimed = self._execute(statements.claim_deliveries(limits, leases, ordered, self.name))
         if claimed is None:
             return
         now = time.monotonic()

@@ -6,7 +6,7 @@ the operator commands run the same ones on their own connection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from webhook_server.sql import Statement
@@ -37,13 +37,23 @@ def take_fan_out(limit: int) -> Statement:
     return Statement("take_fan_out", {"limit": limit})
 
 
-def insert_deliveries(pairs: Sequence[tuple[str, int]]) -> Statement:
-    """One delivery per (destination, event row)."""
-    return Statement("insert_deliveries", {"destinations": [p[0] for p in pairs], "event_rows": [p[1] for p in pairs]})
+def insert_deliveries(matches: Sequence[tuple[str, int, str]]) -> Statement:
+    """One delivery per (destination, event row, the event's endpoint)."""
+    return Statement(
+        "insert_deliveries",
+        {
+            "destinations": [m[0] for m in matches],
+            "event_rows": [m[1] for m in matches],
+            "endpoints": [m[2] for m in matches],
+        },
+    )
 
 
-def claim_deliveries(limits: Mapping[str, int], leases: Mapping[str, float], worker: str) -> Statement:
-    """Claim up to ``limits[name]`` due deliveries of each destination, leased for ``leases[name]`` seconds."""
+def claim_deliveries(
+    limits: Mapping[str, int], leases: Mapping[str, float], ordered: Collection[str], worker: str
+) -> Statement:
+    """Claim up to ``limits[name]`` due deliveries of each destination, leased for ``leases[name]`` seconds;
+    for an ``ordered`` one only each endpoint's earliest waiting delivery."""
     names = list(limits)
     return Statement(
         "claim_deliveries",
@@ -51,6 +61,7 @@ def claim_deliveries(limits: Mapping[str, int], leases: Mapping[str, float], wor
             "destinations": names,
             "limits": [limits[n] for n in names],
             "leases": [leases[n] for n in names],
+            "ordered": [n in ordered for n in names],
             "worker": worker,
         },
     )

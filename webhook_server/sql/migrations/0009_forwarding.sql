@@ -38,6 +38,7 @@ CREATE TABLE webhook_deliveries (
     id                 bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     destination        text        NOT NULL,
     event_row          bigint      NOT NULL,
+    endpoint           text        NOT NULL,  -- the event's, for ordered destinations
     status             text        NOT NULL DEFAULT 'pending'
         CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
     attempts           integer     NOT NULL DEFAULT 0,
@@ -53,6 +54,9 @@ CREATE TABLE webhook_deliveries (
 
 -- What each destination's claim reads: its due deliveries, oldest first.
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (destination, next_attempt_at)
+    WHERE status IN ('pending', 'failed');
+-- An ordered destination's claim: is an earlier delivery of the same endpoint still waiting?
+CREATE INDEX webhook_deliveries_order_idx ON webhook_deliveries (destination, endpoint, event_row)
     WHERE status IN ('pending', 'failed');
 -- `events show` and the deletes that follow an event's.
 CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (event_row);

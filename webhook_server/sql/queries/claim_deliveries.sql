@@ -1,10 +1,13 @@
 -- Claim due deliveries for one forwarder, each destination up to its own limit (its free
 -- concurrency), as leases: locked_until and next_attempt_at move to the lease's end, so a
 -- forwarder killed mid-attempt leaves the delivery due again then, recorded as lost here.
--- A paused destination claims nothing. The attempt is counted at the claim.
+-- A paused destination claims nothing. An ordered one claims only deliveries with no earlier
+-- (by event row) delivery of the same endpoint still pending or failed, leased ones included: each
+-- endpoint's events go out one at a time, in order, across retries. The attempt is counted at the claim.
 WITH wanted AS (
-    SELECT w.name, w.lim, w.lease
-    FROM unnest(%(destinations)b::text[], %(limits)b::integer[], %(leases)b::float8[]) AS w (name, lim, lease)
+    SELECT w.name, w.lim, w.lease, w.ordered
+    FROM unnest(%(destinations)b::text[], %(limits)b::integer[], %(leases)b::float8[], %(ordered)b::boolean[])
+        AS w (name, lim, lease, ordered)
     WHERE NOT EXISTS (
         SELECT FROM webhook_destinations AS p WHERE p.name = w.name AND p.paused_at IS NOT NULL
     )
@@ -13,8 +16,13 @@ due AS (
     SELECT d.id, d.attempts, d.locked_by, d.locked_until, d.attempt_started_at, wanted.lease
     FROM wanted, LATERAL (
         SELECT id, attempts, locked_by, locked_until, attempt_started_at
-        FROM webhook_deliveries
+        FROM webhook_deliveries AS later
         WHERE destination = wanted.name AND status IN ('pending', 'failed') AND next_attempt_at <= now()
+          AND NOT (wanted.ordered AND EXISTS (
+              SELECT FROM webhook_deliveries AS earlier
+              WHERE earlier.destination = wanted.name AND earlier.endpoint = later.endpoint
+                AND earlier.event_row < later.event_row AND earlier.status IN ('pending', 'failed')
+          ))
         ORDER BY next_attempt_at
         LIMIT wanted.lim
         FOR UPDATE SKIP LOCKED

@@ -8,7 +8,7 @@ WITH registered AS (
     SELECT EXISTS (SELECT FROM webhook_destinations WHERE name = %(destination)s) AS known
 ),
 target AS (
-    SELECT id FROM webhook_events, registered
+    SELECT id, coalesce(endpoint, provider) AS endpoint FROM webhook_events, registered
     WHERE known AND %(event_id)s::text IS NOT NULL AND event_id = %(event_id)s::text
 ),
 old AS (
@@ -31,8 +31,8 @@ reset AS (
     RETURNING d.id, old.attempts
 ),
 added AS (
-    INSERT INTO webhook_deliveries (destination, event_row)
-    SELECT %(destination)s, target.id FROM target
+    INSERT INTO webhook_deliveries (destination, event_row, endpoint)
+    SELECT %(destination)s, target.id, target.endpoint FROM target
     ON CONFLICT (destination, event_row) DO NOTHING
     RETURNING id, 0 AS attempts
 ),
