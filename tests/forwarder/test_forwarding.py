@@ -7,12 +7,14 @@ import statistics
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 
 from tests.forwarder.conftest import ForwarderProcess, cli, deliveries, destination, query, store_events
 from tests.forwarder.destination_app import DestinationApp
 from tests.harness.polling import wait_for
+from webhook_server.dev.localdb import LocalPostgres
 
 Start = Callable[..., ForwarderProcess]
 
@@ -285,3 +287,26 @@ def test_an_ordered_destination_keeps_each_endpoints_order_across_retries_and_a_
         mine = [event_id for event_id in accepted if event_id.startswith(endpoint)]
         assert list(dict.fromkeys(mine)) == expected, f"{endpoint} out of order"
     assert len([r for r in app.at("/ordered") if r.status == 500]) == 3
+
+
+def test_a_database_outage_is_waited_out_and_forwarding_resumes(
+    own_postgres: LocalPostgres, app: DestinationApp, secret: str, tmp_path: Path
+) -> None:
+    url = own_postgres.url()
+    config = tmp_path / "destinations.toml"
+    config.write_text(destination("app", app.url("/ok")))
+    forwarder = ForwarderProcess(url, config, secret, tmp_path / "forward.log")
+    try:
+        forwarder.wait_ready()
+        wait_for(lambda: query(url, "SELECT count(*) FROM webhook_destinations")[0][0] == 1, 10, "registered")
+        store_events(url, 3, prefix="before")
+        wait_for(lambda: len(app.at("/ok")) == 3, 10, "the first events delivered")
+        own_postgres.stop()
+        time.sleep(3)
+        assert forwarder.process.poll() is None, forwarder.log()
+        own_postgres.start()
+        store_events(url, 3, prefix="after")
+        wait_for(lambda: len(app.at("/ok")) == 6, 30, lambda: "delivered after the outage:\n" + forwarder.log()[-3000:])
+        assert "failed, retrying in" in forwarder.log()
+    finally:
+        forwarder.kill()
