@@ -36,6 +36,7 @@ class Behaviour:
     retry_after: str | None = None
     answer: bytes | None = None  # the body of the answer; default: a short JSON or error text
     delay: float = 0.0  # seconds before answering
+    reason: str | None = None  # the status line's reason phrase, whatever it holds
     fail_once: set[str] = field(default_factory=set)  # event ids answered 500 the first time
 
 
@@ -104,7 +105,7 @@ class DestinationApp:
         if behaviour.hang:
             self._closing.wait(behaviour.hang)
             return
-        request.send_response(status)
+        request.send_response(status, behaviour.reason)
         if behaviour.location:
             request.send_header("Location", behaviour.location)
         if behaviour.retry_after:

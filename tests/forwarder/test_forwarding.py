@@ -215,7 +215,12 @@ def test_hostile_ids_and_answers_are_stored_and_shown_escaped(
 ) -> None:
     """An event id with CR LF and an escape sequence, an answer with NUL, invalid UTF-8 and a
     terminal escape: the attempt is made and recorded, `events show` prints it all escaped."""
-    app.behave("/odd", statuses=[500, 200], answer=b"nul \x00 half \xed\xa0\x80 clear \x1b[2J done")
+    app.behave(
+        "/odd",
+        statuses=[500, 200],
+        answer=b"nul \x00 half \xed\xa0\x80 clear \x1b[2J done",
+        reason="Bad\x00Thing \xff",
+    )
     start_forwarder(destination("odd", app.url("/odd"), retry_base=0.1, retry_cap=0.1))
     hostile = "evt_\r\nInjected: yes \x1b[31m"
     with psycopg.connect(forward_db, autocommit=True) as conn:
@@ -236,7 +241,9 @@ def test_hostile_ids_and_answers_are_stored_and_shown_escaped(
     shown = cli(forward_db, "events", "show", hostile)
     assert shown.returncode == 0, shown.stderr
     assert "deliveries to destinations:" in shown.stdout and "odd" in shown.stdout
-    assert "HTTP 500 Internal Server Error" in shown.stdout
+    (error,) = query(forward_db, "SELECT error FROM webhook_delivery_attempts WHERE outcome = 'failed'")[0]
+    assert error.startswith("HTTP 500 Bad\\x00Thing")
+    assert "HTTP 500 Bad\\x00Thing" in shown.stdout
     assert "\x1b" not in shown.stdout
 
 

@@ -44,6 +44,7 @@ from webhook_server.forwarder.lanes import Job, Lane, Sent
 from webhook_server.forwarder.messages import message_for, response_text
 from webhook_server.forwarder.settings import ForwarderSettings
 from webhook_server.forwarder.statements import Outcome
+from webhook_server.safe_text import storable
 from webhook_server.sql import Statement
 from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
 
@@ -54,6 +55,8 @@ STOP_MARGIN_SECONDS = 1.5
 # How long aborted attempts get to report, and then the threads to end (each well within the margin).
 ABORT_WAIT = 0.5
 JITTER = 0.25
+# An attempt's error in the history: the first line is what matters; never a whole page.
+MAX_ERROR_CHARS = 2000
 # Fan-out batches taken in one round at most, so claims and outcomes are not held back.
 FAN_OUT_ROUNDS = 10
 
@@ -295,7 +298,9 @@ class Forwarder:
             self._streaks[job.destination].since = None
             self._streaks[job.destination].failures = 0
             return
-        error = result.error or "failed"
+        # What text cannot hold (a NUL in a status line's reason, a lone surrogate) escaped: a
+        # refused outcome would be retried for ever and hold back every other one.
+        error = storable(result.error or "failed", MAX_ERROR_CHARS)
         if self._aborted:
             error = f"{error} (the forwarder was stopping; due again at once)"
             delay = 0.0
