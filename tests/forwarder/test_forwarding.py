@@ -144,6 +144,12 @@ def test_out_of_attempts_is_dead_for_that_destination_only_and_replay_sends_it_a
     unknown = cli(forward_db, "destinations", "replay", "nope", "--event", "evt_00001")
     assert unknown.returncode == 1 and "no destination 'nope'" in unknown.stderr
 
+    removed = cli(forward_db, "destinations", "remove", "down", "--yes")
+    assert removed.returncode == 0 and "down: removed, with 3 deliveries" in removed.stdout, removed.stderr
+    assert query(forward_db, "SELECT count(*) FROM webhook_deliveries WHERE destination = 'down'")[0][0] == 0
+    assert "down" not in cli(forward_db, "destinations", "list").stdout
+    assert cli(forward_db, "destinations", "remove", "down", "--yes").returncode == 1
+
 
 def test_sustained_failure_pauses_the_destination_and_resume_delivers_the_backlog(
     forward_db: str, app: DestinationApp, start_forwarder: Start, tmp_path: object

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from nats.js.client import JetStreamContext
 
 from webhook_server.destinations_file import DestinationSpec
 from webhook_server.forwarder.http_sender import Message, Result, tls_context
+
+logger = logging.getLogger(__name__)
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 
@@ -46,8 +49,12 @@ class NatsConnection:
         return asyncio.run_coroutine_threadsafe(self._publish(message, headers), self._loop)
 
     def close(self) -> None:
+        """Close the connection (a failure to is logged: the process is stopping) and end the loop."""
         if self._client is not None:
-            asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(self._spec.timeout)
+            try:
+                asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result(self._spec.timeout)
+            except Exception as exc:  # nats-py's own errors, asyncio's timeout: nothing to do but say so
+                logger.warning("destination %s: closing the NATS connection failed: %s", self._spec.name, exc)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(self._spec.timeout)
 

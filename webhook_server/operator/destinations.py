@@ -1,4 +1,4 @@
-"""``webhook-server destinations list | resume | replay``: the forwarder's destinations, by hand.
+"""``webhook-server destinations list | resume | replay | remove``: the forwarder's destinations, by hand.
 
 They act on the database only (the forwarders' shared state is there), so they run wherever
 DATABASE_URL reaches, with or without the destinations file; a resume or a replay wakes every
@@ -61,6 +61,25 @@ def resume(name: str, database_url: str) -> None:
     if due is None:
         raise click.ClickException(UNKNOWN.format(name))
     click.echo(f"{name}: resumed; {due} waiting deliveries are due now")
+
+
+@destinations.command()
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask: the waiting and dead deliveries are deleted too.")
+@database_url_option
+def remove(name: str, yes: bool, database_url: str) -> None:
+    """Forget destination NAME, taken out of WEBHOOK_DESTINATIONS_FILE, with its deliveries and their history.
+
+    Restart the forwarders on the new file first: a running one still sends to NAME and registers
+    it again at its next start.
+    """
+    if not yes:
+        click.confirm(f"delete destination {name!r} and every delivery to it (waiting and dead ones too)?", abort=True)
+    with database(database_url) as conn:
+        deleted = queries.remove_destination(conn, name)
+    if deleted is None:
+        raise click.ClickException(UNKNOWN.format(name))
+    click.echo(f"{name}: removed, with {deleted} deliveries")
 
 
 @destinations.command()

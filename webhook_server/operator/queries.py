@@ -274,6 +274,12 @@ def resume_destination(conn: psycopg.Connection, name: str) -> int | None:
     return None if resumed is None else int(resumed[1])
 
 
+def remove_destination(conn: psycopg.Connection, name: str) -> int | None:
+    """Forget ``name`` with its deliveries: how many deliveries went; None when there is no such destination."""
+    removed, deliveries = conn.execute(sql.query("remove_destination"), {"name": name}).fetchone() or (0, 0)
+    return int(deliveries) if removed else None
+
+
 def replay_deliveries(
     conn: psycopg.Connection,
     destination: str,
