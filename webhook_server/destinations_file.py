@@ -22,6 +22,7 @@ the destination's own Standard Webhooks secret, which signs what we send::
     pause_after = "10m"                          # all attempts failing this long: paused; "off"
     pause_failures = 20                          # and at least this many of them
     ordered = false                              # true: each endpoint's events one at a time, in order
+    transform = "billing.forwarding:slim"        # optional: rewrite or drop each event (forwarder/transforms.py)
 
     [destinations.event-bus]                     # NATS JetStream: nats:// or tls://, and a subject
     url = "nats://nats.internal:4222"
@@ -88,9 +89,11 @@ KEYS = {
     "pause_failures",
     "subject",
     "ordered",
+    "transform",
 }
 MAX_CONCURRENCY = 64
 NATS_SCHEMES = ("nats://", "tls://")
+TRANSFORM_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 # A JetStream subject to publish to: dot-separated tokens, no wildcard, no whitespace.
 SUBJECT_PATTERN = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,15}")
 MAX_URL_CHARS = 2000
@@ -120,6 +123,8 @@ class DestinationSpec:
     subject: str = ""  # NATS destinations: the JetStream subject published to
     # Each endpoint's events one at a time, in the order stored, a failing one holding back the rest.
     ordered: bool = False
+    # "package.module:function" that rewrites or drops each event (webhook_server.forwarder.transforms).
+    transform: str | None = None
 
     @property
     def is_nats(self) -> bool:
@@ -209,6 +214,7 @@ def _destination(path: Path, name: str, table: Any, environ: Mapping[str, str]) 
         pause_failures=read.integer("pause_failures", defaults.pause_failures, 1, 1_000_000),
         subject=read.text("subject") if "subject" in table else "",
         ordered=read.flag("ordered"),
+        transform=_transform(problem, table.get("transform")),
     )
     if spec.is_nats != ("subject" in table):
         raise problem(
@@ -304,6 +310,14 @@ def _url(problem: Callable[[str], ConfigError], url: str) -> str:
     if parts.fragment:
         raise problem("url must not have a #fragment; it is never sent")
     return url
+
+
+def _transform(problem: Callable[[str], ConfigError], value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not TRANSFORM_PATTERN.fullmatch(value):
+        raise problem('transform must be "package.module:function", e.g. "billing.forwarding:strip_customer"')
+    return value
 
 
 def _ca_file(problem: Callable[[str], ConfigError], value: Any) -> str | None:

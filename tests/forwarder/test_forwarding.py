@@ -323,3 +323,44 @@ def test_a_database_outage_is_waited_out_and_forwarding_resumes(
         assert "failed, retrying in" in forwarder.log()
     finally:
         forwarder.kill()
+
+
+def test_a_transform_rewrites_drops_or_fails_each_event(
+    forward_db: str, app: DestinationApp, start_forwarder: Start, tmp_path: Path
+) -> None:
+    start_forwarder(
+        destination("slim", app.url("/slim"), transform="tests.forwarder.sample_transforms:slim", max_attempts=1)
+    )
+    store_events(forward_db, 3)
+    wait_for(
+        lambda: (
+            query(
+                forward_db, "SELECT count(*) FROM webhook_deliveries WHERE status IN ('delivered', 'dropped', 'dead')"
+            )[0][0]
+            == 3
+        ),
+        20,
+        "3 deliveries finished",
+    )
+    (received,) = app.at("/slim")
+    assert received.body == b'{"id":"evt_00000","type":"invoice.paid","amount":1250}' and received.verified
+    states = dict(
+        query(
+            forward_db,
+            "SELECT e.event_id, d.status FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_row",
+        )
+    )
+    assert states == {"evt_00000": "delivered", "evt_00001": "dropped", "evt_00002": "dead"}
+    (error,) = query(forward_db, "SELECT last_error FROM webhook_deliveries WHERE status = 'dead'")[0]
+    assert (
+        error.startswith("the transform raised ValueError: no amount in evt_00002 (")
+        and "sample_transforms.py" in error
+    )
+
+
+def test_a_transform_that_cannot_be_imported_stops_the_start(forward_db: str, tmp_path: Path, secret: str) -> None:
+    config = tmp_path / "destinations.toml"
+    config.write_text(destination("slim", "http://127.0.0.1:9/", transform="tests.forwarder.absent:slim"))
+    forwarder = ForwarderProcess(forward_db, config, secret, tmp_path / "forward.log")
+    assert forwarder.process.wait(30) == 78
+    assert "transform 'tests.forwarder.absent:slim' cannot be imported (ModuleNotFoundError" in forwarder.log()

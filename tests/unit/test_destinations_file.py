@@ -97,6 +97,8 @@ def test_patterns_are_case_sensitive_everywhere(tmp_path: Path) -> None:
         ({"ca_file": '"/nonexistent/ca.pem"'}, "ca_file /nonexistent/ca.pem is not a readable file"),
         ({"retries": "3"}, "unknown setting 'retries'"),
         ({"ordered": '"yes"'}, "ordered must be true or false"),
+        ({"transform": '"os.system"'}, 'transform must be "package.module:function"'),
+        ({"transform": '"a:b; rm -rf /"'}, 'transform must be "package.module:function"'),
         ({"subject": '"webhooks.x"'}, "subject is for NATS destinations only"),
         ({"url": '"nats://bus:4222"'}, "subject is the JetStream subject of a nats:// or tls:// url"),
         ({"url": '"nats://bus:4222"', "subject": '"webhooks.>"'}, "no wildcard"),

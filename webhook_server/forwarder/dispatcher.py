@@ -44,6 +44,7 @@ from webhook_server.forwarder.lanes import Job, Lane, Sent
 from webhook_server.forwarder.messages import message_for, response_text
 from webhook_server.forwarder.settings import ForwarderSettings
 from webhook_server.forwarder.statements import Outcome
+from webhook_server.forwarder.transforms import ForwardedEvent
 from webhook_server.safe_text import storable
 from webhook_server.sql import Statement
 from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
@@ -272,7 +273,8 @@ class Forwarder:
             counts[destination] += 1
             lane = self._lanes[destination]
             message = message_for(lane.spec, provider, event_id, event_type, endpoint, bytes(body), headers)
-            job = Job(delivery_id, destination, attempt, age, now, message)
+            event = ForwardedEvent(provider, event_id, event_type, endpoint, headers or {}, bytes(body))
+            job = Job(delivery_id, destination, attempt, age, now, message, event)
             if attempt > lane.spec.max_attempts:  # its last attempts were lost (forwarders killed)
                 self._record(job, Result(False, 0.0, error="out of attempts: the last ones got no outcome"))
                 continue
@@ -290,6 +292,10 @@ class Forwarder:
     def _record(self, job: Job, result: Result) -> None:
         spec = self._lanes[job.destination].spec
         response = response_text(result.response)
+        if result.dropped:
+            self._outcomes.append(Outcome(job.delivery_id, job.attempt, "dropped", "dropped", latency=result.latency))
+            self.metrics.attempt(job.destination, "dropped", result.latency)
+            return
         if result.delivered:
             self._outcomes.append(
                 Outcome(job.delivery_id, job.attempt, "delivered", "delivered", result.status, result.latency, response)

@@ -58,6 +58,7 @@ class Result:
     response: bytes = b""  # its first RESPONSE_KEEP_BYTES
     error: str | None = None  # why it failed, for the history; None when delivered
     retry_after: float | None = None  # seconds the destination asked us to wait
+    dropped: bool = False  # the destination's transform dropped the event: nothing was sent
 
 
 def tls_context(spec: DestinationSpec) -> ssl.SSLContext:

@@ -14,13 +14,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from webhook_server.destinations_file import DestinationSpec
 from webhook_server.errors import ConfigError
+from webhook_server.forwarder import transforms
 from webhook_server.forwarder.http_sender import HttpSender, Message, Result, tls_context
+from webhook_server.forwarder.transforms import ForwardedEvent
 
 # A running attempt is aborted this long after its own deadline (its socket timeouts end it first).
 ABORT_GRACE_SECONDS = 0.2
@@ -48,6 +50,7 @@ class Job:
     age: float  # seconds since the delivery was created, at claimed_at
     claimed_at: float  # monotonic
     message: Message
+    event: ForwardedEvent  # what the destination's transform sees
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Lane:
 
     def __init__(self, spec: DestinationSpec, messages: queue.SimpleQueue[object]) -> None:
         self.spec = spec
+        self._transform = transforms.load(spec)
         self._messages = messages
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -130,12 +134,16 @@ class Lane:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._close()
 
+    def _attempt(self, sender: Sender, job: Job) -> Result:
+        message = job.message if self._transform is None else _transformed(self._transform, job)
+        return message if isinstance(message, Result) else sender.send(message)
+
     def _run(self, index: int, sender: Sender) -> None:
         while (job := self._jobs.get()) is not None:
             with self._lock:
                 self._running[index] = (time.monotonic() + self.spec.timeout, sender)
             try:
-                result = sender.send(job.message)
+                result = self._attempt(sender, job)
             except Exception as exc:  # a bug of ours, not the destination's: recorded, the thread lives on
                 result = Result(False, 0.0, error=f"the forwarder failed to send it: {type(exc).__name__}: {exc}")
             finally:
@@ -143,6 +151,18 @@ class Lane:
                     del self._running[index]
             self._messages.put(Sent(job, result))
         sender.close()
+
+
+def _transformed(transform: transforms.Transform, job: Job) -> Message | Result:
+    """The message with the transform's body, or the attempt's result when it dropped the event or raised."""
+    started = time.monotonic()
+    try:
+        body = transforms.apply(transform, job.event)
+    except Exception as exc:  # the operator's code: what it raises fails this attempt, retried later
+        return Result(False, time.monotonic() - started, error=f"the transform raised {transforms.described(exc)}")
+    if body is None:
+        return Result(True, time.monotonic() - started, dropped=True)
+    return replace(job.message, body=body)
 
 
 def _senders(spec: DestinationSpec) -> tuple[list[Sender], Callable[[], None]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-OUTCOMES = ("delivered", "failed", "dead")
+OUTCOMES = ("delivered", "failed", "dead", "dropped")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -80,7 +80,7 @@ class ForwarderMetrics:
         )
         attempts = CounterMetricFamily(
             "webhook_forward_attempts",
-            "Attempts to destinations: delivered, failed (retried), dead",
+            "Attempts to destinations: delivered, failed (retried), dead, dropped (by its transform)",
             labels=["destination", "outcome"],
         )
         for (destination, outcome), count in sorted(outcomes.items()):

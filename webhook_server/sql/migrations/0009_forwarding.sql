@@ -33,14 +33,14 @@ CREATE TRIGGER webhook_events_queue_forwarding
 
 -- One row per event and destination: its state, leased like an event's processing.
 -- status: pending (not tried), failed (retried at next_attempt_at), delivered, dead (out of
--- attempts or too old; waits for `destinations replay`).
+-- attempts or too old; waits for `destinations replay`), dropped (its transform returned None).
 CREATE TABLE webhook_deliveries (
     id                 bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     destination        text        NOT NULL,
     event_row          bigint      NOT NULL,
     endpoint           text        NOT NULL,  -- the event's, for ordered destinations
     status             text        NOT NULL DEFAULT 'pending'
-        CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+        CHECK (status IN ('pending', 'failed', 'delivered', 'dead', 'dropped')),
     attempts           integer     NOT NULL DEFAULT 0,
     created_at         timestamptz NOT NULL DEFAULT now(),
     next_attempt_at    timestamptz NOT NULL DEFAULT now(),
@@ -74,7 +74,7 @@ CREATE TABLE webhook_delivery_attempts (
     started_at  timestamptz      NOT NULL,
     finished_at timestamptz      NOT NULL,
     outcome     text             NOT NULL
-        CHECK (outcome IN ('delivered', 'failed', 'lost', 'replayed', 'given_back')),
+        CHECK (outcome IN ('delivered', 'failed', 'lost', 'replayed', 'given_back', 'dropped')),
     status_code integer,
     latency     double precision,
     response    text,
