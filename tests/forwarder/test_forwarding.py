@@ -14,7 +14,9 @@ import psycopg
 from tests.forwarder.conftest import ForwarderProcess, cli, deliveries, destination, query, store_events
 from tests.forwarder.destination_app import DestinationApp
 from tests.harness.polling import wait_for
+from tests.integration.test_migrate import fresh_database
 from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.migrations import migrate
 
 Start = Callable[..., ForwarderProcess]
 
@@ -364,3 +366,23 @@ def test_a_transform_that_cannot_be_imported_stops_the_start(forward_db: str, tm
     forwarder = ForwarderProcess(forward_db, config, secret, tmp_path / "forward.log")
     assert forwarder.process.wait(30) == 78
     assert "transform 'tests.forwarder.absent:slim' cannot be imported (ModuleNotFoundError" in forwarder.log()
+
+
+def test_an_unmigrated_database_says_to_migrate_and_forwarding_starts_once_it_is(
+    database_url: str, app: DestinationApp, secret: str, tmp_path: Path
+) -> None:
+    url = fresh_database(database_url, "forward_unmigrated")
+    config = tmp_path / "destinations.toml"
+    config.write_text(destination("app", app.url("/ok")))
+    forwarder = ForwarderProcess(url, config, secret, tmp_path / "forward.log")
+    try:
+        wait_for(lambda: "run `webhook-server migrate`" in forwarder.log(), 20, lambda: forwarder.log()[-3000:])
+        assert forwarder.process.poll() is None
+        migrate(url)
+        wait_for(lambda: query(url, "SELECT count(*) FROM webhook_destinations")[0][0] == 1, 30, "registered")
+        store_events(url, 1)
+        wait_for(lambda: len(app.at("/ok")) == 1, 30, lambda: "delivered:\n" + forwarder.log()[-3000:])
+        # The backoff doubles up to its cap, never faster: a log line per try, not per loop.
+        assert forwarder.log().count("failed, retrying in") < 20
+    finally:
+        forwarder.kill()

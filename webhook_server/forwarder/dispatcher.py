@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import errors as pg_errors
 
 from webhook_server import db, metrics_endpoint
 from webhook_server.forwarder import metrics, statements
@@ -233,6 +234,8 @@ class Forwarder:
     def _fan_out_batch(self) -> int | None:
         specs = [lane.spec for lane in self._lanes.values()]
         taking = statements.take_fan_out(self.settings.fan_out_batch)
+        if self._waiting_for_database():
+            return None
         try:
             conn = self._connection()
             with conn.transaction():
@@ -247,7 +250,7 @@ class Forwarder:
                     inserting = statements.insert_deliveries(matches)
                     conn.execute(inserting.text, inserting.params)
         except psycopg.Error as exc:
-            self._database_failed("take_fan_out", str(exc).strip() or type(exc).__name__)
+            self._database_failed("take_fan_out", exc)
             return None
         self._database_ok()
         for name, _, _ in matches:
@@ -403,19 +406,21 @@ class Forwarder:
 
     def _execute(self, statement: Statement) -> psycopg.Cursor | None:
         """Run a statement; on failure log it, back off, and return None."""
-        if time.monotonic() < self._db_retry_at and self._stop_deadline is None:
+        if self._waiting_for_database():
             return None
         try:
             cursor = self._connection().execute(statement.text, statement.params)
         except psycopg.Error as exc:
-            self._database_failed(statement.name, str(exc).strip() or type(exc).__name__)
+            self._database_failed(statement.name, exc)
             return None
         self._database_ok()
         return cursor
 
+    def _waiting_for_database(self) -> bool:
+        """Within the backoff after a failed call (a stopping forwarder tries its last writes anyway)."""
+        return time.monotonic() < self._db_retry_at and self._stop_deadline is None
+
     def _connection(self) -> psycopg.Connection:
-        if time.monotonic() < self._db_retry_at and self._stop_deadline is None:
-            raise psycopg.OperationalError("waiting for the database backoff")
         if self._conn is None or self._conn.closed:
             kwargs = db.connection_kwargs(self.settings.db_timeout, application_name=f"{db.APPLICATION_NAME} forward")
             # Unlike ingest's, the forwarder's commits need not wait for the WAL flush: one lost in a
@@ -431,7 +436,10 @@ class Forwarder:
             logger.info("database is back")
         self._db_backoff.reset()
 
-    def _database_failed(self, query: str, problem: str) -> None:
+    def _database_failed(self, query: str, exc: psycopg.Error) -> None:
+        problem = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, pg_errors.UndefinedTable):
+            problem = "the forwarding tables do not exist; run `webhook-server migrate`"
         self._db_retry_at = self._db_backoff.retry_at(query, problem)
         if self._conn is not None and self._conn.broken:
             self._conn.close()  # the next call connects afresh
