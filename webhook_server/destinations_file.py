@@ -12,6 +12,7 @@ the destination's own Standard Webhooks secret, which signs what we send::
     event_types = ["invoice.*", "customer.*"]    # shell-style patterns; default: every type
     pass_headers = ["X-GitHub-Event"]            # stored headers passed on with the body
     concurrency = 8                              # requests in flight to this destination at most
+    rate = 50                                    # optional: attempts a second at most (a burst of one second's)
     connect_timeout = "5s"
     timeout = "30s"                              # the whole attempt, connect to last byte
     ca_file = "/etc/ssl/internal-ca.pem"         # verify TLS with this CA instead of the system's
@@ -90,6 +91,7 @@ KEYS = {
     "subject",
     "ordered",
     "transform",
+    "rate",
 }
 MAX_CONCURRENCY = 64
 NATS_SCHEMES = ("nats://", "tls://")
@@ -125,6 +127,7 @@ class DestinationSpec:
     ordered: bool = False
     # "package.module:function" that rewrites or drops each event (webhook_server.forwarder.transforms).
     transform: str | None = None
+    rate: float | None = None  # attempts a second at most; None: only the concurrency limits them
 
     @property
     def is_nats(self) -> bool:
@@ -215,6 +218,7 @@ def _destination(path: Path, name: str, table: Any, environ: Mapping[str, str]) 
         subject=read.text("subject") if "subject" in table else "",
         ordered=read.flag("ordered"),
         transform=_transform(problem, table.get("transform")),
+        rate=None if "rate" not in table else read.number("rate", 0.01, 100_000),
     )
     if spec.is_nats != ("subject" in table):
         raise problem(
@@ -260,6 +264,12 @@ class _Reader:
         if not isinstance(value, bool):
             raise self.problem(f"{key} must be true or false (default false)")
         return value
+
+    def number(self, key: str, low: float, high: float) -> float:
+        value = self.table.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.problem(f"{key} must be a number from {low:g} to {high:g}")
+        return float(value)
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         value = self.table.get(key, default)

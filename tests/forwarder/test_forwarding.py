@@ -386,3 +386,15 @@ def test_an_unmigrated_database_says_to_migrate_and_forwarding_starts_once_it_is
         assert forwarder.log().count("failed, retrying in") < 20
     finally:
         forwarder.kill()
+
+
+def test_a_rate_spreads_a_destinations_attempts(forward_db: str, app: DestinationApp, start_forwarder: Start) -> None:
+    """rate = 5: a burst of 5, then 5 a second, however many are due; another destination unhindered."""
+    start_forwarder(destination("limited", app.url("/limited"), rate=5) + destination("free", app.url("/free")))
+    store_events(forward_db, 15)
+    wait_for(lambda: len(app.at("/limited")) == 15, 20, "15 at the limited destination")
+    times = sorted(r.at for r in app.at("/limited"))
+    assert 1.6 <= times[-1] - times[0] <= 6.0, times[-1] - times[0]
+    assert sum(1 for t in times if t - times[0] < 0.5) <= 8  # the burst of 5 and 2.5 more
+    free = sorted(r.at for r in app.at("/free"))
+    assert len(free) == 15 and free[-1] - free[0] < 1.0

@@ -154,10 +154,13 @@ class Forwarder:
         database_work = [self._next_poll]
         if self._outcomes or self._unstarted:
             database_work.append(now)
+        waiting = [(lane, self._streaks[name].more_due) for name, lane in self._lanes.items()]
         if self._stop_deadline is None and (
-            self._fan_out_due or any(s.more_due and self._lanes[n].free() > 0 for n, s in self._streaks.items())
+            self._fan_out_due or any(more and lane.claimable(now) > 0 for lane, more in waiting)
         ):
             database_work.append(now)
+        if self._stop_deadline is None:  # a destination held back by its rate: when it allows the next
+            database_work += [t for t in (lane.next_token(now) for lane, more in waiting if more) if t is not None]
         timers = [max(self._db_retry_at, min(database_work))]
         timers += [d for d in (lane.next_deadline() for lane in self._lanes.values()) if d is not None]
         if self._stop_deadline is not None:
@@ -260,9 +263,9 @@ class Forwarder:
     # -- claims -------------------------------------------------------------------------------
 
     def _claim(self) -> None:
-        limits = {
-            name: lane.free() for name, lane in self._lanes.items() if lane.free() > 0 and self._streaks[name].more_due
-        }
+        now = time.monotonic()
+        allowed = {name: lane.claimable(now) for name, lane in self._lanes.items() if self._streaks[name].more_due}
+        limits = {name: count for name, count in allowed.items() if count > 0}
         if not limits:
             return
         leases = {name: self._lanes[name].spec.lease_seconds for name in limits}
@@ -270,7 +273,6 @@ class Forwarder:
         claimed = self._execute(statements.claim_deliveries(limits, leases, ordered, self.name))
         if claimed is None:
             return
-        now = time.monotonic()
         counts = dict.fromkeys(limits, 0)
         for delivery_id, destination, attempt, age, provider, event_id, event_type, endpoint, body, headers in claimed:
             counts[destination] += 1
@@ -283,6 +285,7 @@ class Forwarder:
                 continue
             lane.submit(job)
         for name, limit in limits.items():
+            self._lanes[name].submit_claimed(now, counts[name])
             self._streaks[name].more_due = counts[name] >= limit
 
     # -- outcomes -----------------------------------------------------------------------------

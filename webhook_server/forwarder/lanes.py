@@ -68,6 +68,7 @@ class Lane:
     def __init__(self, spec: DestinationSpec, messages: queue.SimpleQueue[object]) -> None:
         self.spec = spec
         self._transform = transforms.load(spec)
+        self._bucket = None if spec.rate is None else _Bucket(spec.rate)
         self._messages = messages
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -82,6 +83,21 @@ class Lane:
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+
+    def claimable(self, now: float) -> int:
+        """How many deliveries to claim now: what ``free`` allows, within the destination's ``rate``."""
+        if self._bucket is None:
+            return self.free()
+        return min(self.free(), self._bucket.available(now))
+
+    def next_token(self, now: float) -> float | None:
+        """When the rate allows the next attempt, if it allows none now; None without a rate."""
+        return None if self._bucket is None else self._bucket.next_token(now)
+
+    def submit_claimed(self, now: float, count: int) -> None:
+        """The dispatcher claimed ``count`` deliveries: they use up the rate's allowance."""
+        if self._bucket is not None:
+            self._bucket.take(now, count)
 
     def free(self) -> int:
         """How many more deliveries the dispatcher may claim for this destination now: its threads,
@@ -151,6 +167,32 @@ class Lane:
                     del self._running[index]
             self._messages.put(Sent(job, result))
         sender.close()
+
+
+class _Bucket:
+    """A token bucket: ``rate`` attempts a second, a burst of a second's worth (at least one)."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._updated = time.monotonic()
+
+    def available(self, now: float) -> int:
+        self._refill(now)
+        return int(self._tokens)
+
+    def take(self, now: float, count: int) -> None:
+        self._refill(now)
+        self._tokens -= count
+
+    def next_token(self, now: float) -> float | None:
+        self._refill(now)
+        return None if self._tokens >= 1 else now + (1 - self._tokens) / self._rate
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
 
 
 def _transformed(transform: transforms.Transform, job: Job) -> Message | Result:
