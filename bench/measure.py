@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -22,6 +23,18 @@ from webhook_server import db
 from webhook_server.dev.localdb import LocalPostgresError
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Commit → arrival (a handler's start, a destination's receipt) of events stored one by one at a rate."""
+
+    events: int
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    other_load: float
 
 
 class BenchError(Exception):

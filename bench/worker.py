@@ -40,7 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from measure import BenchError, durable_postgres_settings, machine_busy_seconds, run_in_workdir, tail, tree_cpu_seconds
+from measure import (
+    BenchError,
+    Latency,
+    durable_postgres_settings,
+    machine_busy_seconds,
+    run_in_workdir,
+    tail,
+    tree_cpu_seconds,
+)
 
 from tests.harness.gunicorn import start_logged
 from webhook_server import db
@@ -73,16 +81,6 @@ class Throughput:
     @property
     def rate(self) -> float:
         return self.events / self.seconds
-
-
-@dataclass(frozen=True)
-class Latency:
-    events: int
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    other_load: float
 
 
 class Workers:

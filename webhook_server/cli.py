@@ -1,4 +1,7 @@
-"""The ``webhook-server`` command: serve, migrate, dev, send, worker, dashboard (operator commands: operator/)."""
+"""The ``webhook-server`` command: serve, migrate, dev, send, worker, forward, dashboard.
+
+The operator commands are in operator/ (``destinations``: operator/destinations.py).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +16,17 @@ from pathlib import Path
 import click
 import requests
 
-from webhook_server import endpoints_file, logs
+from webhook_server import destinations_file, endpoints_file, logs
 from webhook_server.dashboard.command import dashboard
 from webhook_server.dashboard.command import gunicorn_command as dashboard_command
 from webhook_server.dev import localdb, samples, workspace
 from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
 from webhook_server.migrations import LOCK_TIMEOUT_SECONDS, convert_to_partitions
+from webhook_server.forwarder.command import forward
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
+from webhook_server.operator.destinations import destinations
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.web.entrypoint import gunicorn_command
 from webhook_server.worker.command import worker
@@ -126,7 +131,15 @@ def migrate(database_url: str, lock_timeout: float, partition: bool) -> None:
     show_default=True,
     help="Port of the dashboard on 127.0.0.1.",
 )
-def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
+@click.option(
+    "--forward-to",
+    metavar="URL",
+    envvar="WEBHOOK_DEV_FORWARD_TO",
+    show_envvar=True,
+    help="Also run `forward` to this URL (your app, any language), signed with the Standard Webhooks "
+    "secret kept in <data-dir>/forward-secret.",
+)
+def dev(data_dir: Path, port: int, dashboard_port: int, forward_to: str | None) -> None:
     """Run the server, a worker and the dashboard on a local Postgres; no DATABASE_URL needed.
 
     The database lives in --data-dir and persists between runs, on the same port with the same
@@ -134,12 +147,14 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
     verifies with the dev secrets kept there (never your shell's STRIPE_WEBHOOK_SECRET…), and
     `send` signs with the same ones. The worker runs WEBHOOK_HANDLER_MODULES if set, else
     handlers that log every event. The dashboard gets a new password each time, printed with its
-    address. Ctrl-C stops all.
+    address. With --forward-to, every event also goes to your app, signed with a dev secret as
+    `stripe listen --forward-to` does. Ctrl-C stops all.
     """
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     space = workspace.Workspace(data_dir)
     space.prepare()
     postgres = space.postgres()
+    forward_env = _forwarding_env(space, forward_to) if forward_to else {}
     secrets_by_variable = {
         variable: space.signing_secret(scheme, create=True) or "" for scheme, variable in SECRET_VARIABLES.items()
     }
@@ -169,6 +184,17 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
             "WEBHOOK_DASHBOARD_STATE_DIR": str(space.directory / "dashboard"),
         }
         children.append(subprocess.Popen(dashboard_command(), env=dashboard_env))
+        forwarding = ""
+        if forward_to:
+            children.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / "webhook-server"), "forward"], env={**env, **forward_env}
+                )
+            )
+            forwarding = (
+                f"  forwarding to:             {forward_to}, signed (Standard Webhooks) with the secret in "
+                f"{space.path(workspace.FORWARD_SECRET_FILE)}\n"
+            )
         url = f"http://127.0.0.1:{port}"
         ignored = sorted(name for name in os.environ if _shadows_dev_secret(name))
         click.echo(
@@ -181,7 +207,8 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
             f"  handlers:                  {env['WEBHOOK_HANDLER_MODULES']} (set WEBHOOK_HANDLER_MODULES)\n"
             f"  spool (Postgres down):     {env['WEBHOOK_SPOOL_DIR']} (set WEBHOOK_SPOOL_DIR)\n"
             f"  dashboard:                 http://127.0.0.1:{dashboard_port}/ password {dashboard_password}\n"
-            f"  start afresh:              stop, then rm -rf {space.directory}\n"
+            + forwarding
+            + f"  start afresh:              stop, then rm -rf {space.directory}\n"
             "  stop:                      Ctrl-C\n"
             + (f"  not used here:             {', '.join(ignored)} from your environment\n" if ignored else ""),
             err=True,
@@ -192,6 +219,21 @@ def dev(data_dir: Path, port: int, dashboard_port: int) -> None:
     finally:
         _stop_all(children)
         postgres.stop()
+
+
+def _forwarding_env(space: workspace.Workspace, url: str) -> dict[str, str]:
+    """The variables of `forward` to ``url`` (the dev destination), checked before anything starts."""
+    destinations, secret = space.forward_to(url)
+    forward_env = {
+        destinations_file.VARIABLE: str(destinations),
+        workspace.FORWARD_SECRET_VARIABLE: secret,
+        "WEBHOOK_FORWARD_POLL": "1",
+    }
+    try:
+        destinations_file.load(destinations, forward_env)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--forward-to") from None
+    return forward_env
 
 
 def _shadows_dev_secret(name: str) -> bool:
@@ -383,6 +425,8 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 main.add_command(worker)
+main.add_command(forward)
+main.add_command(destinations)
 main.add_command(dashboard)
 
 

@@ -143,8 +143,8 @@ def load(
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(VARIABLE, f"cannot read {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(VARIABLE, f"{path} is not valid TOML: {exc}") from None
+    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, and an integer of over 4,300 digits
+        raise ConfigError(VARIABLE, f"{path} is not valid TOML: {str(exc)[:300]}") from None
     endpoints = document.get("endpoints")
     if not isinstance(endpoints, dict) or not endpoints:
         raise ConfigError(VARIABLE, f"{path} has no [endpoints.<name>] table")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from webhook_server.forwarder.settings import ForwarderSettings
 from webhook_server.settings import Settings, WorkerSettings
 
 UNITS = REPO_ROOT / "deploy" / "systemd"
@@ -20,7 +21,7 @@ STOP_MARGIN_SECONDS = 5
 
 def render(tmp_path: Path) -> list[Path]:
     """The units with /opt/webhook-server pointing at this checkout, templates instantiated."""
-    for env_file in ("server.env", "worker.env", "dashboard.env"):
+    for env_file in ("server.env", "worker.env", "dashboard.env", "forward.env"):
         (tmp_path / env_file).write_text("DATABASE_URL=postgresql://localhost/webhooks\n")
     rendered = []
     for unit in sorted(UNITS.glob("*.s*")):  # .service and .socket, not the env examples
@@ -69,6 +70,7 @@ def shutdown_cap(settings: dict[str, str], default: float) -> float:
         ("webhook-server.service", Settings.shutdown_cap),
         ("webhook-server@.service", Settings.shutdown_cap),
         ("webhook-worker.service", WorkerSettings.shutdown_cap),
+        ("webhook-forward.service", ForwarderSettings.shutdown_cap),
     ],
 )
 def test_systemd_waits_for_the_shutdown_cap_plus_a_margin_before_it_kills(name: str, default_cap: float) -> None:
@@ -158,3 +160,15 @@ def test_the_shipped_sysusers_and_tmpfiles_create_every_user_and_the_credentials
     assert users <= created
     credentials = tmp_path / "etc" / "webhook-server" / "credentials"
     assert (stat.S_IMODE(credentials.stat().st_mode), credentials.stat().st_uid) == (0o700, 0)
+
+
+def test_the_forwarder_runs_as_its_own_user_with_only_the_database_credential_by_default() -> None:
+    settings = unit_settings("webhook-forward.service")
+    assert settings["ExecStart"].endswith("/.venv/bin/webhook-server forward")
+    assert settings["User"] not in (
+        unit_settings("webhook-worker.service")["User"],
+        unit_settings("webhook-server.service")["User"],
+    )
+    assert settings["EnvironmentFile"] == "/etc/webhook-server/forward.env"
+    assert settings["LoadCredential"] == "DATABASE_URL:/etc/webhook-server/credentials/DATABASE_URL"
+    assert settings["RestartPreventExitStatus"] == "78"

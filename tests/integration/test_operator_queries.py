@@ -189,7 +189,7 @@ def test_an_unmigrated_database_names_the_command_that_fixes_it(database_url: st
     url = fresh_database(database_url, "admin_unmigrated")
     expected = (
         r"0001_webhook_events, 0002_processing, .*0004_attempt_history.*0005_endpoints_and_headers, 0006_retention, "
-        r"0007_replay_marks, 0008_scheme_column, 0009_partitions: "
+        r"0007_replay_marks, 0008_scheme_column, 0009_partitions, 0010_forwarding: "
         r"run `webhook-server migrate`"
     )
     with pytest.raises(queries.SchemaNotReady, match=expected), queries.connect(url):

@@ -148,6 +148,8 @@ def test_bad_signature_headers_say_what_is_wrong(
         ("[endpoints]\nacme = 3\n", "must be a table"),
         ("[other]\n", "no [endpoints.<name>] table"),
         ("[endpoints.acme\n", "not valid TOML"),
+        # tomllib raises a plain ValueError for an integer past Python's 4,300-digit limit.
+        ("[endpoints.acme]\nsecret_env = 'S'\nheader = 'X-Sig'\nx = 1" + "0" * 5000 + "\n", "not valid TOML"),
     ],
 )
 def test_a_bad_file_names_the_variable_the_file_and_the_endpoint(tmp_path: Path, text: str, complaint: str) -> None:

@@ -29,9 +29,16 @@ def overview() -> str:
         stats = queries.stats(conn)
         hourly = chart.hourly(queries.events_per_hour(conn))
         dead = queries.list_events(conn, queries.EventFilter(status="dead"), limit=NEWEST_DEAD)
+        destinations = queries.destination_states(conn)
     schemes = sorted(stats.counts)
     return render_template(
-        "overview.html", stats=stats, schemes=schemes, statuses=queries.STATUSES, chart=hourly, dead=dead
+        "overview.html",
+        stats=stats,
+        schemes=schemes,
+        statuses=queries.STATUSES,
+        chart=hourly,
+        dead=dead,
+        destinations=destinations,
     )
 
 
@@ -62,7 +69,14 @@ def event(row_id: int) -> str:
         if found is None:
             abort(404, f"no event in row {row_id}; the event list shows the stored ones")
         attempts = queries.history(conn, row_id)
-    return render_template("event.html", event=found, attempts=attempts, payload=output.pretty_json(found.payload))
+        deliveries = queries.deliveries(conn, row_id)
+    return render_template(
+        "event.html",
+        event=found,
+        attempts=attempts,
+        deliveries=deliveries,
+        payload=output.pretty_json(found.payload),
+    )
 
 
 @bp.get("/events/<int:row_id>/payload.json")

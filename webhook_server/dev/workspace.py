@@ -15,6 +15,7 @@ Delete the directory to start afresh (a new database, new secrets, a new port).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shlex
@@ -24,6 +25,11 @@ from webhook_server.dev.localdb import LocalPostgres, LocalPostgresError, free_p
 
 DEFAULT_DIR = ".webhook-dev"
 DIR_VARIABLE = "WEBHOOK_DEV_DIR"
+
+
+FORWARD_SECRET_FILE = "forward-secret"
+FORWARD_DESTINATIONS_FILE = "destinations.toml"
+FORWARD_SECRET_VARIABLE = "WEBHOOK_DEV_FORWARD_SECRET"
 
 
 def secret_file(scheme: str) -> str:
@@ -78,6 +84,18 @@ class Workspace:
         if found is None and create:
             found = self._write(secret_file(scheme), new_secret(scheme))
         return found
+
+    def forward_to(self, url: str) -> tuple[Path, str]:
+        """The destinations file of `dev --forward-to URL` and its secret (kept between runs, like the
+        signing secrets, so the local app keeps verifying with the same one)."""
+        secret = self._read(FORWARD_SECRET_FILE) or self._write(FORWARD_SECRET_FILE, new_secret("standard"))
+        # Quick retries: a developer restarts the app and wants the event now, not in an hour.
+        self._write(
+            FORWARD_DESTINATIONS_FILE,
+            f'[destinations.dev]\nurl = {json.dumps(url)}\nsecret_env = "{FORWARD_SECRET_VARIABLE}"\n'
+            'retry_base = 1\nretry_cap = 10\npause_after = "off"\n',
+        )
+        return self.path(FORWARD_DESTINATIONS_FILE), secret
 
     def spool_directory(self) -> Path:
         """The dev server's WEBHOOK_SPOOL_DIR, 0700: the server refuses a spool others can enter,

@@ -155,13 +155,13 @@ def database(database_url: str) -> Iterator[psycopg.Connection]:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
 
 
-def _operator() -> str:
-    """Who runs this command, for the history a replay marks: user@host."""
+def operator_name(command: str = "webhook-server replay") -> str:
+    """Who runs ``command``, for the history a replay marks: user@host (command)."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # a uid without a name (containers) and no USER variable
         user = f"uid {os.getuid()}"
-    return f"{user}@{socket.gethostname()} (webhook-server replay)"
+    return f"{user}@{socket.gethostname()} ({command})"
 
 
 @click.group()
@@ -237,12 +237,15 @@ def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, databas
             raise click.ClickException(f"{ident!r} matches {matches}: pass --scheme, or the row id")
         event = found[0]
         attempts = queries.history(conn, event.id)
+        deliveries = queries.deliveries(conn, event.id)
     if raw:
         _echo_body(event)
         return
     if as_json:
         shown = {key: value for key, value in asdict(event).items() if key != "body"}
-        output.echo_json({**shown, "history": [asdict(attempt) for attempt in attempts]})
+        output.echo_json(
+            {**shown, "history": [asdict(a) for a in attempts], "deliveries": [asdict(d) for d in deliveries]}
+        )
         return
     fields = [
         ("row id", event.id),
@@ -277,8 +280,30 @@ def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, databas
             for a in attempts
         ]
         click.echo(output.table(headers, rows))
+    if deliveries:
+        click.echo("deliveries to destinations:")
+        _echo_deliveries(deliveries)
     click.echo("payload:")
     click.echo(output.pretty_json(event.payload))
+
+
+def _echo_deliveries(deliveries: list[queries.DeliveryAttempt]) -> None:
+    """One row per attempt to each destination (`webhook-server forward`), a delivery not tried yet as one."""
+    headers = ("DESTINATION", "STATUS", "ATTEMPT", "OUTCOME", "HTTP", "SECONDS", "STARTED", "ANSWER OR ERROR")
+    rows = [
+        (
+            d.destination,
+            d.delivery_status,
+            "-" if d.attempt is None else d.attempt,
+            d.outcome or "-",
+            d.status_code or "-",
+            "-" if d.latency is None else f"{d.latency:.3f}",
+            output.utc(d.started_at),
+            output.short_error(d.detail) if d.detail else "-",
+        )
+        for d in deliveries
+    ]
+    click.echo(output.table(headers, rows))
 
 
 def _echo_body(event: queries.EventDetail) -> None:
@@ -330,7 +355,7 @@ def replay(
         raise click.UsageError("name the events: EVENT_ID… or --status dead")
     where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
     with database(database_url) as conn:
-        result = queries.replay(conn, by=_operator(), event_ids=event_ids, where=where)
+        result = queries.replay(conn, by=operator_name(), event_ids=event_ids, where=where)
     if as_json:
         output.echo_json(
             {

@@ -87,6 +87,32 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class DeliveryAttempt:
+    """One row of an event's deliveries to destinations (``webhook_deliveries`` and their attempts);
+    the attempt fields are None for a delivery not tried yet."""
+
+    destination: str
+    delivery_status: str
+    attempt: int | None
+    started_at: datetime | None
+    outcome: str | None
+    status_code: int | None
+    latency: float | None
+    detail: str | None  # the error, or the start of the answer
+
+
+@dataclass(frozen=True)
+class DestinationState:
+    """A destination the forwarder registered: paused or not, its backlog, its dead deliveries."""
+
+    name: str
+    paused_at: datetime | None
+    paused_reason: str | None
+    oldest_due: float
+    dead: int
+
+
+@dataclass(frozen=True)
 class EventFilter:
     """The filters ``events list``, ``replay`` and the dashboard share; None matches everything.
 
@@ -228,6 +254,46 @@ def history(conn: psycopg.Connection, row_id: int) -> list[Attempt]:
     """Every attempt of the event in row ``row_id``, oldest first."""
     with conn.cursor(row_factory=class_row(Attempt)) as cur:
         return cur.execute(sql.query("event_history"), {"row_id": row_id}).fetchall()
+
+
+def deliveries(conn: psycopg.Connection, row_id: int) -> list[DeliveryAttempt]:
+    """The event's deliveries to each destination and every attempt of each, oldest first."""
+    with conn.cursor(row_factory=class_row(DeliveryAttempt)) as cur:
+        return cur.execute(sql.query("delivery_history"), {"event_row": row_id}).fetchall()
+
+
+def destination_states(conn: psycopg.Connection) -> list[DestinationState]:
+    """Every destination a forwarder has registered, by name."""
+    with conn.cursor(row_factory=class_row(DestinationState)) as cur:
+        return cur.execute(sql.query("destination_states")).fetchall()
+
+
+def resume_destination(conn: psycopg.Connection, name: str) -> int | None:
+    """Resume ``name``: how many waiting deliveries are due now; None when there is no such destination."""
+    resumed = conn.execute(sql.query("resume_destination"), {"name": name}).fetchone()
+    return None if resumed is None else int(resumed[1])
+
+
+def remove_destination(conn: psycopg.Connection, name: str) -> int | None:
+    """Forget ``name`` with its deliveries: how many deliveries went; None when there is no such destination."""
+    removed, deliveries = conn.execute(sql.query("remove_destination"), {"name": name}).fetchone() or (0, 0)
+    return int(deliveries) if removed else None
+
+
+def replay_deliveries(
+    conn: psycopg.Connection,
+    destination: str,
+    *,
+    by: str,
+    event_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int | None:
+    """Send one event (``event_id``) or the dead deliveries created in [since, until) to ``destination``
+    again; how many are due now, None when the destination is not registered."""
+    params = {"destination": destination, "event_id": event_id, "since": since, "until": until, "who": by}
+    known, count, _ = conn.execute(sql.query("replay_deliveries"), params).fetchone() or (False, 0, None)
+    return int(count) if known else None
 
 
 def events_per_hour(conn: psycopg.Connection) -> list[tuple[datetime, int, int]]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -45,6 +46,19 @@ class Migration:
         """The statements of a no-transaction migration, one by one (comment-only pieces dropped)."""
         pieces = (piece.strip() for piece in _STATEMENT_END.split(self.sql))
         return [piece for piece in pieces if any(not line.lstrip().startswith("--") for line in piece.splitlines())]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A named query of ``queries/`` and its parameters: what a process's statement gateway returns
+    (worker/statements.py, forwarder/statements.py) and its dispatcher runs."""
+
+    name: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return query(self.name)
 
 
 @functools.cache

@@ -25,24 +25,25 @@ import os
 import queue
 import signal
 import socket
-import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from webhook_server import db
-from webhook_server.errors import EXIT_STUCK, ConfigError
+from webhook_server import db, metrics_endpoint
+from webhook_server.errors import EXIT_STUCK
 from webhook_server.handlers import Event, Registry
 from webhook_server.schemes.bodies import as_object
 from webhook_server.settings import WorkerSettings
+from webhook_server.sql import Statement
+from webhook_server.wakeups import WAKE, Backoff, Listener, Stop, receive
 from webhook_server.worker import metrics, statements
 from webhook_server.worker.handler_pool import Finished, HandlerPool, Job
 from webhook_server.worker.pruner import Pruner
 from webhook_server.worker.retries import describe_error, retry_delay
 from webhook_server.worker.runtime import LeaseLost, RuntimeFactory
-from webhook_server.worker.statements import Outcome, Statement
+from webhook_server.worker.statements import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -50,22 +51,6 @@ logger = logging.getLogger(__name__)
 # under way at the deadline, then the last flush and the release, each cut at the statement limit.
 STOP_MARGIN_SECONDS = 1.5
 STOP_STATEMENT_SECONDS = 0.4
-# Waits after a failed database call: doubled each time up to the maximum.
-DB_BACKOFF_FIRST = 0.5
-DB_BACKOFF_MAX = 10.0
-# How often the listener checks whether it should stop, between notifies.
-LISTEN_CHECK_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class _Stop:
-    """A signal arrived; ``at`` is its monotonic time."""
-
-    at: float
-    immediate: bool = False
-
-
-_WAKE = "wake"
 
 
 class _Refused(Exception):
@@ -84,7 +69,12 @@ class Dispatcher:
         self._pool = HandlerPool(
             settings.concurrency, settings.handler_timeout, self._messages, lambda: runtime(self.name)
         )
-        self._listener = _Listener(settings, self._messages)
+        self._listener = Listener(
+            settings.database_url,
+            settings.db_timeout,
+            lambda: self._messages.put(WAKE),
+            name=f"{db.APPLICATION_NAME} listener",
+        )
         self._pruner = Pruner(settings)
         # Every event this worker has claimed and not yet recorded or given back, by row id.
         self._held: dict[int, Job] = {}
@@ -94,7 +84,7 @@ class Dispatcher:
         self._outcomes: list[Outcome] = []
         self._conn: psycopg.Connection | None = None
         self._db_retry_at = 0.0
-        self._db_backoff = _Backoff()
+        self._db_backoff = Backoff()
         self._due = True  # claim at start: events may have arrived while no worker ran
         self._next_poll = 0.0
         self._next_renewal = 0.0
@@ -104,18 +94,10 @@ class Dispatcher:
 
     def serve_metrics(self) -> None:
         """Start the Prometheus endpoint when WEBHOOK_WORKER_METRICS_BIND is set; ConfigError if taken."""
-        if self.settings.metrics_bind is None:
-            return
-        host, port = self.settings.metrics_bind
-        try:
-            port = metrics.serve(host, port, self.metrics)
-        except OSError as exc:
-            raise ConfigError(
-                "WEBHOOK_WORKER_METRICS_BIND",
-                f"cannot listen on {host}:{port} ({exc.strerror}); give each worker on a host its own port",
-            ) from None
-        self._next_backlog_check = 0.0
-        logger.info("metrics on http://%s:%s/metrics", host, port)
+        if metrics_endpoint.serve(
+            "WEBHOOK_WORKER_METRICS_BIND", self.settings.metrics_bind, self.metrics, process="worker"
+        ):
+            self._next_backlog_check = 0.0
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -184,26 +166,18 @@ class Dispatcher:
         return max(0.0, min(timers) - now)
 
     def _receive(self, timeout: float) -> None:
-        """Wait up to ``timeout`` for a message, then take every message already waiting."""
-        try:
-            message = self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait()
-        except queue.Empty:
-            return
-        while True:
+        """Wait up to ``timeout`` for a message, then handle every message already waiting."""
+        for message in receive(self._messages, timeout):
             if isinstance(message, Finished):
                 self._finished(message)
-            elif message is _WAKE:
+            elif message is WAKE:
                 self._due = True
-            elif isinstance(message, _Stop):
+            elif isinstance(message, Stop):
                 self._begin_stop(message)
-            try:
-                message = self._messages.get_nowait()
-            except queue.Empty:
-                return
 
     def _on_signal(self, signum: int, frame: object) -> None:
         # SimpleQueue.put is safe in a signal handler; everything else happens in the loop.
-        self._messages.put(_Stop(time.monotonic(), immediate=self._stop_deadline is not None))
+        self._messages.put(Stop(time.monotonic(), immediate=self._stop_deadline is not None))
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -430,7 +404,7 @@ class Dispatcher:
 
     # -- stopping ----------------------------------------------------------------------------
 
-    def _begin_stop(self, stop: _Stop) -> None:
+    def _begin_stop(self, stop: Stop) -> None:
         deadline = stop.at if stop.immediate else stop.at + self.settings.shutdown_cap - STOP_MARGIN_SECONDS
         if self._stop_deadline is not None:
             self._stop_deadline = min(self._stop_deadline, deadline)
@@ -510,32 +484,9 @@ class Dispatcher:
         )
 
     def _database_failed(self, query: str, problem: str) -> None:
-        wait = self._db_backoff.failed()
-        logger.warning("%s failed, retrying in %.1f s: %s", query, wait, problem)
+        self._db_retry_at = self._db_backoff.retry_at(query, problem)
         if self._conn is not None and self._conn.broken:
             self._conn.close()  # the next call connects afresh
-        self._db_retry_at = time.monotonic() + wait
-
-
-class _Backoff:
-    """The wait after each failed database call: doubled every time, back to the first on success."""
-
-    def __init__(self) -> None:
-        self.wait = DB_BACKOFF_FIRST
-
-    @property
-    def raised(self) -> bool:
-        """Whether a call has failed since the last success."""
-        return self.wait > DB_BACKOFF_FIRST
-
-    def failed(self) -> float:
-        """The wait before the next try; the one after it is twice as long, up to the maximum."""
-        wait = self.wait
-        self.wait = min(DB_BACKOFF_MAX, wait * 2)
-        return wait
-
-    def reset(self) -> None:
-        self.wait = DB_BACKOFF_FIRST
 
 
 def _error_class(exc: Exception) -> str:
@@ -547,45 +498,3 @@ def _error_class(exc: Exception) -> str:
 def _connect_seconds(settings: WorkerSettings) -> float:
     """The longest a connection attempt takes (libpq's connect_timeout has a floor of 2 s)."""
     return float(db.connection_kwargs(settings.db_timeout)["connect_timeout"])
-
-
-class _Listener:
-    """A thread on its own connection that LISTENs and wakes the dispatcher for each NOTIFY.
-
-    Notifies are an accelerator, not a guarantee (one sent while the listener reconnects is
-    lost): the dispatcher also polls every ``WEBHOOK_WORKER_POLL`` seconds, and after each
-    reconnect the listener wakes it once to cover the gap.
-    """
-
-    def __init__(self, settings: WorkerSettings, messages: queue.SimpleQueue[object]) -> None:
-        self._settings = settings
-        self._messages = messages
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def _run(self) -> None:
-        backoff = _Backoff()
-        while not self._stopped.is_set():
-            try:
-                with db.connect(
-                    self._settings.database_url,
-                    timeout=self._settings.db_timeout,
-                    application_name=f"{db.APPLICATION_NAME} listener",
-                ) as conn:
-                    conn.execute(statements.listen_events().text)
-                    logger.info("listening for new events")
-                    self._messages.put(_WAKE)
-                    backoff.reset()
-                    while not self._stopped.is_set():
-                        for _ in conn.notifies(timeout=LISTEN_CHECK_SECONDS):
-                            self._messages.put(_WAKE)
-            except psycopg.Error as exc:
-                wait = backoff.failed()
-                logger.warning("LISTEN connection failed, retrying in %.1f s: %s", wait, exc)
-                self._stopped.wait(wait)

@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 OUTCOMES = ("done", "failed", "dead", "skipped")
@@ -93,15 +92,3 @@ class WorkerMetrics:
                 "How long the longest-waiting due event (pending, or failed and due for its retry) has waited",
                 oldest_due,
             )
-
-
-def serve(host: str, port: int, metrics: WorkerMetrics) -> int:
-    """Answer ``GET /metrics`` on ``host:port`` from a daemon thread; return the port (0 picks one).
-
-    Raises OSError when the address cannot be bound (taken by another worker on this host).
-    """
-    registry = CollectorRegistry()
-    registry.register(metrics)
-    ProcessCollector(registry=registry)  # memory, CPU, open files, start time
-    server, _ = start_http_server(port, addr=host, registry=registry)
-    return server.server_port

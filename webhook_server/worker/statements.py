@@ -8,27 +8,15 @@ So the SQL stays in files and the Python that calls it reads as calls, not dicti
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from webhook_server import sql
+from webhook_server.sql import Statement
 
 # A row of webhook_events as the worker names it: its id and its received_at, the partition key
 # (with it, a statement searches one day's partition instead of every day's).
 Row = tuple[int, datetime]
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A named query of ``sql/queries/`` and its parameters."""
-
-    name: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return sql.query(self.name)
 
 
 @dataclass(frozen=True)
@@ -103,8 +91,3 @@ def oldest_due() -> Statement:
 def limit_statement_time(seconds: float) -> Statement:
     """Cap every later statement on this session at ``seconds`` (the stop's limit)."""
     return Statement("limit_statement_time", {"milliseconds": str(int(seconds * 1000))})
-
-
-def listen_events() -> Statement:
-    """LISTEN for the inbox's NOTIFY of new events."""
-    return Statement("listen_events")
