@@ -22,8 +22,8 @@ from webhook_server.dashboard.command import gunicorn_command as dashboard_comma
 from webhook_server.dev import localdb, samples, workspace
 from webhook_server.environment import comma_separated, secret_origin, secret_text
 from webhook_server.errors import EXIT_CONFIG, EXIT_DATABASE, EXIT_FAILURE, EXIT_OK, ConfigError
-from webhook_server.migrations import LOCK_TIMEOUT_SECONDS, convert_to_partitions
 from webhook_server.forwarder.command import forward
+from webhook_server.migrations import LOCK_TIMEOUT_SECONDS, convert_to_partitions
 from webhook_server.migrations import migrate as apply_migrations
 from webhook_server.operator.commands import OPERATOR_COMMANDS, secret_option
 from webhook_server.operator.destinations import destinations

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Process = Literal["server", "worker", "dashboard", "commands", "dev", "platform"]
+Process = Literal["server", "worker", "forwarder", "dashboard", "commands", "dev", "platform"]
 
 # The reference's sections, in this order: a variable is listed under the first process that reads it.
 PROCESSES: dict[Process, str] = {
     "server": "The web server (`webhook-server serve`)",
     "worker": "The worker (`webhook-server worker`)",
+    "forwarder": "The forwarder (`webhook-server forward`)",
     "dashboard": "The dashboard (`webhook-server dashboard`)",
     "commands": "The operator commands (`migrate`, `check`, `events`, `replay`, `stats`, `prune`, `reconcile`)",
     "dev": "Development (`webhook-server dev`, `send`, the tests and benchmarks)",
@@ -76,12 +77,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "WEBHOOK_DB_TIMEOUT",
-        ("server", "worker", "dashboard"),
+        ("server", "worker", "forwarder", "dashboard"),
         "Seconds. The server: longest a delivery waits for its commit before a 503 (or the spool). "
-        "The worker and the dashboard: bound on each statement and connection attempt.",
+        "The worker, the forwarder and the dashboard: bound on each statement and connection attempt.",
         default="1.5",
-        default_note="the server's; the worker's and the dashboard's: 5",
-        other_defaults=(("worker", "5"), ("dashboard", "5")),
+        default_note="the server's; the worker's, the forwarder's and the dashboard's: 5",
+        other_defaults=(("worker", "5"), ("forwarder", "5"), ("dashboard", "5")),
     ),
     Variable(
         "WEBHOOK_LOG_LEVEL",
@@ -92,7 +93,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "WEBHOOK_SHUTDOWN_CAP",
-        ("server", "worker"),
+        ("server", "worker", "forwarder"),
         "Seconds from SIGTERM to exit, in every case (see [Shutdown](../explanation/shutdown.md)); "
         "under systemd at most `WEBHOOK_SYSTEMD_TIMEOUT_STOP` less 1 s.",
         default="10",
@@ -220,6 +221,37 @@ VARIABLES: tuple[Variable, ...] = (
         "`host:port` of the worker's own Prometheus `/metrics`; one port per worker process on a host "
         "(a taken port stops the start with exit 78).",
         default_note="no endpoint",
+    ),
+    Variable(
+        "WEBHOOK_DESTINATIONS_FILE",
+        ("forwarder",),
+        "Path of the TOML file of destinations the forwarder sends events to (see "
+        "[Forwarding](../how-to/forwarding.md)); each destination's secret from its own `secret_env`.",
+        default_note="required by `webhook-server forward`",
+    ),
+    Variable("WEBHOOK_FORWARD_POLL", ("forwarder",), "Seconds between polls when no NOTIFY comes.", default="5"),
+    Variable(
+        "WEBHOOK_FORWARD_BATCH", ("forwarder",), "Stored events fanned out to destinations per round.", default="500"
+    ),
+    Variable(
+        "WEBHOOK_FORWARD_METRICS_BIND",
+        ("forwarder",),
+        "`host:port` of the forwarder's own Prometheus `/metrics` (a taken port stops the start with exit 78).",
+        default_note="no endpoint",
+    ),
+    Variable(
+        "WEBHOOK_DEV_FORWARD_TO",
+        ("dev",),
+        "`webhook-server dev --forward-to`: a URL of your app the dev server's events are also sent to.",
+        default_note="no forwarding",
+    ),
+    Variable(
+        "WEBHOOK_DEV_FORWARD_SECRET",
+        ("dev",),
+        "Set by `webhook-server dev --forward-to` for its forwarder: the Standard Webhooks secret it signs "
+        "with, kept in `.webhook-dev`.",
+        default_note="set by `dev`",
+        secret=True,
     ),
     Variable(
         "WEBHOOK_RETENTION",

@@ -185,3 +185,28 @@ def test_a_hostile_event_id_is_stored_once_or_refused_with_nothing_stored(
     else:
         assert all(400 <= status < 500 for status in statuses), [a.get_data(as_text=True) for a in answers]
         assert (events, stored_keys) == (0, 0)
+
+
+def test_a_dropped_day_takes_its_events_forwarding_with_it(clean_db: str) -> None:
+    """A DROP fires no delete trigger: retention deletes the day's deliveries, their attempts and
+    its fan-out queue rows itself, as a DELETE of the events would through 0010's triggers."""
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO webhook_destinations (name) VALUES ('app')")  # fan-out queues from now on
+    for number in range(3):
+        store(clean_db, f"evt_fwd_old_{number}", status="done", received_at=now() - OLD)
+    store(clean_db, "evt_fwd_recent", status="done", received_at=now() - timedelta(days=2))
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO webhook_deliveries (destination, event_row, endpoint, status) "
+            "SELECT 'app', id, 'stripe', 'delivered' FROM webhook_events"
+        )
+        conn.execute(
+            "INSERT INTO webhook_delivery_attempts (delivery_id, attempt, worker, started_at, finished_at, outcome) "
+            "SELECT id, 1, 'host:1', now(), now(), 'delivered' FROM webhook_deliveries"
+        )
+        assert prune(conn, before=now() - timedelta(days=30)) == 3
+        recent = conn.execute("SELECT id FROM webhook_events WHERE event_id = 'evt_fwd_recent'").fetchone()
+        for table, column in (("webhook_deliveries", "event_row"), ("webhook_forward_queue", "event_row")):
+            rows = [row for (row,) in conn.execute(f"SELECT {column} FROM {table}")]
+            assert rows == [recent[0]], table
+        assert conn.execute("SELECT count(*) FROM webhook_delivery_attempts").fetchone() == (1,)

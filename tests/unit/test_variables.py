@@ -18,6 +18,7 @@ import pytest
 from scripts.docs_reference import commands
 from webhook_server.cli import main
 from webhook_server.dashboard.settings import DashboardSettings
+from webhook_server.forwarder.settings import ForwarderSettings
 from webhook_server.settings import Settings, WorkerSettings
 from webhook_server.variables import VARIABLES, Process
 
@@ -119,6 +120,24 @@ SETTINGS: dict[Process, Callable[[Mapping[str, str]], object]] = {"server": _ser
 
 
 @pytest.fixture
+def forwarder_settings(tmp_path: Path) -> Callable[[Mapping[str, str]], object]:
+    destinations = tmp_path / "destinations.toml"
+    destinations.write_text('[destinations.app]\nurl = "https://app.internal/webhooks"\nsecret_env = "APP_SECRET"\n')
+
+    def read(environ: Mapping[str, str]) -> object:
+        return ForwarderSettings.from_env(
+            {
+                "DATABASE_URL": "postgresql://db/w",
+                "WEBHOOK_DESTINATIONS_FILE": str(destinations),
+                "APP_SECRET": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                **environ,
+            }
+        )
+
+    return read
+
+
+@pytest.fixture
 def dashboard_settings(tmp_path: Path) -> Callable[[Mapping[str, str]], object]:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
@@ -138,9 +157,11 @@ def dashboard_settings(tmp_path: Path) -> Callable[[Mapping[str, str]], object]:
 
 @pytest.mark.parametrize("variable", [v for v in VARIABLES if v.default], ids=lambda v: v.name)
 def test_each_documented_default_is_what_the_settings_take_when_unset(
-    variable: Any, dashboard_settings: Callable[[Mapping[str, str]], object]
+    variable: Any,
+    dashboard_settings: Callable[[Mapping[str, str]], object],
+    forwarder_settings: Callable[[Mapping[str, str]], object],
 ) -> None:
-    readers = {**SETTINGS, "dashboard": dashboard_settings}
+    readers = {**SETTINGS, "dashboard": dashboard_settings, "forwarder": forwarder_settings}
     checked = 0
     for process in variable.processes:
         read = readers.get(process)

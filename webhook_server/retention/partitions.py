@@ -101,7 +101,8 @@ def retire(
 
 
 def _delete_keys(conn: psycopg.Connection, partition: str) -> int:
-    """Delete the keys of a detached day's events, KEY_BATCH a transaction; return how many events it holds.
+    """Delete the keys and the forwarding of a detached day's events, KEY_BATCH a transaction; return how
+    many events it holds.
 
     Cut short, the day stays detached with some of its keys: the next retention finds it again.
     """
