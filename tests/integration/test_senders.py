@@ -9,16 +9,19 @@ the signature, so it is read from the request in both paths of the server: the m
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.harness.gunicorn import GunicornServer
 from webhook_server import endpoints_file
@@ -32,6 +35,9 @@ DISCORD_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
 ZOOM_SECRET = "zoom-secret-token"
 TWITCH_SECRET = "twitch-eventsub-secret"
 SENDGRID_KEY = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"
+# A Standard Webhooks endpoint moving from a whsec_ secret to a whpk_ key holds both.
+STANDARD_HMAC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+STANDARD_SEED = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
 ENDPOINTS = """
 [endpoints.sms]
 scheme = "twilio"
@@ -52,6 +58,10 @@ secret_env = "ZOOM_SECRET"
 [endpoints.streams]
 scheme = "twitch"
 secret_env = "TWITCH_SECRET"
+
+[endpoints.signed-events]
+scheme = "standard"
+secret_env = "SIGNED_EVENTS_KEYS"
 """
 ROWS = "SELECT provider, endpoint, event_id, event_type, body, payload, headers FROM webhook_events ORDER BY id"
 
@@ -66,7 +76,21 @@ def environment(tmp_path: Path) -> dict[str, str]:
         "MAIL_VERIFICATION_KEY": sendgrid.public_key(SENDGRID_KEY),
         "ZOOM_SECRET": ZOOM_SECRET,
         "TWITCH_SECRET": TWITCH_SECRET,
+        "SIGNED_EVENTS_KEYS": f"{STANDARD_HMAC},{whpk(standard_key())}",
     }
+
+
+def standard_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(STANDARD_SEED))
+
+
+def whpk(key: Ed25519PrivateKey) -> str:
+    return "whpk_" + base64.b64encode(key.public_key().public_bytes_raw()).decode()
+
+
+def whsk(key: Ed25519PrivateKey) -> str:
+    """Svix's form of the private key: base64 of the seed and the public key."""
+    return "whsk_" + base64.b64encode(key.private_bytes_raw() + key.public_key().public_bytes_raw()).decode()
 
 
 def rows(database_url: str) -> list[tuple]:
@@ -161,6 +185,47 @@ def test_send_posts_a_sample_each_endpoint_accepts(
         # A Discord interaction's answer is its deferral, duplicate or not.
         assert (f'"duplicate":{duplicate}' if name == "sms" else '{"type":5}') in result.stdout
     assert [row[2] for row in rows(clean_db)] == ["1234567890"]
+
+
+def test_standard_v1a_signatures_are_checked_with_the_endpoints_public_key(
+    start_server: Callable[..., GunicornServer], clean_db: str, tmp_path: Path
+) -> None:
+    """`send --secret whsk_…` signs v1a; the server verifies it with the whpk_ key beside a whsec_
+    secret. Another key, a changed body, hostile entries: 4xx, nothing more stored."""
+    env = environment(tmp_path)
+    server = start_server(**env)
+    url = server.url("/webhooks/signed-events")
+    command = [*CLI, "send", "signed-events", "--url", url, "--id", "msg_v1a_1", "--secret", whsk(standard_key())]
+    result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [(scheme, endpoint, event_id, event_type, *_)] = rows(clean_db)
+    assert (scheme, endpoint, event_id, event_type) == ("standard", "signed-events", "msg_v1a_1", "invoice.paid")
+
+    stamp = str(int(time.time()))
+    document = b'{"type": "invoice.paid", "data": {"id": "inv_2"}}'
+    signed = b"msg_v1a_2." + stamp.encode() + b"." + document
+
+    def headers(signature: str) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "webhook-id": "msg_v1a_2",
+            "webhook-timestamp": stamp,
+            "webhook-signature": signature,
+        }
+
+    other = Ed25519PrivateKey.from_private_bytes(bytes(32))
+    for signature in (
+        "v1a," + base64.b64encode(other.sign(signed)).decode(),
+        "v1a," + base64.b64encode(standard_key().sign(signed + b" ")).decode(),
+        "v1a," + "9" * 5000,
+        "v1a,\u00e9\u00ff" * 50,
+        "v1," + base64.b64encode(bytes(32)).decode() + " v1a," + base64.b64encode(bytes(64)).decode(),
+    ):
+        refused = post(server, "/webhooks/signed-events", document, headers(signature))
+        assert 400 <= refused.status_code < 500, (signature[:40], refused.text)
+    good = "v1a," + base64.b64encode(standard_key().sign(signed)).decode()
+    assert post(server, "/webhooks/signed-events", document, headers(good)).json()["duplicate"] is False
+    assert [row[2] for row in rows(clean_db)] == ["msg_v1a_1", "msg_v1a_2"]
 
 
 def test_send_to_a_public_key_endpoint_without_the_private_key_says_what_to_pass(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from webhook_server.dev.senders import (
     adyen,
@@ -238,12 +239,36 @@ def slack_headers(body: bytes, secret: str, *, timestamp: int | None = None) -> 
 
 def standard_headers(body: bytes, secret: str, *, message_id: str, timestamp: int | None = None) -> dict[str, str]:
     """``webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``, ``secret`` being
-    the ``whsec_<base64 key>`` the sender shows. By the specification's recipe rather than the
+    the ``whsec_<base64 key>`` the sender shows; or ``v1a,<base64 Ed25519 signature>`` of the same
+    text when ``secret`` is a ``whsk_`` private key. By the specification's recipe rather than the
     reference library, whose ``sign`` takes a datetime: tests sign timestamps no datetime holds."""
     stamp = int(time.time()) if timestamp is None else timestamp
-    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
-    signature = hmac_signature(key, b"%s.%d.%s" % (message_id.encode(), stamp, body), "sha256", "base64")
-    return {**JSON, "webhook-id": message_id, "webhook-timestamp": str(stamp), "webhook-signature": f"v1,{signature}"}
+    signed = b"%s.%d.%s" % (message_id.encode(), stamp, body)
+    if secret.startswith(ASYMMETRIC_PREFIX):
+        entry = "v1a," + base64.b64encode(standard_private_key(secret).sign(signed)).decode()
+    elif secret.startswith("whpk_"):
+        raise ValueError("a whpk_ public key cannot sign: pass the matching whsk_ private key with --secret")
+    else:
+        key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+        entry = "v1," + hmac_signature(key, signed, "sha256", "base64")
+    return {**JSON, "webhook-id": message_id, "webhook-timestamp": str(stamp), "webhook-signature": entry}
+
+
+def standard_private_key(secret: str) -> Ed25519PrivateKey:
+    """A ``whsk_`` secret key as Svix writes one: base64 of the 32-byte seed and the 32-byte public
+    key (the seed alone is taken too). ValueError if it is neither, or if its halves disagree."""
+    raw = base64.b64decode(secret.removeprefix(ASYMMETRIC_PREFIX), validate=True)
+    if len(raw) not in (32, 64):
+        raise ValueError("a whsk_ key is the base64 of 32 or 64 bytes")
+    key = Ed25519PrivateKey.from_private_bytes(raw[:32])
+    if len(raw) == 64 and key.public_key().public_bytes_raw() != raw[32:]:
+        raise ValueError("the whsk_ key's second half is not the public key of its first")
+    return key
+
+
+def standard_public_key(secret: str) -> str:
+    """The ``whpk_`` public key of a ``whsk_`` secret key: what the endpoint's variable holds."""
+    return "whpk_" + base64.b64encode(standard_private_key(secret).public_key().public_bytes_raw()).decode()
 
 
 def hmac_signature(secret: str | bytes, message: bytes, algorithm: str, encoding: str) -> str:
@@ -292,6 +317,8 @@ SENDERS = {
 }
 DEFAULT_TYPES |= {name: module.DEFAULT_TYPE for name, module in SENDERS.items()}
 # The public-key schemes: `send` signs with the private key given with --secret, described here.
+# The Standard Webhooks private key's prefix: `send standard --secret whsk_…` signs v1a.
+ASYMMETRIC_PREFIX = "whsk_"
 PRIVATE_KEYS = {
     "discord": "an Ed25519 private key's 32-byte seed in hex (docs/how-to/senders.md shows how to make a pair)",
     "sendgrid": "a P-256 private key's scalar in hex (docs/how-to/senders.md shows how to make a pair)",

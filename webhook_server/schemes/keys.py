@@ -23,12 +23,21 @@ from webhook_server.errors import ConfigError
 from webhook_server.schemes.base import Rejected
 
 PublicKey: TypeAlias = Ed25519PublicKey | ec.EllipticCurvePublicKey
+# How the Standard Webhooks specification writes a public key for its v1a (Ed25519) signatures.
+PUBLIC_KEY_PREFIX = "whpk_"
 
 
 def ed25519_key(value: str) -> Ed25519PublicKey:
-    """A 32-byte Ed25519 public key, in hex (Discord's "Public Key") or base64 (``whpk_``)."""
+    """A 32-byte Ed25519 public key, in hex (Discord's "Public Key") or base64."""
     raw = binascii.unhexlify(value) if len(value) == 64 else base64.b64decode(value, validate=True)
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def standard_public_key(value: str) -> Ed25519PublicKey:
+    """A Standard Webhooks public key: ``whpk_`` and the base64 of the raw 32-byte Ed25519 key."""
+    if not value.startswith(PUBLIC_KEY_PREFIX):
+        raise ValueError(f"no {PUBLIC_KEY_PREFIX} prefix")
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(value.removeprefix(PUBLIC_KEY_PREFIX), validate=True))
 
 
 def p256_key(value: str) -> ec.EllipticCurvePublicKey:
@@ -65,9 +74,15 @@ def signature_bytes(value: str, encoding: str, header_name: str, sizes: range) -
 
 def require_signed(keys: Sequence[PublicKey], message: bytes, signature: bytes, *, problem: str) -> None:
     """Accept if any key verifies ``signature`` over ``message``; else Rejected with ``problem``."""
-    verified = [_verifies(key, message, signature) for key in keys]  # all of them, always
-    if not any(verified):
+    if not signed_by_any(keys, message, (signature,)):
         raise Rejected("signature_invalid", problem)
+
+
+def signed_by_any(keys: Sequence[PublicKey], message: bytes, signatures: Sequence[bytes]) -> bool:
+    """Whether any key verifies any of ``signatures`` over ``message``; every pair is tried, so
+    the time taken says nothing about which matched."""
+    verified = [_verifies(key, message, signature) for key in keys for signature in signatures]
+    return any(verified)
 
 
 def _verifies(key: PublicKey, message: bytes, signature: bytes) -> bool:
