@@ -20,6 +20,12 @@ class SignedSample:
     headers: dict[str, str]
 
 
+def signed_json(user_agent: str, signature_header: str, signature: str) -> dict[str, str]:
+    """The headers of a sender that adds only its User-Agent and one signature header to JSON
+    (Intercom, Typeform)."""
+    return {**JSON, "User-Agent": user_agent, signature_header: signature}
+
+
 def hmac_digest(secret: str, message: bytes, *, algorithm: str = "sha256", encoding: str = "hex") -> str:
     """HMAC(secret, message) in hex or base64: the recipe of the senders in dev/senders that
     publish no signer of their own."""

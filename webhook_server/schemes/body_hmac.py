@@ -4,7 +4,8 @@ secret, the JSON body parsed; each sender's module says only where its signature
 message, its id and its type are.
 
 A sender module subclasses ``BodyHmacVerifier`` with its ``name``, ``variable`` (the secret's
-usual name, for messages) and ``signature`` (header, prefix, encoding, hash), and implements
+usual name, for messages), ``tolerance`` if it signs a time, and ``signature`` (header, prefix,
+encoding, hash), and names the body's ``id_field`` and ``type_field`` or implements
 ``identify``; ``signed`` and ``handshake`` are overridden by the senders that sign more than the
 body (a timestamp) or answer a ping.
 """
@@ -15,15 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webhook_server.schemes.base import Handshake, RequestUrl, VerifiedEvent, json_body
-from webhook_server.schemes.signing import (
-    TOLERANCE_SECONDS,
-    decode_signature,
-    header,
-    require_match,
-    utf8_keys,
-    without_prefix,
-)
+from webhook_server.schemes.base import Handshake, RequestUrl, VerifiedEvent, json_body, required_identifier
+from webhook_server.schemes.signing import TimedVerifier, decode_signature, header, require_match, without_prefix
 
 
 @dataclass(frozen=True)
@@ -36,19 +30,12 @@ class Signature:
     algorithm: str = "sha256"
 
 
-class BodyHmacVerifier:
-    name: str
-    variable: str
+class BodyHmacVerifier(TimedVerifier):
     signature: Signature
-    # The sender's documented window, for those that sign a time (Linear, Calendly, Zendesk).
-    tolerance: float = TOLERANCE_SECONDS
-
-    def __init__(
-        self, secrets: tuple[str, ...], *, variable: str | None = None, tolerance: float | None = None
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable or self.variable
-        self._tolerance = self.tolerance if tolerance is None else tolerance
+    # The event's id and type as fields of the body, for the senders that put them there
+    # (Intercom, Typeform); the others implement ``identify``.
+    id_field: str = ""
+    type_field: str = ""
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
@@ -78,5 +65,5 @@ class BodyHmacVerifier:
         return None
 
     def identify(self, document: dict[str, Any], headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
-        """The event's id and type."""
-        raise NotImplementedError
+        """The event's id and type: by default, the body's ``id_field`` and ``type_field``."""
+        return required_identifier(document, self.id_field), required_identifier(document, self.type_field)

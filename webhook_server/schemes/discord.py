@@ -30,7 +30,7 @@ from webhook_server.schemes.base import (
     required_identifier,
 )
 from webhook_server.schemes.keys import ed25519_key, keys_from, require_signed, signature_bytes
-from webhook_server.schemes.signing import TOLERANCE_SECONDS, require_fresh, signature_and_timestamp, unix_time
+from webhook_server.schemes.signing import TOLERANCE_SECONDS, fresh_signature_and_timestamp
 
 SIGNATURE_HEADER = "X-Signature-Ed25519"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
@@ -62,8 +62,9 @@ class DiscordVerifier:
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
-        signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Discord")
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
+        signed, timestamp = fresh_signature_and_timestamp(
+            headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Discord", tolerance=self._tolerance
+        )
         signature = signature_bytes(signed, "hex", SIGNATURE_HEADER, range(64, 65))
         require_signed(
             self._keys,

@@ -10,24 +10,21 @@ from collections.abc import Mapping
 
 from webhook_server.schemes.base import RequestUrl, VerifiedEvent, json_body
 from webhook_server.schemes.signing import (
+    SecretVerifier,
     decode_signature,
     header,
     identifier_header,
     refuse_form_encoded,
     require_match,
-    utf8_keys,
     without_prefix,
 )
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
-class GitHubVerifier:
+class GitHubVerifier(SecretVerifier):
     name = "github"
-
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "GITHUB_WEBHOOK_SECRET") -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
+    variable = "GITHUB_WEBHOOK_SECRET"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(

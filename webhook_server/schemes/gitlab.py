@@ -13,18 +13,15 @@ import hmac
 from collections.abc import Mapping
 
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, identifier, json_body
-from webhook_server.schemes.signing import header, identifier_header, utf8_keys
+from webhook_server.schemes.signing import SecretVerifier, header, identifier_header
 
 TOKEN_HEADER = "X-Gitlab-Token"
 ID_HEADER = "X-Gitlab-Event-UUID"
 
 
-class GitLabVerifier:
+class GitLabVerifier(SecretVerifier):
     name = "gitlab"
-
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "GITLAB_WEBHOOK_TOKEN") -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
+    variable = "GITLAB_WEBHOOK_TOKEN"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         token = header(

@@ -22,13 +22,12 @@ from webhook_server.safe_text import printable
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, decode_utf8, parse_json
 from webhook_server.schemes.bodies import shared_value, stored_document
 from webhook_server.schemes.signing import (
-    TOLERANCE_SECONDS,
+    TimedVerifier,
     decode_signature,
     header,
     require_any_match,
     require_fresh,
     unix_time,
-    utf8_keys,
 )
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
@@ -40,15 +39,9 @@ DECODED = {
 }  # fmt: skip
 
 
-class HubSpotVerifier:
+class HubSpotVerifier(TimedVerifier):
     name = "hubspot"
-
-    def __init__(
-        self, secrets: tuple[str, ...], *, variable: str = "HUBSPOT_CLIENT_SECRET", tolerance: float = TOLERANCE_SECONDS
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "HUBSPOT_CLIENT_SECRET"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         if url is None:

@@ -5,10 +5,6 @@ like any other (it needs only a 200)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from webhook_server.schemes.base import required_identifier
 from webhook_server.schemes.body_hmac import BodyHmacVerifier, Signature
 
 
@@ -16,6 +12,5 @@ class IntercomVerifier(BodyHmacVerifier):
     name = "intercom"
     variable = "INTERCOM_CLIENT_SECRET"
     signature = Signature("X-Hub-Signature", prefix="sha1=", algorithm="sha1")
-
-    def identify(self, document: dict[str, Any], headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
-        return required_identifier(document, "id"), required_identifier(document, "topic")
+    id_field = "id"
+    type_field = "topic"

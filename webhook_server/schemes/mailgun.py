@@ -14,25 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, json_body, required_identifier
-from webhook_server.schemes.signing import decode_signature, require_any_match, require_fresh, unix_time, utf8_keys
+from webhook_server.schemes.signing import TimedVerifier, decode_signature, require_any_match, require_fresh, unix_time
 
 # Mailgun's SDK default (max_age_seconds).
 TOLERANCE_SECONDS = 900
 
 
-class MailgunVerifier:
+class MailgunVerifier(TimedVerifier):
     name = "mailgun"
-
-    def __init__(
-        self,
-        secrets: tuple[str, ...],
-        *,
-        variable: str = "MAILGUN_WEBHOOK_SIGNING_KEY",
-        tolerance: float = TOLERANCE_SECONDS,
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "MAILGUN_WEBHOOK_SIGNING_KEY"
+    tolerance = TOLERANCE_SECONDS
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         text, document = json_body(body)

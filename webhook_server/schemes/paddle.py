@@ -13,12 +13,12 @@ from collections.abc import Mapping
 
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, json_body, required_identifier
 from webhook_server.schemes.signing import (
+    TimedVerifier,
     decode_signature,
     header,
     hmac_matches,
     require_fresh,
     unix_time,
-    utf8_keys,
 )
 
 SIGNATURE_HEADER = "Paddle-Signature"
@@ -26,15 +26,10 @@ SIGNATURE_HEADER = "Paddle-Signature"
 TOLERANCE_SECONDS = 5
 
 
-class PaddleVerifier:
+class PaddleVerifier(TimedVerifier):
     name = "paddle"
-
-    def __init__(
-        self, secrets: tuple[str, ...], *, variable: str = "PADDLE_WEBHOOK_SECRET", tolerance: float = TOLERANCE_SECONDS
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "PADDLE_WEBHOOK_SECRET"
+    tolerance = TOLERANCE_SECONDS
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Paddle?")

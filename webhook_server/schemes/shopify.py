@@ -13,18 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from webhook_server.schemes.base import RequestUrl, VerifiedEvent, json_body
-from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_match, utf8_keys
+from webhook_server.schemes.signing import SecretVerifier, decode_signature, header, identifier_header, require_match
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 EVENT_ID_HEADER = "X-Shopify-Event-Id"
 
 
-class ShopifyVerifier:
+class ShopifyVerifier(SecretVerifier):
     name = "shopify"
-
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "SHOPIFY_WEBHOOK_SECRET") -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
+    variable = "SHOPIFY_WEBHOOK_SECRET"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint="; is this request from Shopify?")

@@ -1,5 +1,7 @@
 """What the HMAC schemes share: reading their headers, decoding signatures, comparing them in
-constant time against every configured secret, and checking a signed timestamp's age.
+constant time against every configured secret, and checking a signed timestamp's age; and the
+base classes that hold a verifier's secrets and window (``SecretVerifier``, ``TimedVerifier``)
+and check Slack's ``v0`` signature, which Zoom copies (``V0Verifier``).
 
 Every failure is a Rejected with a stable reason code shared by all schemes:
 ``signature_missing``, ``signature_malformed``, ``signature_invalid``, ``signature_expired``,
@@ -42,12 +44,22 @@ def identifier_header(headers: Mapping[str, str], name: str) -> str:
 
 
 def signature_and_timestamp(headers: Mapping[str, str], signature: str, timestamp: str, sender: str) -> tuple[str, str]:
-    """The two headers of a timestamped scheme (Discord, SendGrid, Zoom), both required."""
+    """The two headers of a timestamped scheme (Discord, SendGrid, Slack, Zoom), both required."""
     hint = f"; is this request from {sender}?"
     return (
         header(headers, signature, reason="signature_missing", hint=hint),
         header(headers, timestamp, reason="signature_missing", hint=hint),
     )
+
+
+def fresh_signature_and_timestamp(
+    headers: Mapping[str, str], signature: str, timestamp: str, sender: str, *, tolerance: float
+) -> tuple[str, str]:
+    """The two headers of a scheme whose timestamp is Unix seconds (Discord, Slack, Zoom), the
+    timestamp within ``tolerance``: read, then checked, before any signature is decoded."""
+    signed, stamp = signature_and_timestamp(headers, signature, timestamp, sender)
+    require_fresh(unix_time(stamp, timestamp), tolerance=tolerance)
+    return signed, stamp
 
 
 def refuse_form_encoded(headers: Mapping[str, str], message: str) -> None:
@@ -103,8 +115,18 @@ def require_any_match(
 
     Every key and message is tried, match or not, so the time taken says nothing about which matched.
     """
-    if not hmac_matches(keys, messages, signature, algorithm=algorithm):
+    matching_keys(keys, messages, signature, algorithm=algorithm, problem=problem)
+
+
+def matching_keys(
+    keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str, problem: str
+) -> tuple[bytes, ...]:
+    """The keys that sign any of ``messages`` to ``signature`` (Zoom answers its validation with
+    the one that signed), every key tried; Rejected saying ``problem`` when there is none."""
+    signers = tuple(key for key in keys if hmac_matches((key,), messages, signature, algorithm=algorithm))
+    if not signers:
         raise Rejected("signature_invalid", problem)
+    return signers
 
 
 def hmac_matches(keys: tuple[bytes, ...], messages: Sequence[bytes], signature: bytes, *, algorithm: str) -> bool:
@@ -140,3 +162,55 @@ def require_fresh(signed_at: float, *, tolerance: float = TOLERANCE_SECONDS) -> 
 def utf8_keys(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
     """HMAC keys for schemes that use the secret's text as the key (GitHub, Shopify, Slack)."""
     return tuple(secret.encode("utf-8") for secret in secrets)
+
+
+class SecretVerifier:
+    """What a verifier keyed with its sender's secrets holds: the secrets' bytes as keys and the
+    variable they come from (named in messages). A sender's subclass gives its ``name`` and
+    ``variable`` (the secret's usual name); an endpoint may name its own variable."""
+
+    name: str
+    variable: str
+
+    def __init__(self, secrets: tuple[str, ...], *, variable: str | None = None) -> None:
+        self._keys = utf8_keys(secrets)
+        self._variable = variable or self.variable
+
+
+class TimedVerifier(SecretVerifier):
+    """A SecretVerifier whose sender signs a time, refused outside ``tolerance`` seconds: 5 minutes
+    unless the sender documents another window (a subclass's ``tolerance``) or the endpoint sets one."""
+
+    tolerance: float = TOLERANCE_SECONDS
+
+    def __init__(
+        self, secrets: tuple[str, ...], *, variable: str | None = None, tolerance: float | None = None
+    ) -> None:
+        super().__init__(secrets, variable=variable)
+        self._tolerance = self.tolerance if tolerance is None else tolerance
+
+
+class V0Verifier(TimedVerifier):
+    """Slack's signature, which Zoom copies: ``v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">``
+    in ``signature_header``, the Unix time in ``timestamp_header``; ``sender`` and ``secret_hint``
+    (where the sender shows the secret) are for messages."""
+
+    signature_header: str
+    timestamp_header: str
+    sender: str
+    secret_hint: str
+
+    def signers(self, headers: Mapping[str, str], body: bytes) -> tuple[bytes, ...]:
+        """The keys that sign the delivery, every one tried; Rejected if none does."""
+        signed, timestamp = fresh_signature_and_timestamp(
+            headers, self.signature_header, self.timestamp_header, self.sender, tolerance=self._tolerance
+        )
+        signature = decode_signature(without_prefix(signed, "v0=", self.signature_header), "hex", self.signature_header)
+        return matching_keys(
+            self._keys,
+            [b"v0:%s:%s" % (timestamp.encode(), body)],
+            signature,
+            algorithm="sha256",
+            problem=f"the signature matches none of the configured secrets; check {self._variable} "
+            f"against {self.secret_hint}",
+        )

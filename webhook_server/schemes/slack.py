@@ -20,41 +20,21 @@ from webhook_server.schemes.base import (
     json_body,
     required_identifier,
 )
-from webhook_server.schemes.signing import (
-    TOLERANCE_SECONDS,
-    decode_signature,
-    header,
-    refuse_form_encoded,
-    require_fresh,
-    require_match,
-    unix_time,
-    utf8_keys,
-    without_prefix,
-)
-
-SIGNATURE_HEADER = "X-Slack-Signature"
-TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+from webhook_server.schemes.signing import V0Verifier, refuse_form_encoded
 
 
-class SlackVerifier:
+class SlackVerifier(V0Verifier):
     name = "slack"
-
-    def __init__(
-        self, secrets: tuple[str, ...], *, variable: str = "SLACK_SIGNING_SECRET", tolerance: float = TOLERANCE_SECONDS
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "SLACK_SIGNING_SECRET"
+    signature_header = "X-Slack-Signature"
+    timestamp_header = "X-Slack-Request-Timestamp"
+    sender = "Slack"
+    secret_hint = "the secret the sender signs with"
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
-        hint = "; is this request from Slack?"
-        signed = header(headers, SIGNATURE_HEADER, reason="signature_missing", hint=hint)
-        timestamp = header(headers, TIMESTAMP_HEADER, reason="signature_missing", hint=hint)
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
-        signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
-        require_match(self._keys, b"v0:%s:%s" % (timestamp.encode(), body), signature, variable=self._variable)
+        self.signers(headers, body)
         refuse_form_encoded(
             headers,
             "a form-encoded Slack request (slash command or interactivity) reached the Events API "

@@ -14,17 +14,14 @@ from collections.abc import Mapping
 
 from webhook_server.safe_text import printable
 from webhook_server.schemes.base import Rejected, RequestUrl, VerifiedEvent, json_body, required_identifier
-from webhook_server.schemes.signing import decode_signature, header, require_any_match, utf8_keys
+from webhook_server.schemes.signing import SecretVerifier, decode_signature, header, require_any_match
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 
 
-class SquareVerifier:
+class SquareVerifier(SecretVerifier):
     name = "square"
-
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "SQUARE_SIGNATURE_KEY") -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
+    variable = "SQUARE_SIGNATURE_KEY"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         if url is None:

@@ -40,7 +40,13 @@ from webhook_server.schemes.base import (
     parse_json,
 )
 from webhook_server.schemes.bodies import form_object, form_pairs, stored_document
-from webhook_server.schemes.signing import decode_signature, header, identifier_header, require_any_match, utf8_keys
+from webhook_server.schemes.signing import (
+    SecretVerifier,
+    decode_signature,
+    header,
+    identifier_header,
+    require_any_match,
+)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
@@ -53,12 +59,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 STATUS_FIELDS = (("MessageStatus", "message"), ("SmsStatus", "message"), ("CallStatus", "call"))
 
 
-class TwilioVerifier:
+class TwilioVerifier(SecretVerifier):
     name = "twilio"
-
-    def __init__(self, secrets: tuple[str, ...], *, variable: str = "TWILIO_AUTH_TOKEN") -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
+    variable = "TWILIO_AUTH_TOKEN"
 
     def verify(self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None) -> VerifiedEvent:
         if url is None:

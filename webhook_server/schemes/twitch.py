@@ -23,12 +23,12 @@ from webhook_server.schemes.base import (
     required_identifier,
 )
 from webhook_server.schemes.signing import (
+    TimedVerifier,
     decode_signature,
     header,
     identifier_header,
     require_any_match,
     require_fresh,
-    utf8_keys,
     without_prefix,
 )
 
@@ -42,19 +42,10 @@ TOLERANCE_SECONDS = 600
 RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z")
 
 
-class TwitchVerifier:
+class TwitchVerifier(TimedVerifier):
     name = "twitch"
-
-    def __init__(
-        self,
-        secrets: tuple[str, ...],
-        *,
-        variable: str = "TWITCH_EVENTSUB_SECRET",
-        tolerance: float = TOLERANCE_SECONDS,
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "TWITCH_EVENTSUB_SECRET"
+    tolerance = TOLERANCE_SECONDS
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None

@@ -4,10 +4,6 @@ webhook's secret; no timestamp. The id is the body's ``event_id``, the type its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from webhook_server.schemes.base import required_identifier
 from webhook_server.schemes.body_hmac import BodyHmacVerifier, Signature
 
 
@@ -15,6 +11,5 @@ class TypeformVerifier(BodyHmacVerifier):
     name = "typeform"
     variable = "TYPEFORM_WEBHOOK_SECRET"
     signature = Signature("Typeform-Signature", prefix="sha256=", encoding="base64")
-
-    def identify(self, document: dict[str, Any], headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
-        return required_identifier(document, "event_id"), required_identifier(document, "event_type")
+    id_field = "event_id"
+    type_field = "event_type"

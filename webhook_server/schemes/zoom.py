@@ -15,54 +15,30 @@ from collections.abc import Mapping
 
 from webhook_server.schemes.base import (
     Handshake,
-    Rejected,
     RequestUrl,
     VerifiedEvent,
     body_digest,
     json_body,
     required_identifier,
 )
-from webhook_server.schemes.signing import (
-    TOLERANCE_SECONDS,
-    decode_signature,
-    hmac_matches,
-    require_fresh,
-    signature_and_timestamp,
-    unix_time,
-    utf8_keys,
-    without_prefix,
-)
+from webhook_server.schemes.signing import V0Verifier
 
-SIGNATURE_HEADER = "x-zm-signature"
-TIMESTAMP_HEADER = "x-zm-request-timestamp"
 VALIDATION = "endpoint.url_validation"
 
 
-class ZoomVerifier:
+class ZoomVerifier(V0Verifier):
     name = "zoom"
-
-    def __init__(
-        self, secrets: tuple[str, ...], *, variable: str = "ZOOM_SECRET_TOKEN", tolerance: float = TOLERANCE_SECONDS
-    ) -> None:
-        self._keys = utf8_keys(secrets)
-        self._variable = variable
-        self._tolerance = tolerance
+    variable = "ZOOM_SECRET_TOKEN"
+    signature_header = "x-zm-signature"
+    timestamp_header = "x-zm-request-timestamp"
+    sender = "Zoom"
+    secret_hint = "the app's Secret Token (Zoom App Marketplace, Features → Access)"
 
     def verify(
         self, body: bytes, headers: Mapping[str, str], url: RequestUrl | None = None
     ) -> VerifiedEvent | Handshake:
-        signed, timestamp = signature_and_timestamp(headers, SIGNATURE_HEADER, TIMESTAMP_HEADER, "Zoom")
-        require_fresh(unix_time(timestamp, TIMESTAMP_HEADER), tolerance=self._tolerance)
-        signature = decode_signature(without_prefix(signed, "v0=", SIGNATURE_HEADER), "hex", SIGNATURE_HEADER)
-        message = b"v0:%s:%s" % (timestamp.encode(), body)
         # Every secret is tried; the one that signed answers a validation.
-        signers = [key for key in self._keys if hmac_matches((key,), [message], signature, algorithm="sha256")]
-        if not signers:
-            raise Rejected(
-                "signature_invalid",
-                f"the signature matches none of the configured secrets; check {self._variable} against the app's "
-                "Secret Token (Zoom App Marketplace, Features → Access)",
-            )
+        signers = self.signers(headers, body)
         text, document = json_body(body)
         event_type = required_identifier(document, "event")
         if event_type == VALIDATION:

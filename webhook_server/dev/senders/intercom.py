@@ -7,7 +7,7 @@ import json
 import secrets
 import time
 
-from webhook_server.dev.signed import JSON, SignedSample, hmac_digest
+from webhook_server.dev.signed import SignedSample, hmac_digest, signed_json
 
 TYPES = ("conversation.user.created", "conversation.admin.replied", "contact.user.created", "ping")
 DEFAULT_TYPE = "conversation.user.created"
@@ -15,11 +15,7 @@ CATALOGUE = {kind: kind for kind in TYPES}  # values: has_sample reads a missing
 
 
 def headers(body: bytes, secret: str) -> dict[str, str]:
-    return {
-        **JSON,
-        "User-Agent": "Intercom-Webhook",
-        "X-Hub-Signature": "sha1=" + hmac_digest(secret, body, algorithm="sha1"),
-    }
+    return signed_json("Intercom-Webhook", "X-Hub-Signature", "sha1=" + hmac_digest(secret, body, algorithm="sha1"))
 
 
 def sample(secret: str, event_type: str, event_id: str | None, url: str) -> SignedSample:

@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from webhook_server.dev.signed import JSON, SignedSample, hmac_digest
+from webhook_server.dev.signed import SignedSample, hmac_digest, signed_json
 
 TYPES = ("form_response",)
 DEFAULT_TYPE = "form_response"
@@ -14,11 +14,8 @@ CATALOGUE = {kind: kind for kind in TYPES}  # values: has_sample reads a missing
 
 
 def headers(body: bytes, secret: str) -> dict[str, str]:
-    return {
-        **JSON,
-        "User-Agent": "Typeform Webhooks",
-        "Typeform-Signature": "sha256=" + hmac_digest(secret, body, encoding="base64"),
-    }
+    signature = "sha256=" + hmac_digest(secret, body, encoding="base64")
+    return signed_json("Typeform Webhooks", "Typeform-Signature", signature)
 
 
 def sample(secret: str, event_type: str, event_id: str | None, url: str) -> SignedSample:
