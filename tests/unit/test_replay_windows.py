@@ -82,3 +82,21 @@ def test_every_windowed_scheme_takes_a_tolerance() -> None:
     assert set(endpoints.SCHEMES) >= endpoints_file.WINDOWED
     for scheme in endpoints_file.WINDOWED:
         assert "tolerance" in inspect.signature(endpoints.SCHEMES[scheme]).parameters, scheme
+
+
+def test_a_standard_webhooks_endpoint_keeps_its_own_window(tmp_path: Path) -> None:
+    """The reference library's verify has a fixed 5-minute window: it once refused a delivery
+    inside an endpoint's longer window as a wrong signature."""
+    text = '[endpoints.svix]\nscheme = "standard"\nsecret_env = "STD"\ntolerance = 900\n'
+    path = tmp_path / "endpoints.toml"
+    path.write_text(text)
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    environ = {"DATABASE_URL": "postgresql://db/x", "WEBHOOK_ENDPOINTS_FILE": str(path), "STD": secret}
+    verifier = configured(Settings.from_env(environ))["svix"].verifier
+    body = signers.standard_event()
+    ten_minutes_old = Headers(signers.standard(body, secret, message_id="msg_1", timestamp=int(time.time()) - 600))
+    assert verifier.verify(body, ten_minutes_old).event_id == "msg_1"
+    twenty_minutes_old = Headers(signers.standard(body, secret, message_id="msg_1", timestamp=int(time.time()) - 1200))
+    with pytest.raises(Rejected) as caught:
+        verifier.verify(body, twenty_minutes_old)
+    assert caught.value.reason == "signature_expired"
