@@ -294,6 +294,8 @@ def _send_command(
     )
     if scheme in samples.PRIVATE_KEYS:
         secret_help = f"The private key to sign with: {samples.PRIVATE_KEYS[scheme]}."
+    if scheme == "standard":
+        secret_help += " A whsk_ private key signs asymmetric v1a signatures instead."
 
     @click.command(name, help=f"Post a {scheme} event to /webhooks/{name}, signed the way that sender signs it.")
     @click.option(
@@ -335,7 +337,8 @@ def _send_command(
             try:
                 sample = samples.signed_sample(scheme, secret, event_type, event_id, url=url)
             except ValueError as exc:  # a private key that is not one
-                raise click.UsageError(f"--secret: {exc}; {samples.PRIVATE_KEYS.get(scheme, '')}") from None
+                advice = "; ".join(filter(None, (str(exc), samples.PRIVATE_KEYS.get(scheme))))
+                raise click.UsageError(f"--secret: {advice}") from None
         response = _post(url, sample)
         if response.status_code == 400 and "signature_invalid" in response.text:
             click.echo(_refused_secret_hint(name, source, given=given, dev=spec is None), err=True)

@@ -192,6 +192,9 @@ def test_send_signs_with_a_private_key_and_refuses_a_public_one() -> None:
     )
     with pytest.raises(ValueError, match="whsk_"):
         samples.signed_sample("standard", whpk(key), "invoice.paid")
+    for broken in ("whsk_bad", "whsk_" + base64.b64encode(bytes(33)).decode(), "whsk_\x00"):
+        with pytest.raises(ValueError, match="32 or 64 bytes"):
+            samples.signed_sample("standard", broken, "invoice.paid")
     mismatched = "whsk_" + base64.b64encode(key.private_bytes_raw() + bytes(32)).decode()
     with pytest.raises(ValueError, match="second half"):
         samples.signed_sample("standard", mismatched, "invoice.paid")

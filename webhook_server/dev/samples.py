@@ -257,9 +257,12 @@ def standard_headers(body: bytes, secret: str, *, message_id: str, timestamp: in
 def standard_private_key(secret: str) -> Ed25519PrivateKey:
     """A ``whsk_`` secret key as Svix writes one: base64 of the 32-byte seed and the 32-byte public
     key (the seed alone is taken too). ValueError if it is neither, or if its halves disagree."""
-    raw = base64.b64decode(secret.removeprefix(ASYMMETRIC_PREFIX), validate=True)
+    try:
+        raw = base64.b64decode(secret.removeprefix(ASYMMETRIC_PREFIX), validate=True)
+    except ValueError:  # binascii.Error
+        raw = b""
     if len(raw) not in (32, 64):
-        raise ValueError("a whsk_ key is the base64 of 32 or 64 bytes")
+        raise ValueError("a whsk_ key is the base64 of 32 or 64 bytes (the seed and the public key, as Svix shows it)")
     key = Ed25519PrivateKey.from_private_bytes(raw[:32])
     if len(raw) == 64 and key.public_key().public_bytes_raw() != raw[32:]:
         raise ValueError("the whsk_ key's second half is not the public key of its first")

@@ -33,7 +33,7 @@ def ed25519_key(value: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def standard_public_key(value: str) -> Ed25519PublicKey:
+def whpk_key(value: str) -> Ed25519PublicKey:
     """A Standard Webhooks public key: ``whpk_`` and the base64 of the raw 32-byte Ed25519 key."""
     if not value.startswith(PUBLIC_KEY_PREFIX):
         raise ValueError(f"no {PUBLIC_KEY_PREFIX} prefix")

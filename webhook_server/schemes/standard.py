@@ -46,7 +46,7 @@ from webhook_server.schemes.keys import (
     keys_from,
     signature_bytes,
     signed_by_any,
-    standard_public_key,
+    whpk_key,
 )
 from webhook_server.schemes.signing import (
     TOLERANCE_SECONDS,
@@ -72,7 +72,7 @@ def check_secrets(secrets: tuple[str, ...], variable: str) -> None:
     characters and verify with a different key, so a typo is caught here instead. A ``whpk_``
     value must be an Ed25519 public key."""
     public, secrets = _split(secrets)
-    keys_from(public, variable, standard_public_key, KEY_DESCRIPTION)
+    keys_from(public, variable, whpk_key, KEY_DESCRIPTION)
     for secret in secrets:
         key = secret.removeprefix("whsec_")
         try:
@@ -98,7 +98,7 @@ class StandardWebhooksVerifier:
     ) -> None:
         public, secrets = _split(secrets)
         self._webhooks = tuple(Webhook(secret) for secret in secrets)
-        self._keys = keys_from(public, variable, standard_public_key, KEY_DESCRIPTION)
+        self._keys = keys_from(public, variable, whpk_key, KEY_DESCRIPTION)
         self._variable = variable
         self._tolerance = tolerance
 
