@@ -20,8 +20,11 @@ ensure_venv() {
         touch "$stamp"
     fi
     # The checkout itself on the venv's path: bench/ and scripts/ use the test harness
-    # (tests/harness), which stays out of the wheel.
+    # (tests/harness), which stays out of the wheel. First on the path, not appended as a plain
+    # .pth line would be: a dependency that ships a top-level "tests" package of its own
+    # (paddle-python-sdk does) would otherwise hide the checkout's.
     local site
     site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
-    [ -f "$site/webhook-server-checkout.pth" ] || echo "$ROOT" >"$site/webhook-server-checkout.pth"
+    printf 'import sys; sys.path.insert(0, %s)\n' "$("$VENV/bin/python" -c 'import sys; print(repr(sys.argv[1]))' "$ROOT")" \
+        >"$site/webhook-server-checkout.pth"
 }
