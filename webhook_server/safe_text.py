@@ -25,6 +25,12 @@ def storable(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def holdable(text: str) -> bool:
+    """Whether a Postgres text column can hold ``text`` as it is: no NUL, no lone surrogate. A
+    value it cannot hold matches nothing stored, and fails in the driver when sent as one."""
+    return "\x00" not in text and _encodable(text) == text
+
+
 def printable(text: str) -> str:
     """``text`` for a terminal: control characters (escape, bell, carriage return, …) and lone
     surrogates as backslash escapes; tabs and newlines kept."""

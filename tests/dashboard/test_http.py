@@ -211,5 +211,5 @@ def test_hostile_filter_values_are_answered_never_a_5xx(dashboard: DashboardServ
         for value in HOSTILE_VALUES:
             answer = session.get(dashboard.url(f"/events?{field}={value}"), timeout=10)
             assert answer.status_code < 500, (field, value[:20], answer.status_code, answer.text[:300])
-            if "%00" in value or "%1B" in value:
-                assert answer.status_code == 400 and "control characters" in answer.text, (field, value)
+            if "%00" in value:  # Postgres' text cannot hold a NUL: nothing stored has one
+                assert answer.status_code == 400 and "holds a NUL" in answer.text, (field, value)

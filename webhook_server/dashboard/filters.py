@@ -16,6 +16,7 @@ from flask import abort, url_for
 
 from webhook_server.durations import parse_since
 from webhook_server.operator.queries import STATUSES, EventFilter
+from webhook_server.safe_text import holdable
 
 FIELDS = ("status", "scheme", "endpoint", "type", "since", "until", "event_id")
 # Fields read under an earlier name too, so that links saved before 0.1.0 keep their filter.
@@ -30,8 +31,8 @@ def from_args(args: Mapping[str, str]) -> EventFilter:
     """An EventFilter from the request's values; empty fields match everything."""
     values = {name: _typed(args, name) or None for name in FIELDS}
     for name, value in values.items():
-        if value is not None and not value.isprintable():  # Postgres text cannot even hold a NUL
-            abort(400, f"{name} matches no event: remove its control characters")
+        if value is not None and not holdable(value):
+            abort(400, f"{name} matches no event: it holds a NUL or bytes that are not UTF-8")
     if values["status"] is not None and values["status"] not in STATUSES:
         abort(400, f"status must be one of {', '.join(STATUSES)}")
     return EventFilter(

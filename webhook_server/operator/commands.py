@@ -32,7 +32,7 @@ from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, Data
 from webhook_server.operator import output, queries, reconcile_github, reconcile_stripe
 from webhook_server.operator.check import check
 from webhook_server.retention.prune import DEFAULT_RETENTION, DEFAULT_STATUSES, parse_age, prune
-from webhook_server.safe_text import printable
+from webhook_server.safe_text import holdable, printable
 from webhook_server.schemes.stripe import StripeVerifier
 from webhook_server.settings import SECRET_VARIABLES
 from webhook_server.spool.store import Summary, read_summary
@@ -63,16 +63,16 @@ class Since(click.ParamType):
 
 
 class Name(click.ParamType):
-    """A scheme, endpoint, type or event id to look for: stored ones are printable text, so a
-    value with control characters, or bytes that are not UTF-8 (argv carries them as surrogates),
-    matches nothing; it is refused here rather than failing in the database driver."""
+    """A scheme, endpoint, type or event id to look for. One that Postgres' text cannot hold (a
+    NUL, or bytes that are not UTF-8, which argv carries as surrogates) matches nothing stored; it
+    is refused here rather than failing in the database driver."""
 
     name = "TEXT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value)
-        if not text.isprintable():
-            self.fail(f"'{printable(text)}' matches no event: it holds control characters or bytes that are not UTF-8")
+        if not holdable(text):
+            self.fail(f"'{printable(text)}' matches no event: it holds a NUL or bytes that are not UTF-8")
         return text
 
 
