@@ -25,7 +25,7 @@ import psycopg
 import stripe
 from click.core import ParameterSource
 
-from webhook_server import endpoints_file
+from webhook_server import db, endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.environment import secret_text
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
@@ -691,6 +691,11 @@ def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: boo
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
     statuses = (*DEFAULT_STATUSES, *dict.fromkeys(extra_statuses))
     before = datetime.now(UTC) - age
+    try:
+        # Retention sets a session lock_timeout around each detach: not through a transaction pooler.
+        database_url = db.session_url(database_url)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     with database(database_url) as conn:
         deleted = prune(conn, before=before, statuses=statuses)
     if as_json:
