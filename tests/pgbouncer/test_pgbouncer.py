@@ -36,7 +36,10 @@ DELIVERIES = 30
 HANDLED_TIMEOUT_SECONDS = 30
 COMMAND_TIMEOUT_SECONDS = 60
 # What docs/how-to/pgbouncer.md puts on the role: the startup options the pooler cannot carry.
-ROLE_SETTINGS = ("ALTER ROLE postgres SET synchronous_commit = 'on'", "ALTER ROLE postgres SET statement_timeout = '5s'")
+ROLE_SETTINGS = (
+    "ALTER ROLE postgres SET synchronous_commit = 'on'",
+    "ALTER ROLE postgres SET statement_timeout = '5s'",
+)
 
 
 @dataclass

@@ -52,9 +52,8 @@ def test_an_unknown_mode_stops_every_process_at_start(value: str, monkeypatch: p
         db.POOLER_VARIABLE: value,
     }
     for load in (Settings.from_env, WorkerSettings.from_env):
-        with pytest.raises(ConfigError, match="WEBHOOK_DB_POOLER: .* set it to transaction when DATABASE_URL"):
+        with pytest.raises(ConfigError, match=r"WEBHOOK_DB_POOLER: .* set it to transaction when DATABASE_URL"):
             load(environ)
+    dashboard = {"WEBHOOK_DASHBOARD_PASSWORD": "a-long-enough-password", "WEBHOOK_DASHBOARD_STATE_DIR": "/nonexistent"}
     with pytest.raises(ConfigError, match="WEBHOOK_DB_POOLER"):
-        DashboardSettings.from_env(
-            {**environ, "WEBHOOK_DASHBOARD_PASSWORD": "a-long-enough-password", "WEBHOOK_DASHBOARD_STATE_DIR": "/nonexistent"}
-        )
+        DashboardSettings.from_env({**environ, **dashboard})
