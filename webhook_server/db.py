@@ -33,6 +33,8 @@ POOLER_VARIABLE = "WEBHOOK_DB_POOLER"
 POOLER_MODES = ("none", "transaction")
 # A URL straight to Postgres, for what needs a session of its own behind a transaction pooler.
 DIRECT_URL_VARIABLE = "WEBHOOK_DIRECT_DATABASE_URL"
+# A streaming replica for what only reads: the dashboard's pages, `events list|show`, `stats`.
+READ_URL_VARIABLE = "WEBHOOK_READ_DATABASE_URL"
 
 
 def pooled(environ: Mapping[str, str] | None = None) -> bool:
@@ -83,6 +85,21 @@ def only_row(cursor: psycopg.Cursor[Any]) -> Any:
     if row is None:
         raise psycopg.ProgrammingError("the statement returned no row, though its SQL always returns one")
     return row
+
+
+def read_url(database_url: str) -> str:
+    """The URL for what only reads (WEBHOOK_READ_DATABASE_URL, a streaming replica), else ``database_url``.
+
+    The inbox, the worker, replays and retention stay on the primary: only pages and listings
+    that may be a little behind go there, and they show how far (``replica_lag``).
+    """
+    return secret_text(os.environ, READ_URL_VARIABLE).strip() or database_url
+
+
+def replica_lag(conn: psycopg.Connection) -> float | None:
+    """Seconds this connection's server is behind its primary; None when it is the primary."""
+    lag = only_row(conn.execute(sql.query("replica_lag")))[0]
+    return None if lag is None else float(lag)
 
 
 def connection_kwargs(

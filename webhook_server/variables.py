@@ -93,6 +93,15 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
+        "WEBHOOK_READ_DATABASE_URL",
+        ("dashboard", "commands"),
+        "A Postgres URL of a streaming replica for what only reads: the dashboard's pages, `events list`, "
+        "`events show` and `stats`, which show how far behind it is. Replays, the inbox and the worker "
+        "stay on `DATABASE_URL`.",
+        default_note="none: everything reads `DATABASE_URL`",
+        secret=True,
+    ),
+    Variable(
         "WEBHOOK_DB_TIMEOUT",
         ("server", "worker", "forwarder", "dashboard"),
         "Seconds. The server: longest a delivery waits for its commit before a 503 (or the spool). "

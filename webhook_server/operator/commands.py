@@ -190,7 +190,7 @@ def list_events(
 ) -> None:
     """List events, newest first."""
     where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
-    with database(database_url) as conn:
+    with database(db.read_url(database_url)) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
         output.echo_json([asdict(event) for event in found])
@@ -228,7 +228,7 @@ def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, databas
     ID is the sender's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
-    with database(database_url) as conn:
+    with database(db.read_url(database_url)) as conn:
         found = queries.find_events(conn, ident, scheme=scheme)
         if not found:
             raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
@@ -409,8 +409,9 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
     try:
-        with database(database_url) as conn:
+        with database(db.read_url(database_url)) as conn:
             found = queries.stats(conn, endpoint=endpoint)
+            lag = db.replica_lag(conn)
     except DatabaseProblem:
         if spool is not None and not as_json:
             click.echo(_spool_line(spool_dir, spool))
@@ -430,6 +431,7 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
                 "skipped_types_since": found.skipped_since,
                 "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
+                "replica_lag_seconds": lag,
             }
         )
         return
@@ -463,6 +465,8 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
         click.echo(output.table(("SCHEME", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
     if spool is not None:
         click.echo(_spool_line(spool_dir, spool))
+    if lag is not None:
+        click.echo(f"read from a replica ({db.READ_URL_VARIABLE}), {lag:.1f} s behind the primary")
 
 
 def _spool_line(directory: Path | None, spool: Summary) -> str:
