@@ -28,8 +28,18 @@ import sys
 from pathlib import Path
 
 import psycopg
-from ingest import Bench, CpuMeter, check_rows, postmaster_pid, run_alternating, server_env, start_gunicorn
-from ingest import stop_gunicorn, stored_rows, wait_healthy
+from ingest import (
+    Bench,
+    CpuMeter,
+    check_rows,
+    postmaster_pid,
+    run_alternating,
+    server_env,
+    start_gunicorn,
+    stop_gunicorn,
+    stored_rows,
+    wait_healthy,
+)
 from measure import durable_postgres_settings, run_in_workdir
 
 from tests.harness.pgbouncer import PgBouncer
