@@ -20,13 +20,13 @@ import psycopg
 import pytest
 
 from tests.acceptance.test_cli import CLI
-from tests.conftest import STRIPE_SECRET
+from tests.conftest import REPO_ROOT, STRIPE_SECRET
 from tests.harness import pgbouncer
 from tests.harness.dashboard import DashboardServer
 from tests.harness.gunicorn import GunicornServer
 from tests.harness.pgbouncer import PgBouncer
 from tests.harness.polling import wait_for
-from tests.worker.conftest import WorkerProcess, create_runs_table
+from tests.worker.conftest import TEST_ENV, WorkerProcess, create_runs_table
 from webhook_server import db
 from webhook_server.dev.localdb import LocalPostgres
 from webhook_server.dev.samples import stripe_event
@@ -78,10 +78,10 @@ def pooled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pooled]:
             bouncer.kill()
 
 
-def cli(pooled: Pooled, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(pooled: Pooled, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args],
-        env={**os.environ, **pooled.env},
+        env={**os.environ, **pooled.env, **(env or {})},
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_SECONDS,
@@ -164,3 +164,13 @@ def test_without_the_setting_the_pooler_refuses_the_startup_options(
     monkeypatch.delenv(db.POOLER_VARIABLE, raising=False)
     with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter"):
         db.connect(pooled.bouncer.url(), timeout=5).close()
+
+
+def test_a_wrong_or_incomplete_setting_stops_at_start_with_the_variable_named(pooled: Pooled) -> None:
+    """No database is reached in any of these: the setting is refused before."""
+    bogus = cli(pooled, "events", "list", env={db.POOLER_VARIABLE: "session"})
+    assert bogus.returncode == 2 and "WEBHOOK_DB_POOLER: 'session' is not one of none, transaction" in bogus.stderr
+    for args in (("migrate",), ("prune", "--older-than", "30d"), ("worker",)):
+        result = cli(pooled, *args, env={db.DIRECT_URL_VARIABLE: "", "PYTHONPATH": str(REPO_ROOT), **TEST_ENV})
+        assert result.returncode != EXIT_OK, (args, result.stderr)
+        assert "WEBHOOK_DIRECT_DATABASE_URL: not set, and WEBHOOK_DB_POOLER=transaction needs it" in result.stderr

@@ -24,9 +24,9 @@ from tests.harness.gunicorn import GunicornServer
 from tests.harness.postgres import NOT_DURABLE
 from tests.harness.replica import start_replica, wait_caught_up
 from webhook_server import db
-from webhook_server.dev.localdb import LocalPostgres
+from webhook_server.dev.localdb import LocalPostgres, free_port
 from webhook_server.dev.samples import stripe_event
-from webhook_server.errors import EXIT_FAILURE, EXIT_OK
+from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, EXIT_OK
 from webhook_server.migrations import migrate
 
 COMMAND_TIMEOUT_SECONDS = 60
@@ -126,3 +126,12 @@ def test_without_a_replica_the_reads_say_nothing_of_lag(servers: Servers) -> Non
     )
     assert result.returncode == EXIT_OK, result.stderr
     assert json.loads(result.stdout)["replica_lag_seconds"] is None
+
+
+def test_an_unreachable_replica_is_named_with_the_fix(servers: Servers) -> None:
+    env = {**servers.env(), db.READ_URL_VARIABLE: f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"}
+    result = subprocess.run(
+        [*CLI, "events", "list"], env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS
+    )
+    assert result.returncode == EXIT_DATABASE
+    assert "(read from WEBHOOK_READ_DATABASE_URL: fix it, or unset it to read DATABASE_URL)" in result.stderr

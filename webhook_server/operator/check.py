@@ -80,6 +80,8 @@ def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], 
     return the problems, then the warnings about a failover."""
     try:
         conn = db.connect(database_url, timeout=timeout)
+    except ConfigError:  # a wrong WEBHOOK_DB_POOLER: settings_problems has named it
+        return [], []
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         return [

@@ -149,10 +149,28 @@ def database(database_url: str) -> Iterator[psycopg.Connection]:
     try:
         with queries.connect(database_url) as conn:
             yield conn
+    except ConfigError as exc:  # WEBHOOK_DB_POOLER
+        raise click.UsageError(str(exc)) from None
     except (DatabaseUnavailable, queries.SchemaNotReady) as exc:
         raise DatabaseProblem(str(exc)) from None
     except psycopg.Error as exc:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
+
+
+@contextmanager
+def reading(database_url: str) -> Iterator[psycopg.Connection]:
+    """``database`` on the replica of WEBHOOK_READ_DATABASE_URL when it is set, for what only reads;
+    its problems then say which URL failed."""
+    url = db.read_url(database_url)
+    try:
+        with database(url) as conn:
+            yield conn
+    except DatabaseProblem as exc:
+        if url == database_url:
+            raise
+        raise DatabaseProblem(
+            f"{exc.message} (read from {db.READ_URL_VARIABLE}: fix it, or unset it to read DATABASE_URL)"
+        ) from None
 
 
 def operator_name(command: str = "webhook-server replay") -> str:
@@ -190,7 +208,7 @@ def list_events(
 ) -> None:
     """List events, newest first."""
     where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
-    with database(db.read_url(database_url)) as conn:
+    with reading(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
         output.echo_json([asdict(event) for event in found])
@@ -228,7 +246,7 @@ def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, databas
     ID is the sender's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
-    with database(db.read_url(database_url)) as conn:
+    with reading(database_url) as conn:
         found = queries.find_events(conn, ident, scheme=scheme)
         if not found:
             raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
@@ -409,7 +427,7 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
     try:
-        with database(db.read_url(database_url)) as conn:
+        with reading(database_url) as conn:
             found = queries.stats(conn, endpoint=endpoint)
             lag = db.replica_lag(conn)
     except DatabaseProblem:
