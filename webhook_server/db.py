@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,8 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from webhook_server import sql
+from webhook_server.environment import secret_text
+from webhook_server.errors import ConfigError
 
 # TCP keepalive on every connection: a NAT or firewall that drops idle flows silently would
 # otherwise leave a worker's LISTEN waiting on a dead socket for hours, and the first delivery
@@ -23,6 +27,55 @@ KEEPALIVE_COUNT = 3
 DURABLE_COMMIT_LEVELS = ("on", "remote_apply")
 # Every connection's name in pg_stat_activity; a side connection adds what it is for.
 APPLICATION_NAME = "webhook-server"
+# Whether DATABASE_URL reaches Postgres through a transaction pooler (PgBouncer's
+# ``pool_mode = transaction``): then each transaction may run on another server connection.
+POOLER_VARIABLE = "WEBHOOK_DB_POOLER"
+POOLER_MODES = ("none", "transaction")
+# A URL straight to Postgres, for what needs a session of its own behind a transaction pooler.
+DIRECT_URL_VARIABLE = "WEBHOOK_DIRECT_DATABASE_URL"
+# A streaming replica for what only reads: the dashboard's pages, `events list|show`, `stats`.
+READ_URL_VARIABLE = "WEBHOOK_READ_DATABASE_URL"
+
+
+def pooled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether DATABASE_URL goes through a transaction pooler (WEBHOOK_DB_POOLER=transaction).
+
+    Behind one, a connection's startup ``options`` are refused (PgBouncer 1.18: "unsupported
+    startup parameter") or dropped, a session ``SET`` lands on a server connection other clients
+    share, and a statement psycopg prepared on one server connection is missing (or already
+    there) on the next. So pooled connections send no ``options`` and prepare nothing, and the
+    settings the code relies on live on the role (docs/how-to/pgbouncer.md). ConfigError for a
+    value other than ``none`` or ``transaction``.
+    """
+    value = (os.environ if environ is None else environ).get(POOLER_VARIABLE, "none").strip().lower() or "none"
+    if value not in POOLER_MODES:
+        raise ConfigError(
+            POOLER_VARIABLE,
+            f"{value!r} is not one of {', '.join(POOLER_MODES)}; set it to transaction when DATABASE_URL goes "
+            "through PgBouncer in transaction pooling, or unset it",
+        )
+    return value == "transaction"
+
+
+def session_url(database_url: str) -> str:
+    """The URL for a connection that needs a session of its own: the worker's LISTEN, ``migrate``'s
+    advisory lock, retention's session ``lock_timeout`` around a ``DETACH ... CONCURRENTLY``.
+
+    ``database_url`` itself unless a transaction pooler stands in front of it; then
+    WEBHOOK_DIRECT_DATABASE_URL, and ConfigError when that is unset: a LISTEN through the pooler
+    hears nothing, and a session lock or setting through it lands on a connection others share.
+    Like DATABASE_URL, it may come from a ``_FILE`` or a systemd credential.
+    """
+    if not pooled():
+        return database_url
+    direct = secret_text(os.environ, DIRECT_URL_VARIABLE).strip()
+    if not direct:
+        raise ConfigError(
+            DIRECT_URL_VARIABLE,
+            f"not set, and {POOLER_VARIABLE}=transaction needs it; set it to a URL straight to Postgres "
+            "(not through the pooler) for the worker's LISTEN, migrate and retention",
+        )
+    return direct
 
 
 def only_row(cursor: psycopg.Cursor[Any]) -> Any:
@@ -32,6 +85,21 @@ def only_row(cursor: psycopg.Cursor[Any]) -> Any:
     if row is None:
         raise psycopg.ProgrammingError("the statement returned no row, though its SQL always returns one")
     return row
+
+
+def read_url(database_url: str) -> str:
+    """The URL for what only reads (WEBHOOK_READ_DATABASE_URL, a streaming replica), else ``database_url``.
+
+    The inbox, the worker, replays and retention stay on the primary: only pages and listings
+    that may be a little behind go there, and they show how far (``replica_lag``).
+    """
+    return secret_text(os.environ, READ_URL_VARIABLE).strip() or database_url
+
+
+def replica_lag(conn: psycopg.Connection) -> float | None:
+    """Seconds this connection's server is behind its primary; None when it is the primary."""
+    lag = only_row(conn.execute(sql.query("replica_lag")))[0]
+    return None if lag is None else float(lag)
 
 
 def connection_kwargs(
@@ -46,11 +114,12 @@ def connection_kwargs(
     deleted, must follow a durable commit); ``tcp_user_timeout`` cuts a connection whose host
     vanished without a reset while data is unacknowledged, keepalives one that sits idle (both
     ignored on unix sockets); libpq's ``connect_timeout`` has a floor of 2 s, and the inbox
-    connects in its writer thread, off the request path.
+    connects in its writer thread, off the request path. Behind a transaction pooler (``pooled``)
+    the two settings come from the role instead, and nothing is prepared.
     """
     milliseconds = _milliseconds(timeout)
     statement_milliseconds = _milliseconds(timeout if statement_timeout is None else statement_timeout)
-    return {
+    kwargs: dict[str, Any] = {
         "autocommit": True,
         "application_name": application_name,
         "connect_timeout": max(2, math.ceil(timeout)),
@@ -59,8 +128,12 @@ def connection_kwargs(
         "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
         "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
         "keepalives_count": KEEPALIVE_COUNT,
-        "options": f"-c statement_timeout={statement_milliseconds} -c synchronous_commit=on",
     }
+    if pooled():
+        kwargs["prepare_threshold"] = None
+    else:
+        kwargs["options"] = f"-c statement_timeout={statement_milliseconds} -c synchronous_commit=on"
+    return kwargs
 
 
 def open_pool(database_url: str, *, timeout: float, name: str, size: int = 1, prepare: bool = True) -> ConnectionPool:

@@ -50,13 +50,14 @@ def migrate(
     """Bring the schema up to date and return the names of the migrations applied now.
 
     Behind a session advisory lock, so a concurrent run waits and then finds nothing left to
-    do. Each migration commits with its record in webhook_schema_migrations: a failing one
+    do: on WEBHOOK_DIRECT_DATABASE_URL when DATABASE_URL goes through a transaction pooler.
+    Each migration commits with its record in webhook_schema_migrations: a failing one
     leaves the schema at the one before. ``shipped`` defaults to the package's migrations.
     """
     shipped = sql.migrations() if shipped is None else shipped
     deadline = time.monotonic() + MIGRATE_TIMEOUT_SECONDS
     applied_now = []
-    with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS) as conn:
+    with db.connect(db.session_url(database_url), timeout=MIGRATE_TIMEOUT_SECONDS) as conn:
         _take_migrate_lock(conn, deadline)
         try:
             conn.execute(sql.query("create_migrations_table"))
@@ -80,7 +81,8 @@ def convert_to_partitions(database_url: str, *, lock_timeout: float = LOCK_TIMEO
     """
     conversion = sql.conversion()
     deadline = time.monotonic() + MIGRATE_TIMEOUT_SECONDS
-    with db.connect(database_url, timeout=MIGRATE_TIMEOUT_SECONDS, statement_timeout=CONVERT_STATEMENT_SECONDS) as conn:
+    session = db.session_url(database_url)
+    with db.connect(session, timeout=MIGRATE_TIMEOUT_SECONDS, statement_timeout=CONVERT_STATEMENT_SECONDS) as conn:
         _take_migrate_lock(conn, deadline)
         try:
             lacking = missing(conn)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from webhook_server import endpoints_file
+from webhook_server import db, endpoints_file
 from webhook_server.circuit import DEFAULT_FAILURE_THRESHOLD, DEFAULT_PROBE_INTERVAL
 from webhook_server.endpoints_file import EndpointSpec
 from webhook_server.environment import Env
@@ -122,6 +122,7 @@ class Settings:
             ),
             spool_max_bytes=int(env.number("WEBHOOK_SPOOL_MAX_BYTES", cls.spool_max_bytes, minimum=MIN_SPOOL_BYTES)),
         )
+        db.pooled(environ)  # a wrong WEBHOOK_DB_POOLER stops the start, not the first connection
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.graceful_timeout < MIN_DRAIN_SECONDS:
             longest = settings.shutdown_cap - EXIT_MARGIN_SECONDS - MIN_DRAIN_SECONDS
@@ -255,6 +256,7 @@ class WorkerSettings:
             metrics_bind=env.address("WEBHOOK_WORKER_METRICS_BIND"),
             retention=_retention(env),
         )
+        db.pooled(environ)  # a wrong WEBHOOK_DB_POOLER stops the start, not the first connection
         _check_systemd_stop_timeout(env, settings.shutdown_cap)
         if settings.retry_cap < settings.retry_base:
             raise ConfigError(

@@ -76,6 +76,32 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable(
+        "WEBHOOK_DB_POOLER",
+        ("server", "worker", "forwarder", "dashboard", "commands"),
+        "`transaction` when DATABASE_URL goes through PgBouncer in transaction pooling: connections then "
+        "send no startup `options` and prepare no statement, and `statement_timeout` and "
+        "`synchronous_commit` must be set on the role ([PgBouncer](../how-to/pgbouncer.md)).",
+        default="none",
+    ),
+    Variable(
+        "WEBHOOK_DIRECT_DATABASE_URL",
+        ("worker", "forwarder", "commands"),
+        "With `WEBHOOK_DB_POOLER=transaction`: a Postgres URL not through the pooler, for the worker's "
+        "and the forwarder's LISTEN, the worker's retention, `migrate` and `prune`, which need a "
+        "session of their own.",
+        default_note="required with `WEBHOOK_DB_POOLER=transaction`",
+        secret=True,
+    ),
+    Variable(
+        "WEBHOOK_READ_DATABASE_URL",
+        ("dashboard", "commands"),
+        "A Postgres URL of a streaming replica for what only reads: the dashboard's pages, `events list`, "
+        "`events show` and `stats`, which show how far behind it is. Replays, the inbox and the worker "
+        "stay on `DATABASE_URL`.",
+        default_note="none: everything reads `DATABASE_URL`",
+        secret=True,
+    ),
+    Variable(
         "WEBHOOK_DB_TIMEOUT",
         ("server", "worker", "forwarder", "dashboard"),
         "Seconds. The server: longest a delivery waits for its commit before a 503 (or the spool). "

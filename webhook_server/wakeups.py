@@ -84,10 +84,15 @@ class Backoff:
 
 
 class Listener:
-    """A thread on its own connection that LISTENs for new events and calls ``wake`` for each NOTIFY."""
+    """A thread on its own connection that LISTENs for new events and calls ``wake`` for each NOTIFY.
+
+    Behind a transaction pooler that connection goes straight to Postgres (db.session_url):
+    ConfigError at construction, that is at the process's start, when no direct URL is set.
+    """
 
     def __init__(self, database_url: str, db_timeout: float, wake: Callable[[], None], *, name: str) -> None:
-        self._database_url = database_url
+        # LISTEN through a transaction pooler hears nothing: the listener needs a session of its own.
+        self._database_url = db.session_url(database_url)
         self._db_timeout = db_timeout
         self._wake = wake
         self._name = name

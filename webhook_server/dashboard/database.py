@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
@@ -17,14 +17,25 @@ from webhook_server import db
 logger = logging.getLogger(__name__)
 
 POOL_KEY = "webhook_dashboard_pool"
+READ_POOL_KEY = "webhook_dashboard_read_pool"
 # One connection per gunicorn thread (web/dashboard_config.py): no page waits for another's.
 POOL_SIZE = 4
 
 
 def init_app(app: Flask, database_url: str, timeout: float) -> None:
-    """Open this worker's pool (create_app runs after the fork) and answer database failures with 503."""
+    """Open this worker's pools (create_app runs after the fork) and answer database failures with 503.
+
+    Pages (GET) read from WEBHOOK_READ_DATABASE_URL's replica when it is set; replays (POST)
+    write on the primary.
+    """
     app.extensions[POOL_KEY] = db.open_pool(
         database_url, timeout=timeout, name="dashboard", size=POOL_SIZE, prepare=False
+    )
+    reads = db.read_url(database_url)
+    app.extensions[READ_POOL_KEY] = (
+        app.extensions[POOL_KEY]
+        if reads == database_url
+        else db.open_pool(reads, timeout=timeout, name="dashboard-reads", size=POOL_SIZE, prepare=False)
     )
     app.register_error_handler(pg_errors.UndefinedTable, _unmigrated)
     app.register_error_handler(pg_errors.UndefinedColumn, _unmigrated)
@@ -35,8 +46,10 @@ def init_app(app: Flask, database_url: str, timeout: float) -> None:
 
 @contextmanager
 def connection() -> Iterator[psycopg.Connection]:
-    """A connection from this worker's pool (autocommit; ``conn.transaction()`` for more)."""
-    with current_app.extensions[POOL_KEY].connection() as conn:
+    """A connection from this worker's pool (autocommit; ``conn.transaction()`` for more): the
+    replica's for a page, the primary's for a form that writes."""
+    key = READ_POOL_KEY if request.method in ("GET", "HEAD") else POOL_KEY
+    with current_app.extensions[key].connection() as conn:
         yield conn
 
 

@@ -11,6 +11,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from webhook_server import db
 from webhook_server.dashboard import chart, filters
 from webhook_server.dashboard.database import connection
 from webhook_server.operator import output, queries
@@ -30,6 +31,7 @@ def overview() -> str:
         hourly = chart.hourly(queries.events_per_hour(conn))
         dead = queries.list_events(conn, queries.EventFilter(status="dead"), limit=NEWEST_DEAD)
         destinations = queries.destination_states(conn)
+        lag = db.replica_lag(conn)
     schemes = sorted(stats.counts)
     return render_template(
         "overview.html",
@@ -39,6 +41,7 @@ def overview() -> str:
         chart=hourly,
         dead=dead,
         destinations=destinations,
+        lag=lag,
     )
 
 

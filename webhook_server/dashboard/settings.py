@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webhook_server import db
 from webhook_server.environment import Env
 from webhook_server.errors import ConfigError
 from webhook_server.settings import Settings
@@ -59,6 +60,7 @@ class DashboardSettings:
                 f"{bind} is the webhook server's address (WEBHOOK_BIND); give the dashboard a port of its own, "
                 f"e.g. {cls.bind}",
             )
+        db.pooled(environ)  # a wrong WEBHOOK_DB_POOLER stops the start, not the first page
         return cls(
             database_url=env.required_secret(
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from webhook_server import destinations_file
+from webhook_server import db, destinations_file
 from webhook_server.destinations_file import DestinationSpec
 from webhook_server.environment import Env
 
@@ -28,6 +28,7 @@ class ForwarderSettings:
         """Read and validate the environment and the destinations file; ConfigError names what to fix."""
         environ = os.environ if environ is None else environ
         env = Env(environ)
+        db.pooled(environ)  # a wrong WEBHOOK_DB_POOLER stops the start, not the first connection
         return cls(
             database_url=env.required_secret(
                 "DATABASE_URL", "set it to the Postgres URL the server stores events in, e.g. postgresql://…/webhooks"

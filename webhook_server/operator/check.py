@@ -80,6 +80,8 @@ def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], 
     return the problems, then the warnings about a failover."""
     try:
         conn = db.connect(database_url, timeout=timeout)
+    except ConfigError:  # a wrong WEBHOOK_DB_POOLER: settings_problems has named it
+        return [], []
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         return [
@@ -111,11 +113,16 @@ def database_problems(database_url: str, *, timeout: float) -> tuple[list[str], 
             "events arriving then are refused; start a worker: every hour it makes the partitions of the week ahead"
         )
     if durability.get("synchronous_commit") not in db.DURABLE_COMMIT_LEVELS:
+        fix = (
+            f"with {db.POOLER_VARIABLE}=transaction it comes from the role: ALTER ROLE <the user of "
+            f"{DATABASE_VARIABLE}> SET synchronous_commit = on (docs/how-to/pgbouncer.md)"
+            if db.pooled()
+            else "they ask for on, so a pooler between them drops startup options: connect directly, or set "
+            f"{db.POOLER_VARIABLE}=transaction and the role's settings (docs/how-to/pgbouncer.md)"
+        )
         problems.append(
             f"{DATABASE_VARIABLE}: synchronous_commit is {durability.get('synchronous_commit')!r} in the server's "
-            "sessions although they ask for on, so a commit can be acknowledged before it is on disk (and on the "
-            "synchronous standby); a pooler between them drops startup options: connect directly "
-            "or let it pass options"
+            "sessions, so a commit can be acknowledged before it is on disk (and on the synchronous standby); " + fix
         )
     if durability.get("fsync") != "on":
         problems.append(

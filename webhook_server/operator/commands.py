@@ -25,7 +25,7 @@ import psycopg
 import stripe
 from click.core import ParameterSource
 
-from webhook_server import endpoints_file
+from webhook_server import db, endpoints_file
 from webhook_server.durations import SINCE_HELP, parse_since
 from webhook_server.environment import secret_text
 from webhook_server.errors import EXIT_DATABASE, EXIT_FAILURE, ConfigError, DatabaseUnavailable
@@ -149,10 +149,28 @@ def database(database_url: str) -> Iterator[psycopg.Connection]:
     try:
         with queries.connect(database_url) as conn:
             yield conn
+    except ConfigError as exc:  # WEBHOOK_DB_POOLER
+        raise click.UsageError(str(exc)) from None
     except (DatabaseUnavailable, queries.SchemaNotReady) as exc:
         raise DatabaseProblem(str(exc)) from None
     except psycopg.Error as exc:
         raise DatabaseProblem(f"the database failed: {str(exc).strip()}") from None
+
+
+@contextmanager
+def reading(database_url: str) -> Iterator[psycopg.Connection]:
+    """``database`` on the replica of WEBHOOK_READ_DATABASE_URL when it is set, for what only reads;
+    its problems then say which URL failed."""
+    url = db.read_url(database_url)
+    try:
+        with database(url) as conn:
+            yield conn
+    except DatabaseProblem as exc:
+        if url == database_url:
+            raise
+        raise DatabaseProblem(
+            f"{exc.message} (read from {db.READ_URL_VARIABLE}: fix it, or unset it to read DATABASE_URL)"
+        ) from None
 
 
 def operator_name(command: str = "webhook-server replay") -> str:
@@ -190,7 +208,7 @@ def list_events(
 ) -> None:
     """List events, newest first."""
     where = queries.EventFilter(status, scheme, event_type, since, endpoint=endpoint)
-    with database(database_url) as conn:
+    with reading(database_url) as conn:
         found = queries.list_events(conn, where, limit=limit)
     if as_json:
         output.echo_json([asdict(event) for event in found])
@@ -228,7 +246,7 @@ def show_event(ident: str, scheme: str | None, raw: bool, as_json: bool, databas
     ID is the sender's event id (evt_… for Stripe: the EVENT ID column of `events list`);
     a number is also looked up as the row id (the ID column).
     """
-    with database(database_url) as conn:
+    with reading(database_url) as conn:
         found = queries.find_events(conn, ident, scheme=scheme)
         if not found:
             raise click.ClickException(f"no event {ident!r}; `webhook-server events list` shows the stored ones")
@@ -409,8 +427,9 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
     except sqlite3.Error as exc:
         raise click.ClickException(f"cannot read the spool in {spool_dir}: {exc}; run as the server's user") from None
     try:
-        with database(database_url) as conn:
+        with reading(database_url) as conn:
             found = queries.stats(conn, endpoint=endpoint)
+            lag = db.replica_lag(conn)
     except DatabaseProblem:
         if spool is not None and not as_json:
             click.echo(_spool_line(spool_dir, spool))
@@ -430,6 +449,7 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
                 "skipped_types": [asdict(skipped) for skipped in found.skipped_types],
                 "skipped_types_since": found.skipped_since,
                 "spool": None if spool is None else {"events": spool.events, "oldest_seconds": spool.oldest_age},
+                "replica_lag_seconds": lag,
             }
         )
         return
@@ -463,6 +483,8 @@ def stats(endpoint: str | None, spool_dir: Path | None, as_json: bool, database_
         click.echo(output.table(("SCHEME", "TYPE", "EVENTS", "LAST RECEIVED"), rows))
     if spool is not None:
         click.echo(_spool_line(spool_dir, spool))
+    if lag is not None:
+        click.echo(f"read from a replica ({db.READ_URL_VARIABLE}), {lag:.1f} s behind the primary")
 
 
 def _spool_line(directory: Path | None, spool: Summary) -> str:
@@ -691,6 +713,11 @@ def prune_command(older_than: str, extra_statuses: tuple[str, ...], as_json: boo
         raise click.BadParameter(str(exc), param_hint="--older-than") from None
     statuses = (*DEFAULT_STATUSES, *dict.fromkeys(extra_statuses))
     before = datetime.now(UTC) - age
+    try:
+        # Retention sets a session lock_timeout around each detach: not through a transaction pooler.
+        database_url = db.session_url(database_url)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     with database(database_url) as conn:
         deleted = prune(conn, before=before, statuses=statuses)
     if as_json:

@@ -412,8 +412,9 @@ class Dispatcher:
         self._stop_deadline = deadline
         self._pruner.stop()
         logger.info("stopping: no more claims; %s events held", len(self._held))
-        # From now on a statement must not outlast the margin kept for the last writes.
-        if self._conn is not None and not self._conn.closed:
+        # From now on a statement must not outlast the margin kept for the last writes. Not behind a
+        # transaction pooler: the session setting would stay on a server connection other clients share.
+        if self._conn is not None and not self._conn.closed and not db.pooled():
             self._execute(statements.limit_statement_time(STOP_STATEMENT_SECONDS))
         self._listener.stop()
         self._unstarted = self._pool.take_queued()

@@ -41,6 +41,8 @@ class Pruner:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self._settings = settings
+        # Retention sets a session lock_timeout around each DETACH ... CONCURRENTLY: a session of its own.
+        self._database_url = db.session_url(settings.database_url)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pruner", daemon=True)
 
@@ -63,7 +65,7 @@ class Pruner:
         retention = self._settings.retention
         try:
             with db.connect(
-                self._settings.database_url, timeout=STATEMENT_SECONDS, application_name=f"{db.APPLICATION_NAME} pruner"
+                self._database_url, timeout=STATEMENT_SECONDS, application_name=f"{db.APPLICATION_NAME} pruner"
             ) as conn:
                 made = partitions.ensure(conn)
                 if made:
