@@ -46,7 +46,8 @@ def populated_plain_database(database_url: str, name: str) -> str:
             "INSERT INTO webhook_event_attempts (event_row, attempt, worker, started_at, finished_at, outcome) "
             "SELECT id, 1, 'host:1', received_at, received_at, 'done' FROM webhook_events WHERE id % 100 = 0"
         )
-    assert migrate(url) == ["0009_partitions"]
+    # 0009 leaves a populated table as it is; 0010 then adds forwarding's triggers to it.
+    assert migrate(url) == ["0009_partitions", "0010_forwarding"]
     return url
 
 
@@ -115,4 +116,24 @@ def test_a_populated_inbox_converts_to_partitions_under_traffic(database_url: st
         ]
         assert insert_events(conn, retried) == set()
         assert conn.execute("SELECT count(*) FROM webhook_event_keys").fetchone() == (len(stored),)
+        # The old table's triggers moved to the parent, a later migration's too: an insert through
+        # the parent notifies the worker and is queued for forwarding; a delete takes its history.
+        triggers = {
+            name for (name,) in conn.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'webhook_events'::regclass")
+        }
+        assert triggers == {
+            "webhook_events_notify",
+            "webhook_events_delete_attempts",
+            "webhook_events_truncate_attempts",
+            "webhook_events_queue_forwarding",
+            "webhook_events_delete_deliveries",
+            "webhook_events_truncate_deliveries",
+        }
+        conn.execute("INSERT INTO webhook_destinations (name) VALUES ('app')")
+        assert insert_events(conn, [IncomingEvent("stripe", "evt_after_conversion", "t", "{}")])
+        queued = conn.execute(
+            "SELECT count(*) FROM webhook_forward_queue AS q JOIN webhook_events AS e ON e.id = q.event_row "
+            "WHERE e.event_id = 'evt_after_conversion'"
+        ).fetchone()
+        assert queued == (1,)
     assert convert_to_partitions(url) is False  # once only

@@ -168,7 +168,10 @@ $$;
 -- webhook_events_before_partitions, validated beforehand, spares the scan; every index the parent
 -- needs was built beforehand, so none is built here); an empty one is dropped. Ids go on from
 -- the old sequences. Called with NULL (by this migration), it converts only an empty table.
--- Days get partitions from legacy_until (from today when empty) a week ahead.
+-- Days get partitions from legacy_until (from today when empty) a week ahead. Every trigger of
+-- the old table moves to the new parent (on a partition it would fire only for statements naming
+-- the partition): those of 0001-0008, and any a later migration added before the conversion ran
+-- (0010's forwarding), all but the key copy, which only bridges the conversion.
 CREATE PROCEDURE webhook_partition_inbox(legacy_until timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -176,6 +179,9 @@ DECLARE
     last_event bigint;
     last_attempt bigint;
     index record;
+    moved text[];
+    trigger_name name;
+    definition text;
 BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = 'webhook_events'::regclass) = 'p' THEN
         RETURN;
@@ -198,15 +204,19 @@ BEGIN
     INTO last_attempt FROM webhook_event_attempts_id_seq;
     ALTER TABLE webhook_events RENAME TO webhook_events_legacy;
     ALTER TABLE webhook_event_attempts RENAME TO webhook_event_attempts_legacy;
+    SELECT coalesce(array_agg(pg_get_triggerdef(oid) ORDER BY tgname), '{}') INTO moved
+    FROM pg_trigger
+    WHERE tgrelid = 'webhook_events_legacy'::regclass AND NOT tgisinternal AND tgname <> 'webhook_events_copy_keys';
     ALTER TABLE webhook_events_legacy ALTER COLUMN id DROP IDENTITY;
     ALTER TABLE webhook_event_attempts_legacy ALTER COLUMN id DROP IDENTITY;
     IF empty THEN
         DROP TABLE webhook_events_legacy, webhook_event_attempts_legacy;
     ELSE
-        DROP TRIGGER webhook_events_notify ON webhook_events_legacy;
-        DROP TRIGGER webhook_events_delete_attempts ON webhook_events_legacy;
-        DROP TRIGGER webhook_events_truncate_attempts ON webhook_events_legacy;
-        DROP TRIGGER webhook_events_copy_keys ON webhook_events_legacy;
+        FOR trigger_name IN
+            SELECT tgname FROM pg_trigger WHERE tgrelid = 'webhook_events_legacy'::regclass AND NOT tgisinternal
+        LOOP
+            EXECUTE format('DROP TRIGGER %I ON webhook_events_legacy', trigger_name);
+        END LOOP;
         ALTER TABLE webhook_events_legacy DROP CONSTRAINT webhook_events_pkey;
         ALTER TABLE webhook_events_legacy
             ADD CONSTRAINT webhook_events_legacy_pkey PRIMARY KEY USING INDEX webhook_events_partition_key;
@@ -280,17 +290,9 @@ BEGIN
         EXECUTE format('ALTER TABLE webhook_event_attempts ATTACH PARTITION webhook_event_attempts_legacy FOR VALUES FROM (MINVALUE) TO (%L)', legacy_until);
     END IF;
 
-    CREATE TRIGGER webhook_events_notify
-        AFTER INSERT ON webhook_events
-        REFERENCING NEW TABLE AS inserted
-        FOR EACH STATEMENT EXECUTE FUNCTION webhook_events_notify();
-    CREATE TRIGGER webhook_events_delete_attempts
-        AFTER DELETE ON webhook_events
-        REFERENCING OLD TABLE AS deleted
-        FOR EACH STATEMENT EXECUTE FUNCTION webhook_event_attempts_follow_deletes();
-    CREATE TRIGGER webhook_events_truncate_attempts
-        AFTER TRUNCATE ON webhook_events
-        FOR EACH STATEMENT EXECUTE FUNCTION webhook_event_attempts_follow_truncate();
+    FOREACH definition IN ARRAY moved LOOP
+        EXECUTE regexp_replace(definition, ' ON (\S+\.)?webhook_events_legacy ', ' ON webhook_events ');
+    END LOOP;
 
     PERFORM webhook_ensure_partitions(
         CASE WHEN empty THEN (now() AT TIME ZONE 'UTC')::date ELSE (legacy_until AT TIME ZONE 'UTC')::date END,
